@@ -1,0 +1,602 @@
+/*
+ * The strace-log parser.  A log is read whole, then unfinished/resumed
+ * pairs are joined: the joined call takes the place of its resumption
+ * (when it took effect), except for the clone family, which takes the
+ * place of its start, since the child's lines may come before the
+ * resumption and the child must exist by then.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dupmm/strace.h>
+
+G_DEFINE_QUARK(dupmm-error-quark, dupmm_error)
+
+static const struct {
+	const char *name;
+	uint64_t value;
+} symbols[] = {
+	{ "NULL", 0 },
+	{ "PROT_NONE", 0x0 }, { "PROT_READ", 0x1 }, { "PROT_WRITE", 0x2 }, { "PROT_EXEC", 0x4 },
+	{ "PROT_SEM", 0x8 }, { "PROT_GROWSDOWN", 0x01000000 }, { "PROT_GROWSUP", 0x02000000 },
+	{ "MAP_SHARED", 0x01 }, { "MAP_PRIVATE", 0x02 }, { "MAP_SHARED_VALIDATE", 0x03 },
+	{ "MAP_DROPPABLE", 0x08 }, { "MAP_FIXED", 0x10 }, { "MAP_ANONYMOUS", 0x20 },
+	{ "MAP_ANON", 0x20 }, { "MAP_32BIT", 0x40 }, { "MAP_GROWSDOWN", 0x100 },
+	{ "MAP_DENYWRITE", 0x800 }, { "MAP_EXECUTABLE", 0x1000 }, { "MAP_LOCKED", 0x2000 },
+	{ "MAP_NORESERVE", 0x4000 }, { "MAP_POPULATE", 0x8000 }, { "MAP_NONBLOCK", 0x10000 },
+	{ "MAP_STACK", 0x20000 }, { "MAP_HUGETLB", 0x40000 }, { "MAP_SYNC", 0x80000 },
+	{ "MAP_FIXED_NOREPLACE", 0x100000 }, { "MAP_UNINITIALIZED", 0x4000000 },
+	{ "MADV_NORMAL", 0 }, { "MADV_RANDOM", 1 }, { "MADV_SEQUENTIAL", 2 },
+	{ "MADV_WILLNEED", 3 }, { "MADV_DONTNEED", 4 }, { "MADV_FREE", 8 }, { "MADV_REMOVE", 9 },
+	{ "MADV_DONTFORK", 10 }, { "MADV_DOFORK", 11 }, { "MADV_MERGEABLE", 12 },
+	{ "MADV_UNMERGEABLE", 13 }, { "MADV_HUGEPAGE", 14 }, { "MADV_NOHUGEPAGE", 15 },
+	{ "MADV_DONTDUMP", 16 }, { "MADV_DODUMP", 17 }, { "MADV_WIPEONFORK", 18 },
+	{ "MADV_KEEPONFORK", 19 }, { "MADV_COLD", 20 }, { "MADV_PAGEOUT", 21 },
+	{ "MADV_POPULATE_READ", 22 }, { "MADV_POPULATE_WRITE", 23 },
+	{ "MADV_DONTNEED_LOCKED", 24 }, { "MADV_COLLAPSE", 25 }, { "MADV_HWPOISON", 100 },
+	{ "MADV_SOFT_OFFLINE", 101 }, { "MADV_GUARD_INSTALL", 102 }, { "MADV_GUARD_REMOVE", 103 },
+	{ "MLOCK_ONFAULT", 1 }, { "MCL_CURRENT", 1 }, { "MCL_FUTURE", 2 }, { "MCL_ONFAULT", 4 },
+	{ "MREMAP_MAYMOVE", 1 }, { "MREMAP_FIXED", 2 }, { "MREMAP_DONTUNMAP", 4 },
+	{ "MS_ASYNC", 1 }, { "MS_INVALIDATE", 2 }, { "MS_SYNC", 4 },
+	{ "CSIGNAL", 0xff }, { "CLONE_VM", 0x100 }, { "CLONE_FS", 0x200 }, { "CLONE_FILES", 0x400 },
+	{ "CLONE_SIGHAND", 0x800 }, { "CLONE_PIDFD", 0x1000 }, { "CLONE_PTRACE", 0x2000 },
+	{ "CLONE_VFORK", 0x4000 }, { "CLONE_PARENT", 0x8000 }, { "CLONE_THREAD", 0x10000 },
+	{ "CLONE_NEWNS", 0x20000 }, { "CLONE_SYSVSEM", 0x40000 }, { "CLONE_SETTLS", 0x80000 },
+	{ "CLONE_PARENT_SETTID", 0x100000 }, { "CLONE_CHILD_CLEARTID", 0x200000 },
+	{ "CLONE_DETACHED", 0x400000 }, { "CLONE_UNTRACED", 0x800000 },
+	{ "CLONE_CHILD_SETTID", 0x1000000 }, { "CLONE_NEWCGROUP", 0x2000000 },
+	{ "CLONE_NEWUTS", 0x4000000 }, { "CLONE_NEWIPC", 0x8000000 },
+	{ "CLONE_NEWUSER", 0x10000000 }, { "CLONE_NEWPID", 0x20000000 },
+	{ "CLONE_NEWNET", 0x40000000 }, { "CLONE_IO", 0x80000000 },
+	{ "O_RDONLY", 0 }, { "O_WRONLY", 1 }, { "O_RDWR", 2 }, { "O_CREAT", 0100 },
+	{ "O_EXCL", 0200 }, { "O_NOCTTY", 0400 }, { "O_TRUNC", 01000 }, { "O_APPEND", 02000 },
+	{ "O_NONBLOCK", 04000 }, { "O_DSYNC", 010000 }, { "O_DIRECT", 040000 },
+	{ "O_LARGEFILE", 0100000 }, { "O_DIRECTORY", 0200000 }, { "O_NOFOLLOW", 0400000 },
+	{ "O_NOATIME", 01000000 }, { "O_CLOEXEC", 02000000 }, { "O_SYNC", 04010000 },
+	{ "O_PATH", 010000000 }, { "O_TMPFILE", 020200000 },
+	{ "AT_FDCWD", (uint64_t)-100 }, { "WNOHANG", 1 }, { "WUNTRACED", 2 }, { "__WALL", 0x40000000 },
+	{ "__WCLONE", 0x80000000 }, { "P_ALL", 0 }, { "P_PID", 1 },
+	{ "SIGHUP", 1 }, { "SIGINT", 2 }, { "SIGQUIT", 3 }, { "SIGILL", 4 }, { "SIGTRAP", 5 },
+	{ "SIGABRT", 6 }, { "SIGBUS", 7 }, { "SIGFPE", 8 }, { "SIGKILL", 9 }, { "SIGUSR1", 10 },
+	{ "SIGSEGV", 11 }, { "SIGUSR2", 12 }, { "SIGPIPE", 13 }, { "SIGALRM", 14 },
+	{ "SIGTERM", 15 }, { "SIGCHLD", 17 }, { "SIGCONT", 18 }, { "SIGSTOP", 19 },
+};
+
+bool strace_lookup_symbol(const char *name, uint64_t *value)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(symbols); i++)
+		if (strcmp(symbols[i].name, name) == 0) {
+			*value = symbols[i].value;
+			return true;
+		}
+	return false;
+}
+
+static const struct {
+	const char *name;
+	int err;
+} errnos[] = {
+	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH }, { "EINTR", EINTR },
+	{ "EIO", EIO }, { "ENXIO", ENXIO }, { "E2BIG", E2BIG }, { "ENOEXEC", ENOEXEC },
+	{ "EBADF", EBADF }, { "ECHILD", ECHILD }, { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM },
+	{ "EACCES", EACCES }, { "EFAULT", EFAULT }, { "EBUSY", EBUSY }, { "EEXIST", EEXIST },
+	{ "ENODEV", ENODEV }, { "ENOTDIR", ENOTDIR }, { "EISDIR", EISDIR }, { "EINVAL", EINVAL },
+	{ "ENFILE", ENFILE }, { "EMFILE", EMFILE }, { "ETXTBSY", ETXTBSY }, { "EFBIG", EFBIG },
+	{ "ENOSPC", ENOSPC }, { "ESPIPE", ESPIPE }, { "EROFS", EROFS }, { "EPIPE", EPIPE },
+	{ "ERANGE", ERANGE }, { "ENAMETOOLONG", ENAMETOOLONG }, { "ENOSYS", ENOSYS },
+	{ "EOVERFLOW", EOVERFLOW }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ENOTSUP", ENOTSUP },
+	{ "ETIMEDOUT", ETIMEDOUT }, { "EHWPOISON", EHWPOISON },
+};
+
+int strace_errno_from_name(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(errnos); i++)
+		if (strcmp(errnos[i].name, name) == 0)
+			return errnos[i].err;
+	return 0;
+}
+
+const char *strace_errno_name(int err)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(errnos); i++)
+		if (errnos[i].err == err)
+			return errnos[i].name;
+	return "E?";
+}
+
+static void arg_free(gpointer p)
+{
+	struct strace_arg *a = p;
+
+	g_free(a->text);
+	g_free(a->str);
+	g_free(a);
+}
+
+static void record_free(gpointer p)
+{
+	struct strace_record *r = p;
+
+	g_free(r->name);
+	if (r->args)
+		g_ptr_array_unref(r->args);
+	g_free(r);
+}
+
+void strace_log_free(struct strace_log *log)
+{
+	if (log == NULL)
+		return;
+	g_ptr_array_unref(log->records);
+	g_free(log->path);
+	g_free(log);
+}
+
+bool strace_arg_u64(const struct strace_record *r, guint i, uint64_t *v)
+{
+	struct strace_arg *a;
+
+	if (r->args == NULL || i >= r->args->len)
+		return false;
+	a = r->args->pdata[i];
+	*v = a->value;
+	return a->has_value;
+}
+
+/* The parse state of one line, for error messages. */
+struct line_ctx {
+	const char *path;
+	int line;
+	GError **error;
+};
+
+static bool fail(struct line_ctx *c, const char *fmt, const char *detail)
+{
+	g_set_error(c->error, DUPMM_ERROR, DUPMM_ERROR_PARSE, "%s:%d: %s%s%s", c->path, c->line,
+		    fmt, detail ? ": " : "", detail ? detail : "");
+	return false;
+}
+
+static int fail_line(struct line_ctx *c, const char *fmt, const char *detail)
+{
+	fail(c, fmt, detail);
+	return -1;
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* A C-style quoted string as strace prints it; returns the end or NULL. */
+static const char *parse_string(const char *p, GString *out)
+{
+	for (p++; *p && *p != '"'; p++) {
+		if (*p != '\\') {
+			g_string_append_c(out, *p);
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'n': g_string_append_c(out, '\n'); break;
+		case 't': g_string_append_c(out, '\t'); break;
+		case 'r': g_string_append_c(out, '\r'); break;
+		case 'x': {
+			char hex[3] = { p[1], p[1] ? p[2] : 0, 0 };
+
+			g_string_append_c(out, (char)strtol(hex, NULL, 16));
+			p += 2;
+			break;
+		}
+		default:
+			if (*p >= '0' && *p <= '7') {
+				int v = 0, n = 0;
+
+				while (n < 3 && *p >= '0' && *p <= '7')
+					v = v * 8 + (*p++ - '0'), n++;
+				p--;
+				g_string_append_c(out, (char)v);
+			} else if (*p) {
+				g_string_append_c(out, *p);
+			} else {
+				return NULL;
+			}
+		}
+	}
+	if (*p != '"')
+		return NULL;
+	p++;
+	if (p[0] == '.' && p[1] == '.' && p[2] == '.')	/* truncated by -s */
+		p += 3;
+	return p;
+}
+
+/* A number, NULL, or an '|' expression of known symbols and numbers. */
+bool strace_parse_value(const char *s, uint64_t *v)
+{
+	g_auto(GStrv) parts = g_strsplit(s, "|", -1);
+
+	*v = 0;
+	for (int i = 0; parts[i]; i++) {
+		g_autofree char *tok = g_strstrip(g_strdup(parts[i]));
+		uint64_t x;
+		char *end;
+
+		if (*tok == '\0')
+			return false;
+		if (g_ascii_isdigit(tok[0]) || tok[0] == '-') {
+			errno = 0;
+			x = tok[0] == '-' ? (uint64_t)strtoll(tok, &end, 0) : strtoull(tok, &end, 0);
+			if (errno || *end)
+				return false;
+		} else if (!strace_lookup_symbol(tok, &x)) {
+			return false;
+		}
+		*v |= x;
+	}
+	return true;
+}
+
+/* Split the argument list at top-level commas; returns the ')' or NULL. */
+static const char *parse_args(struct line_ctx *c, const char *p, GPtrArray *args, bool *bad_value,
+			      GString *bad)
+{
+	const char *start = p;
+	int depth = 0;
+
+	for (;; p++) {
+		if (*p == '"') {
+			g_autoptr(GString) s = g_string_new(NULL);
+
+			p = parse_string(p, s);
+			if (p == NULL)
+				return NULL;
+			p--;
+			continue;
+		}
+		if (*p == '\0')
+			return NULL;
+		if (*p == '(' || *p == '[' || *p == '{')
+			depth++;
+		else if ((*p == ']' || *p == '}') && depth > 0)
+			depth--;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if ((*p == ',' || *p == ')') && depth == 0) {
+			g_autofree char *raw = g_strstrip(g_strndup(start, (gsize)(p - start)));
+
+			if (*raw || *p == ',' || args->len > 0) {
+				struct strace_arg *a = g_new0(struct strace_arg, 1);
+				char *text = raw;
+				char *eq = strchr(raw, '=');
+
+				/* name=value, as in clone(child_stack=NULL, flags=...) */
+				if (eq && eq > raw && !strchr(raw, '"') && !strchr(raw, '{') &&
+				    !strchr(raw, '[') && g_ascii_isalpha(raw[0]))
+					text = eq + 1;
+				a->text = g_strdup(text);
+				if (text[0] == '"') {
+					g_autoptr(GString) s = g_string_new(NULL);
+
+					a->is_string = parse_string(text, s) != NULL;
+					a->str = g_strdup(s->str);
+				} else if (text[0] != '[' && text[0] != '{') {
+					a->has_value = strace_parse_value(text, &a->value);
+					if (!a->has_value && !*bad_value && g_ascii_isupper(text[0])) {
+						*bad_value = true;
+						g_string_assign(bad, text);
+					}
+				}
+				g_ptr_array_add(args, a);
+			}
+			if (*p == ')')
+				return p;
+			start = p + 1;
+		}
+	}
+	(void)c;
+}
+
+/* " = RESULT" after the call: a number, "?", or "-1 ENAME (text)". */
+static bool parse_result(struct line_ctx *c, const char *p, struct strace_record *r)
+{
+	char *end;
+
+	p = skip_ws(p);
+	if (*p != '=')
+		return fail(c, "expected '= RESULT' after the call", p);
+	p = skip_ws(p + 1);
+	if (*p == '?') {
+		r->result_unknown = true;
+		return true;
+	}
+	errno = 0;
+	r->result = (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) ? (int64_t)strtoull(p, &end, 16)
+								    : strtoll(p, &end, 10);
+	if (errno || end == p)
+		return fail(c, "unreadable result", p);
+	p = skip_ws(end);
+	if (r->result == -1 && g_ascii_isupper(*p)) {
+		g_autofree char *name = g_strndup(p, strcspn(p, " \t("));
+
+		r->err = strace_errno_from_name(name);
+		if (r->err == 0)
+			return fail(c, "unknown errno name", name);
+	}
+	return true;
+}
+
+static bool is_timestamp(const char *tok)
+{
+	bool digit = false;
+
+	for (const char *q = tok; *q; q++) {
+		if (g_ascii_isdigit(*q))
+			digit = true;
+		else if (*q != ':' && *q != '.')
+			return false;
+	}
+	return digit && (strchr(tok, ':') || strchr(tok, '.'));
+}
+
+enum line_shape { LINE_SKIP, LINE_RECORD, LINE_UNFINISHED, LINE_RESUMED };
+
+/*
+ * parse_line: one line into *r.  Returns the shape, or -1 with *error set.
+ * For LINE_UNFINISHED, *tail is the argument text so far; for
+ * LINE_RESUMED, the argument text after "resumed>".
+ */
+static int parse_line(struct line_ctx *c, const char *text, struct strace_record *r, char **tail)
+{
+	const char *p = skip_ws(text), *q;
+	bool bad_value = false;
+	g_autoptr(GString) bad = g_string_new(NULL);
+
+	if (*p == '\0' || *p == '#')
+		return LINE_SKIP;
+	if (g_str_has_prefix(p, "[pid")) {	/* strace -f without -o */
+		p = skip_ws(p + 4);
+		r->pid = (int)strtol(p, (char **)&q, 10);
+		if (q == p || *q != ']')
+			return fail_line(c, "bad [pid N] prefix", NULL);
+		p = skip_ws(q + 1);
+	} else if (g_ascii_isdigit(*p)) {
+		q = p;
+		while (g_ascii_isdigit(*q))
+			q++;
+		if (*q == ' ' || *q == '\t') {
+			r->pid = atoi(p);
+			p = skip_ws(q);
+		}
+	}
+	/* -t, -tt, -ttt or -r timestamp */
+	q = p;
+	while (*q && *q != ' ' && *q != '\t' && *q != '(')
+		q++;
+	if (*q == ' ' || *q == '\t') {
+		g_autofree char *tok = g_strndup(p, (gsize)(q - p));
+
+		if (is_timestamp(tok))
+			p = skip_ws(q);
+	}
+	if (g_str_has_prefix(p, "---")) {
+		uint64_t sig = 0;
+
+		r->kind = REC_SIGNAL;
+		p = skip_ws(p + 3);
+		r->name = g_strndup(p, strcspn(p, " {"));
+		strace_lookup_symbol(r->name, &sig);
+		r->code = (int)sig;
+		return LINE_RECORD;
+	}
+	if (g_str_has_prefix(p, "+++")) {
+		p = skip_ws(p + 3);
+		if (g_str_has_prefix(p, "exited with ")) {
+			r->kind = REC_EXITED;
+			r->code = atoi(p + 12);
+		} else if (g_str_has_prefix(p, "killed by ")) {
+			uint64_t sig = 0;
+			g_autofree char *name = g_strndup(p + 10, strcspn(p + 10, " "));
+
+			r->kind = REC_KILLED;
+			if (!strace_lookup_symbol(name, &sig))
+				return fail_line(c, "unknown signal", name);
+			r->code = (int)sig;
+		} else {
+			return fail_line(c, "unknown +++ line", p);
+		}
+		return LINE_RECORD;
+	}
+	if (g_str_has_prefix(p, "<...")) {
+		p = skip_ws(p + 4);
+		r->name = g_strndup(p, strcspn(p, " "));
+		q = strstr(p, "resumed>");
+		if (q == NULL)
+			return fail_line(c, "'<...' without 'resumed>'", NULL);
+		*tail = g_strdup(q + 8);
+		return LINE_RESUMED;
+	}
+	q = p;
+	while (g_ascii_isalnum(*q) || *q == '_')
+		q++;
+	if (q == p || *q != '(')
+		return fail_line(c, "expected 'name(args) = result'", p);
+	r->kind = REC_CALL;
+	r->name = g_strndup(p, (gsize)(q - p));
+	if (strstr(q, "<unfinished ...>")) {
+		const char *u = strstr(q, "<unfinished ...>");
+
+		*tail = g_strndup(q + 1, (gsize)(u - q - 1));
+		return LINE_UNFINISHED;
+	}
+	r->args = g_ptr_array_new_with_free_func(arg_free);
+	q = parse_args(c, q + 1, r->args, &bad_value, bad);
+	if (q == NULL)
+		return fail_line(c, "unterminated argument list", NULL);
+	if (bad_value)
+		return fail_line(c, "unknown symbol in argument", bad->str);
+	return parse_result(c, q + 1, r) ? LINE_RECORD : -1;
+}
+
+static bool is_clone_family(const char *name)
+{
+	return !strcmp(name, "clone") || !strcmp(name, "clone3") || !strcmp(name, "fork") ||
+	       !strcmp(name, "vfork");
+}
+
+/* A pending <unfinished ...> call of one pid. */
+struct pending {
+	struct strace_record *rec;
+	char *head;
+	guint index;	/* where the clone family's record sits */
+};
+
+static bool finish_resumed(struct line_ctx *c, struct pending *pend, const char *tail,
+			   struct strace_record *r)
+{
+	g_autofree char *joined = g_strconcat("(", pend->head, tail, NULL);
+	bool bad_value = false;
+	g_autoptr(GString) bad = g_string_new(NULL);
+	const char *q;
+
+	if (r->args)
+		g_ptr_array_unref(r->args);
+	r->result_unknown = false;
+	r->args = g_ptr_array_new_with_free_func(arg_free);
+	q = parse_args(c, joined + 1, r->args, &bad_value, bad);
+	if (q == NULL)
+		return fail(c, "unterminated argument list", NULL);
+	if (bad_value)
+		return fail(c, "unknown symbol in argument", bad->str);
+	return parse_result(c, q + 1, r);
+}
+
+struct strace_log *strace_parse_file(const char *path, GError **error)
+{
+	g_autofree char *contents = NULL;
+	g_auto(GStrv) lines = NULL;
+	GHashTable *pending = g_hash_table_new(g_direct_hash, g_direct_equal);
+	struct strace_log *log = g_new0(struct strace_log, 1);
+	GError *err = NULL;
+
+	log->path = g_strdup(path);
+	log->records = g_ptr_array_new_with_free_func(record_free);
+	if (!g_file_get_contents(path, &contents, NULL, &err)) {
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", path, err->message);
+		g_error_free(err);
+		goto out_fail;
+	}
+	lines = g_strsplit(contents, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		struct line_ctx c = { path, i + 1, error };
+		struct strace_record *r = g_new0(struct strace_record, 1);
+		char *tail = NULL;
+		int shape;
+
+		r->line = i + 1;
+		shape = parse_line(&c, lines[i], r, &tail);
+		if (shape == LINE_RECORD) {
+			g_ptr_array_add(log->records, r);
+		} else if (shape == LINE_UNFINISHED) {
+			struct pending *p = g_new0(struct pending, 1);
+
+			if (g_hash_table_contains(pending, GINT_TO_POINTER(r->pid))) {
+				fail(&c, "a second unfinished call of the same pid", r->name);
+				g_free(tail);
+				g_free(p);
+				record_free(r);
+				goto out_fail;
+			}
+			p->rec = r;
+			p->head = tail;
+			p->index = log->records->len;
+			if (is_clone_family(r->name)) {	/* takes effect here: its flags are needed now */
+				g_autofree char *h = g_strconcat(tail, ")", NULL);
+				bool bv = false;
+				g_autoptr(GString) bad = g_string_new(NULL);
+
+				r->args = g_ptr_array_new_with_free_func(arg_free);
+				r->result_unknown = true;	/* until resumed */
+				parse_args(&c, h, r->args, &bv, bad);
+				g_ptr_array_add(log->records, r);
+			}
+			g_hash_table_insert(pending, GINT_TO_POINTER(r->pid), p);
+		} else if (shape == LINE_RESUMED) {
+			struct pending *p = g_hash_table_lookup(pending, GINT_TO_POINTER(r->pid));
+			bool ok;
+
+			if (p == NULL || strcmp(p->rec->name, r->name) != 0) {
+				fail(&c, "resumption of a call that was not unfinished", r->name);
+				g_free(tail);
+				record_free(r);
+				goto out_fail;
+			}
+			ok = finish_resumed(&c, p, tail, p->rec);
+			g_free(tail);
+			if (!is_clone_family(p->rec->name)) {
+				p->rec->line = r->line;
+				g_ptr_array_add(log->records, p->rec);
+			}
+			g_hash_table_remove(pending, GINT_TO_POINTER(r->pid));
+			g_free(p->head);
+			g_free(p);
+			record_free(r);
+			if (!ok)
+				goto out_fail;
+		} else {
+			record_free(r);
+			if (shape < 0)
+				goto out_fail;
+		}
+	}
+	{
+		GHashTableIter it;
+		gpointer k, v;
+
+		/* A call still unfinished at the end never returned (exit_group, a kill). */
+		g_hash_table_iter_init(&it, pending);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			struct pending *p = v;
+
+			if (!is_clone_family(p->rec->name)) {
+				p->rec->result_unknown = true;
+				p->rec->args = g_ptr_array_new_with_free_func(arg_free);
+				{
+					struct line_ctx c = { path, p->rec->line, error };
+					bool bv = false;
+					g_autoptr(GString) bad = g_string_new(NULL);
+					g_autofree char *h = g_strconcat(p->head, ")", NULL);
+
+					parse_args(&c, h, p->rec->args, &bv, bad);
+				}
+				g_ptr_array_add(log->records, p->rec);
+			}
+			g_free(p->head);
+			g_free(p);
+		}
+	}
+	g_hash_table_destroy(pending);
+	return log;
+
+out_fail:
+	{
+		GHashTableIter it;
+		gpointer k, v;
+
+		g_hash_table_iter_init(&it, pending);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			struct pending *p = v;
+
+			if (!is_clone_family(p->rec->name))
+				record_free(p->rec);
+			g_free(p->head);
+			g_free(p);
+		}
+	}
+	g_hash_table_destroy(pending);
+	strace_log_free(log);
+	return NULL;
+}

@@ -1,0 +1,404 @@
+/*
+ * The replay driver: each record of a log is run on the model through the
+ * same syscall layer the CPU emulator uses, and its result compared with
+ * the log's.  Placement follows the log: an mmap without MAP_FIXED is
+ * placed where the log says it landed (MAP_FIXED_NOREPLACE there), and
+ * diverges only if that range is not free in the model.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+
+#include <dupmm/kernel.h>
+#include <dupmm/replay.h>
+#include <dupmm/strace.h>
+#include <dupmm/uapi.h>
+
+struct replay {
+	struct kernel *k;
+	const struct strace_log *log;
+	const struct replay_options *opts;
+	struct replay_result *res;
+	GHashTable *skipped_names;	/* name -> count */
+};
+
+static void snapshot_free(gpointer p)
+{
+	struct replay_snapshot *s = p;
+
+	g_free(s->maps);
+	g_free(s->smaps);
+	g_free(s);
+}
+
+/* on_exit hook: the process's address space as it was when it exited. */
+static void take_snapshot(struct task *t, void *arg)
+{
+	struct replay *rp = arg;
+	struct replay_snapshot *s = g_new0(struct replay_snapshot, 1);
+	GString *maps = g_string_new(NULL), *smaps = g_string_new(NULL);
+
+	show_maps(t->mm, maps);
+	show_smaps(t->mm, smaps);
+	s->maps = g_string_free(maps, FALSE);
+	s->smaps = g_string_free(smaps, FALSE);
+	g_hash_table_replace(rp->res->snapshots, GINT_TO_POINTER(t->pid), s);
+}
+
+static void diverge(struct replay *rp, const struct strace_record *r, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+static void diverge(struct replay *rp, const struct strace_record *r, const char *fmt, ...)
+{
+	va_list ap;
+	FILE *f = rp->opts->diag ? rp->opts->diag : stderr;
+
+	fprintf(f, "%s:%d: pid %d: ", rp->log->path, r->line, r->pid);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	rp->res->divergences++;
+}
+
+static char *describe_result(int64_t v, int err, bool unknown)
+{
+	if (unknown)
+		return g_strdup("?");
+	if (err)
+		return g_strdup_printf("-1 %s", strace_errno_name(err));
+	if (v > 0xffff || v < -0xffff)
+		return g_strdup_printf("%#" PRIx64, (uint64_t)v);
+	return g_strdup_printf("%" PRId64, v);
+}
+
+static char *describe_ret(long ret)
+{
+	if (ret < 0 && ret >= -4095)
+		return describe_result(-1, (int)-ret, false);
+	return describe_result(ret, 0, false);
+}
+
+/* The log's result and the model's return value agree? */
+static void compare_result(struct replay *rp, const struct strace_record *r, long ret)
+{
+	g_autofree char *want = NULL, *got = NULL;
+	bool same;
+
+	if (r->result_unknown)
+		return;
+	if (r->err)
+		same = ret == -r->err;
+	else
+		same = ret == (long)r->result;
+	if (same)
+		return;
+	want = describe_result(r->result, r->err, false);
+	got = describe_ret(ret);
+	diverge(rp, r, "%s: the log says %s, the model returns %s", r->name, want, got);
+}
+
+static const char *signal_desc(const struct mm_fault_info *fi)
+{
+	if (fi->signo == SIGBUS)
+		return "SIGBUS";
+	if (fi->signo == SIGKILL)
+		return "out of memory";
+	return fi->code == SEGV_ACCERR ? "SIGSEGV (SEGV_ACCERR)" : "SIGSEGV (SEGV_MAPERR)";
+}
+
+/* mem_write(ADDR, BYTE, LEN) = 0 | -1 EFAULT */
+static void replay_mem_write(struct replay *rp, struct task *t, const struct strace_record *r,
+			     GError **error)
+{
+	uint64_t addr, byte, len;
+	struct mm_fault_info fi = { 0 };
+	int ret;
+
+	if (!strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &byte) ||
+	    !strace_arg_u64(r, 2, &len) || byte > 0xff || r->args->len != 3) {
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
+			    "%s:%d: mem_write takes (ADDR, BYTE, LEN), BYTE at most 0xff",
+			    rp->log->path, r->line);
+		return;
+	}
+	ret = mm_fill(t->mm, addr, (uint8_t)byte, len, &fi);
+	if (ret == 0 && r->err)
+		diverge(rp, r, "mem_write(%#" PRIx64 "): the log says it faults, the model writes", addr);
+	else if (ret && !r->err)
+		diverge(rp, r, "mem_write(%#" PRIx64 "): the model faults at %#" PRIx64 " with %s",
+			addr, fi.addr, signal_desc(&fi));
+}
+
+/* mem_read(ADDR, LEN) = 0xHH | -1 EFAULT */
+static void replay_mem_read(struct replay *rp, struct task *t, const struct strace_record *r,
+			    GError **error)
+{
+	uint64_t addr, len;
+	uint8_t buf[4096];
+	struct mm_fault_info fi = { 0 };
+
+	if (!strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &len) || r->args->len != 2 ||
+	    (!r->err && (r->result < 0 || r->result > 0xff))) {
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
+			    "%s:%d: mem_read takes (ADDR, LEN) and returns a byte 0xHH or -1 EFAULT",
+			    rp->log->path, r->line);
+		return;
+	}
+	for (uint64_t off = 0; off < len; off += sizeof(buf)) {
+		size_t n = (size_t)MIN(sizeof(buf), len - off);
+
+		if (mm_read(t->mm, addr + off, buf, n, &fi)) {
+			if (!r->err)
+				diverge(rp, r, "mem_read(%#" PRIx64 "): the model faults at %#" PRIx64 " with %s",
+					addr, fi.addr, signal_desc(&fi));
+			return;
+		}
+		for (size_t i = 0; i < n && !r->err; i++)
+			if (buf[i] != (uint8_t)r->result) {
+				diverge(rp, r, "mem_read(%#" PRIx64 "): byte at %#" PRIx64 " reads %#x, the log says %#x",
+					addr, addr + off + i, buf[i], (unsigned)r->result);
+				return;
+			}
+	}
+	if (r->err)
+		diverge(rp, r, "mem_read(%#" PRIx64 "): the log says it faults, the model reads", addr);
+}
+
+/* clone3({flags=..., exit_signal=...}, size): the flags a clone would take. */
+static bool clone3_flags(const struct strace_record *r, uint64_t *flags)
+{
+	const struct strace_arg *a = r->args->len ? r->args->pdata[0] : NULL;
+	uint64_t f = 0, sig = 0;
+	const char *p;
+
+	if (a == NULL || (p = strstr(a->text, "flags=")) == NULL)
+		return false;
+	{
+		g_autofree char *v = g_strndup(p + 6, strcspn(p + 6, ",}"));
+
+		if (!strace_parse_value(v, &f))
+			return false;
+	}
+	if ((p = strstr(a->text, "exit_signal=")) != NULL) {
+		g_autofree char *v = g_strndup(p + 12, strcspn(p + 12, ",}"));
+
+		if (!strace_parse_value(v, &sig))
+			return false;
+	}
+	*flags = f | sig;
+	return true;
+}
+
+static struct task *task_of(struct replay *rp, const struct strace_record *r, GError **error)
+{
+	struct task *t = kernel_find_task(rp->k, r->pid);
+
+	if (t == NULL && g_hash_table_size(rp->k->tasks) == 0) {
+		t = kernel_spawn(rp->k, r->pid ? r->pid : 1);
+		if (t == NULL)
+			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_HOST, "%s:%d: out of simulated memory",
+				    rp->log->path, r->line);
+		return t;
+	}
+	if (t == NULL)
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
+			    "%s:%d: pid %d appears before any clone, fork or vfork created it",
+			    rp->log->path, r->line, r->pid);
+	return t;
+}
+
+static void replay_call(struct replay *rp, struct task *t, const struct strace_record *r,
+			GError **error)
+{
+	struct sys_args args = { 0 };
+	int nr = syscall_nr(r->name);
+	long ret;
+
+	if (nr == SYS_UNKNOWN || nr == NR_read || nr == NR_write) {
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(rp->skipped_names, r->name));
+
+		g_hash_table_insert(rp->skipped_names, g_strdup(r->name), GUINT_TO_POINTER(n + 1));
+		rp->res->skipped++;
+		return;
+	}
+	for (guint i = 0; i < MIN(r->args->len, 6u); i++) {
+		const struct strace_arg *a = r->args->pdata[i];
+
+		args.a[i] = a->has_value ? a->value : 0;
+		args.str[i] = a->is_string ? a->str : NULL;
+	}
+	switch (nr) {
+	case NR_mmap:
+		/* The log is the truth about placement. */
+		if (!(args.a[3] & MAP_FIXED_) && !r->err && !r->result_unknown) {
+			args.a[0] = (uint64_t)r->result;
+			args.a[3] |= MAP_FIXED_NOREPLACE_;
+		}
+		break;
+	case NR_brk:
+		if (t->mm->start_brk == 0 && !r->result_unknown && r->result > 0)
+			mm_set_brk(t->mm, (uint64_t)r->result);	/* where exec put the heap */
+		break;
+	case NR_clone3:
+		if (!clone3_flags(r, &args.a[0])) {
+			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
+				    "%s:%d: clone3 without a readable flags= field", rp->log->path, r->line);
+			return;
+		}
+		nr = NR_clone;
+		/* fallthrough */
+	case NR_clone:
+	case NR_fork:
+	case NR_vfork:
+		args.child_pid = (!r->err && r->result > 0) ? (int)r->result : 0;
+		break;
+	}
+	rp->res->calls++;
+	ret = do_syscall(rp->k, t, nr, &args);
+	if (nr == NR_mmap && ret == -EEXIST && (args.a[3] & MAP_FIXED_NOREPLACE_) && !r->err)
+		diverge(rp, r, "mmap: the log placed it at %#" PRIx64 ", which is not free in the model",
+			(uint64_t)r->result);
+	else if (nr == NR_wait4 && ret == -EAGAIN)
+		diverge(rp, r, "wait4: no child has exited yet in the model: it would block");
+	else
+		compare_result(rp, r, ret);
+}
+
+static void run_checks(struct replay *rp, const struct strace_record *r)
+{
+	g_autoptr(GString) why = g_string_new(NULL);
+
+	if (!validate_vm(why)) {
+		g_strchomp(why->str);
+		diverge(rp, r, "invariant broken after %s:\n%s", r->name ? r->name : "?", why->str);
+	}
+}
+
+static bool replay_record(struct replay *rp, const struct strace_record *r, GError **error)
+{
+	struct task *t;
+
+	if (r->kind == REC_SIGNAL)
+		return true;
+	t = task_of(rp, r, error);
+	if (t == NULL)
+		return false;
+	if (r->kind == REC_EXITED || r->kind == REC_KILLED) {
+		kernel_exit(rp->k, t, r->kind == REC_EXITED ? r->code : 0);
+		return true;
+	}
+	if (t->state != TASK_RUNNING) {
+		diverge(rp, r, "%s: the process has already exited", r->name);
+		return true;
+	}
+	if (t->vfork_waiting)
+		diverge(rp, r, "%s: the process runs while its vfork child still holds the mm", r->name);
+	if (strcmp(r->name, "mem_write") == 0) {
+		rp->res->calls++;
+		replay_mem_write(rp, t, r, error);
+	} else if (strcmp(r->name, "mem_read") == 0) {
+		rp->res->calls++;
+		replay_mem_read(rp, t, r, error);
+	} else {
+		replay_call(rp, t, r, error);
+	}
+	if (error && *error)
+		return false;
+	if (rp->opts->check)
+		run_checks(rp, r);
+	return true;
+}
+
+static gint cmp_pid(gconstpointer a, gconstpointer b)
+{
+	return GPOINTER_TO_INT(a) - GPOINTER_TO_INT(b);
+}
+
+static bool write_snapshots(struct replay *rp, GError **error)
+{
+	FILE *out = rp->opts->out ? rp->opts->out : stdout;
+	g_autoptr(GList) pids = g_list_sort(g_hash_table_get_keys(rp->res->snapshots), cmp_pid);
+
+	for (GList *l = pids; l; l = l->next) {
+		int pid = GPOINTER_TO_INT(l->data);
+		struct replay_snapshot *s = g_hash_table_lookup(rp->res->snapshots, l->data);
+
+		if (rp->opts->print_maps)
+			fprintf(out, "# pid %d maps\n%s", pid, s->maps);
+		if (rp->opts->print_smaps)
+			fprintf(out, "# pid %d smaps\n%s", pid, s->smaps);
+		if (rp->opts->proc_out) {
+			g_autofree char *m = g_strdup_printf("%s/%d.maps", rp->opts->proc_out, pid);
+			g_autofree char *sm = g_strdup_printf("%s/%d.smaps", rp->opts->proc_out, pid);
+
+			if (!g_file_set_contents(m, s->maps, -1, error) ||
+			    !g_file_set_contents(sm, s->smaps, -1, error))
+				return false;
+		}
+	}
+	return true;
+}
+
+void replay_result_clear(struct replay_result *res)
+{
+	if (res->snapshots)
+		g_hash_table_destroy(res->snapshots);
+	memset(res, 0, sizeof(*res));
+}
+
+gboolean replay_file(const char *path, const struct replay_options *opts,
+		     struct replay_result *res, GError **error)
+{
+	struct strace_log *log = strace_parse_file(path, error);
+	g_autofree char *dir = NULL;
+	struct replay rp = { 0 };
+	bool ok = true;
+
+	memset(res, 0, sizeof(*res));
+	res->snapshots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, snapshot_free);
+	if (log == NULL)
+		return FALSE;
+	if (opts->proc_out && g_mkdir_with_parents(opts->proc_out, 0755) < 0) {
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", opts->proc_out, g_strerror(errno));
+		strace_log_free(log);
+		return FALSE;
+	}
+	dir = g_path_get_dirname(path);
+	rp.k = kernel_new(dir);
+	rp.log = log;
+	rp.opts = opts;
+	rp.res = res;
+	rp.skipped_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	rp.k->on_exit = take_snapshot;
+	rp.k->on_exit_arg = &rp;
+	for (guint i = 0; i < log->records->len && ok; i++)
+		ok = replay_record(&rp, log->records->pdata[i], error);
+	if (ok) {
+		GHashTableIter it;
+		gpointer k, v;
+
+		/* Processes that never exited: their state at the end of the log. */
+		g_hash_table_iter_init(&it, rp.k->tasks);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			if (((struct task *)v)->state == TASK_RUNNING &&
+			    !g_hash_table_contains(res->snapshots, k))
+				take_snapshot(v, &rp);
+		ok = write_snapshots(&rp, error);
+	}
+	if (ok && g_hash_table_size(rp.skipped_names)) {
+		FILE *f = opts->diag ? opts->diag : stderr;
+		GHashTableIter it;
+		gpointer k, v;
+
+		fprintf(f, "%s: skipped %u calls that dupmm does not model:", path, res->skipped);
+		g_hash_table_iter_init(&it, rp.skipped_names);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			fprintf(f, " %s(%u)", (char *)k, GPOINTER_TO_UINT(v));
+		fputc('\n', f);
+	}
+	g_hash_table_destroy(rp.skipped_names);
+	kernel_free(rp.k);
+	strace_log_free(log);
+	return ok;
+}

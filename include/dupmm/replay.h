@@ -1,0 +1,39 @@
+/*
+ * emu/strace replay: a trace replayed into the model, call by call, every
+ * result checked against the log.
+ */
+#ifndef DUPMM_REPLAY_H
+#define DUPMM_REPLAY_H
+
+#include <glib.h>
+#include <stdio.h>
+
+struct replay_options {
+	const char *proc_out;	/* write DIR/PID.maps and DIR/PID.smaps */
+	bool print_maps, print_smaps;
+	bool check;		/* validate_vm after every call */
+	FILE *out;		/* maps/smaps and the summary; stdout if NULL */
+	FILE *diag;		/* divergences; stderr if NULL */
+};
+
+struct replay_result {
+	guint calls;		/* calls replayed on the model */
+	guint divergences;	/* results that differ from the log, and broken invariants */
+	guint skipped;		/* calls of syscalls the model does not serve */
+	GHashTable *snapshots;	/* pid -> struct replay_snapshot * */
+};
+
+struct replay_snapshot {
+	char *maps, *smaps;
+};
+
+/*
+ * replay_file: replay the log at path.  FALSE with *error (FILE:LINE:
+ * reason) when the input cannot be read or makes no sense; TRUE otherwise,
+ * divergences counted in *res.  Call replay_result_clear afterwards.
+ */
+gboolean replay_file(const char *path, const struct replay_options *opts,
+		     struct replay_result *res, GError **error);
+void replay_result_clear(struct replay_result *res);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * The page cache of file mappings, after mm/filemap.c; and shared
+ * anonymous memory, after mm/shmem.c (shmem_zero_setup).
+ *
+ * One address_space per (dev, ino), however many files open it, so two
+ * opens of one host file share their pages as they do in the kernel.
+ * Contents arrive through a_ops->read_folio, which emu/ provides.
+ */
+#include "internal.h"
+
+static GHashTable *inode_table;	/* (dev << 40 ^ ino) -> address_space */
+static uint64_t shmem_ino = 1000;
+
+static uint64_t inode_key(uint32_t major, uint32_t minor, uint64_t ino)
+{
+	return ((uint64_t)major << 52) ^ ((uint64_t)minor << 40) ^ ino;
+}
+
+static struct address_space *mapping_get(const struct address_space_operations *a_ops,
+					 void *host, uint64_t size, uint32_t major,
+					 uint32_t minor, uint64_t ino, bool shmem)
+{
+	struct address_space *mapping = NULL;
+	uint64_t key = inode_key(major, minor, ino);
+
+	if (inode_table == NULL)
+		inode_table = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	if (!shmem)
+		mapping = g_hash_table_lookup(inode_table, &key);
+	if (mapping) {
+		mapping->refcount++;
+		if (a_ops && a_ops->release)
+			a_ops->release(host);	/* the first opener's host wins */
+		return mapping;
+	}
+	mapping = g_new0(struct address_space, 1);
+	mapping->a_ops = a_ops;
+	mapping->host = host;
+	mapping->i_pages = g_hash_table_new(g_direct_hash, g_direct_equal);
+	INIT_LIST_HEAD(&mapping->i_mmap);
+	mapping->size = size;
+	mapping->dev_major = major;
+	mapping->dev_minor = minor;
+	mapping->ino = ino;
+	mapping->shmem = shmem;
+	mapping->refcount = 1;
+	if (!shmem)
+		g_hash_table_insert(inode_table, g_memdup2(&key, sizeof(key)), mapping);
+	return mapping;
+}
+
+static gboolean drop_cached_page(gpointer key, gpointer value, gpointer unused)
+{
+	struct page *page = pfn_to_page(GPOINTER_TO_SIZE(value));
+
+	(void)key;
+	(void)unused;
+	MM_WARN_ON(page->mapcount != 0);
+	put_page(page);
+	return TRUE;
+}
+
+/* truncate_inode_pages: drop every cached page (none may be mapped). */
+void truncate_inode_pages(struct address_space *mapping)
+{
+	g_hash_table_foreach_remove(mapping->i_pages, drop_cached_page, NULL);
+}
+
+static void mapping_put(struct address_space *mapping)
+{
+	uint64_t key;
+
+	if (--mapping->refcount > 0)
+		return;
+	truncate_inode_pages(mapping);
+	g_hash_table_destroy(mapping->i_pages);
+	if (!mapping->shmem) {
+		key = inode_key(mapping->dev_major, mapping->dev_minor, mapping->ino);
+		g_hash_table_remove(inode_table, &key);
+	}
+	if (mapping->a_ops && mapping->a_ops->release)
+		mapping->a_ops->release(mapping->host);
+	g_free(mapping);
+}
+
+/*
+ * file_new: an open file of the model.  A later open of the same (dev,
+ * ino) shares the first one's page cache (and its host reader: this one's
+ * is released at once).  The file starts with one reference.
+ */
+struct file *file_new(const struct address_space_operations *a_ops, void *host,
+		      const char *path, uint64_t size, uint32_t dev_major,
+		      uint32_t dev_minor, uint64_t ino, bool readable, bool writable)
+{
+	struct file *file = g_new0(struct file, 1);
+
+	file->f_mapping = mapping_get(a_ops, host, size, dev_major, dev_minor, ino, false);
+	file->path = g_strdup(path);
+	file->readable = readable;
+	file->writable = writable;
+	file->refcount = 1;
+	return file;
+}
+
+struct file *get_file(struct file *file)
+{
+	file->refcount++;
+	return file;
+}
+
+void fput(struct file *file)
+{
+	if (--file->refcount > 0)
+		return;
+	mapping_put(file->f_mapping);
+	g_free(file->path);
+	g_free(file);
+}
+
+/*
+ * shmem_file_setup (mm/shmem.c shmem_zero_setup): the object behind a
+ * MAP_SHARED|MAP_ANONYMOUS mapping: zero-filled pages, size fixed at
+ * mmap time (pages past it raise SIGBUS, even after mremap grows the
+ * VMA), shown in maps as "/dev/zero (deleted)" on device 00:01.
+ */
+struct file *shmem_file_setup(uint64_t size)
+{
+	struct file *file = g_new0(struct file, 1);
+
+	file->f_mapping = mapping_get(NULL, NULL, size, 0, 1, ++shmem_ino, true);
+	file->path = g_strdup("/dev/zero (deleted)");
+	file->readable = true;
+	file->writable = true;
+	file->refcount = 1;
+	return file;
+}
+
+/*
+ * filemap_get_page: page pgoff of the mapping, read in on first use.  The
+ * cache holds one reference; the caller takes its own for a mapping.
+ * NULL with *err set when the read fails or RAM is exhausted.
+ */
+struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int *err)
+{
+	gpointer v;
+	struct page *page;
+
+	if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v))
+		return pfn_to_page(GPOINTER_TO_SIZE(v));
+	page = alloc_page(mapping->a_ops == NULL);
+	if (page == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (mapping->a_ops && mapping->a_ops->read_folio) {
+		*err = mapping->a_ops->read_folio(mapping->host, pgoff, page_address(page));
+		if (*err) {
+			put_page(page);
+			return NULL;
+		}
+	}
+	page->mapping = mapping;
+	page->index = pgoff;
+	page->flags |= PG_uptodate | (mapping->shmem ? PG_swapbacked : 0);
+	g_hash_table_insert(mapping->i_pages, GSIZE_TO_POINTER(pgoff),
+			    GSIZE_TO_POINTER(page_to_pfn(page)));
+	return page;
+}

@@ -1,0 +1,363 @@
+/*
+ * madvise, after mm/madvise.c (6.17/6.18 text).
+ *
+ * do_madvise validates, then walks the VMAs of the range
+ * (madvise_walk_vmas): a hole is remembered as ENOMEM and the walk goes on,
+ * the first real error stops it, and VMAs already handled stay changed.
+ * Behaviours that change vm_flags go through madvise_update_vma, which
+ * merges or splits like mprotect; the others never split.
+ */
+#include "internal.h"
+
+#define VM_MAYBE_GUARD	(1ULL << 11)	/* 6.19's sticky "gu", seen on the 6.18 host */
+
+static bool madvise_behavior_valid(int behavior)
+{
+	switch (behavior) {
+	case MADV_NORMAL_: case MADV_RANDOM_: case MADV_SEQUENTIAL_: case MADV_WILLNEED_:
+	case MADV_DONTNEED_: case MADV_FREE_: case MADV_REMOVE_: case MADV_DONTFORK_:
+	case MADV_DOFORK_: case MADV_MERGEABLE_: case MADV_UNMERGEABLE_:
+	case MADV_HUGEPAGE_: case MADV_NOHUGEPAGE_: case MADV_DONTDUMP_: case MADV_DODUMP_:
+	case MADV_WIPEONFORK_: case MADV_KEEPONFORK_: case MADV_COLD_: case MADV_PAGEOUT_:
+	case MADV_POPULATE_READ_: case MADV_POPULATE_WRITE_: case MADV_DONTNEED_LOCKED_:
+	case MADV_GUARD_INSTALL_: case MADV_GUARD_REMOVE_:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * madvise_update_vma: set new_flags on [start, end) of vma.  No change
+ * means no split and no merge attempt.  A split refused for want of
+ * memory or at max_map_count is EAGAIN here (mprotect says ENOMEM).
+ */
+static int madvise_update_vma(struct vm_area_struct *vma, struct vm_area_struct **prev,
+			      uint64_t start, uint64_t end, uint64_t new_flags)
+{
+	int err;
+
+	if (new_flags == vma->vm_flags) {
+		*prev = vma;
+		return 0;
+	}
+	vma = vma_modify_flags(*prev, vma, start, end, new_flags, &err);
+	if (vma == NULL)
+		return err == -ENOMEM ? -EAGAIN : err;
+	*prev = vma;
+	vma->vm_flags = new_flags;
+	return 0;
+}
+
+/* The behaviours that only change vm_flags: the new flags, or -errno. */
+static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
+{
+	uint64_t f = vma->vm_flags;
+
+	switch (behavior) {
+	case MADV_NORMAL_:
+		return (int64_t)(f & ~(VM_RAND_READ | VM_SEQ_READ));
+	case MADV_SEQUENTIAL_:
+		return (int64_t)((f & ~VM_RAND_READ) | VM_SEQ_READ);
+	case MADV_RANDOM_:
+		return (int64_t)((f & ~VM_SEQ_READ) | VM_RAND_READ);
+	case MADV_DONTFORK_:
+		return (int64_t)(f | VM_DONTCOPY);
+	case MADV_DOFORK_:
+		if (f & VM_IO)
+			return -EINVAL;
+		return (int64_t)(f & ~VM_DONTCOPY);
+	case MADV_WIPEONFORK_:
+		/* MADV_WIPEONFORK is only supported on anonymous memory. */
+		if (vma->vm_file || (f & VM_SHARED))
+			return -EINVAL;
+		return (int64_t)(f | VM_WIPEONFORK);
+	case MADV_KEEPONFORK_:
+		if (f & VM_DROPPABLE)
+			return -EINVAL;
+		return (int64_t)(f & ~VM_WIPEONFORK);
+	case MADV_DONTDUMP_:
+		return (int64_t)(f | VM_DONTDUMP);
+	case MADV_DODUMP_:
+		if ((f & VM_SPECIAL) || (f & VM_DROPPABLE))
+			return -EINVAL;
+		return (int64_t)(f & ~VM_DONTDUMP);
+	case MADV_HUGEPAGE_:
+		return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
+	case MADV_NOHUGEPAGE_:
+		return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+	case MADV_MERGEABLE_:
+		/* ksm_madvise: silently not for shared, special or droppable VMAs */
+		if (f & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_SPECIAL | VM_HUGETLB |
+			 VM_DROPPABLE))
+			return (int64_t)f;
+		return (int64_t)(f | VM_MERGEABLE);
+	case MADV_UNMERGEABLE_:
+		return (int64_t)(f & ~VM_MERGEABLE);
+	}
+	return -EINVAL;
+}
+
+/*
+ * MADV_FREE's per-CPU batch (folio_batch, 31 entries): a lazily freed
+ * page loses PG_swapbacked, and so counts as LazyFree in smaps, only when
+ * the batch drains.  The host shows exactly this lag (4 pages: LazyFree 0;
+ * 256 pages: 248 of them).
+ */
+#define FOLIO_BATCH_SIZE 31
+static struct page *lazyfree_batch[FOLIO_BATCH_SIZE];
+static unsigned int lazyfree_nr;
+
+static void lru_lazyfree_drain(void)
+{
+	for (unsigned int i = 0; i < lazyfree_nr; i++)
+		if (lazyfree_batch[i]->refcount > 0 && PageAnon(lazyfree_batch[i]))
+			lazyfree_batch[i]->flags &= ~(PG_swapbacked | PG_referenced);
+	lazyfree_nr = 0;
+}
+
+/* Forget a page that is being freed while still in the batch. */
+void lazyfree_forget(struct page *page)
+{
+	for (unsigned int i = 0; i < lazyfree_nr; i++)
+		if (lazyfree_batch[i] == page)
+			lazyfree_batch[i] = lazyfree_batch[--lazyfree_nr];
+}
+
+static void folio_mark_lazyfree(struct page *page)
+{
+	if (!(page->flags & PG_swapbacked))
+		return;
+	for (unsigned int i = 0; i < lazyfree_nr; i++)
+		if (lazyfree_batch[i] == page)
+			return;
+	lazyfree_batch[lazyfree_nr++] = page;
+	if (lazyfree_nr == FOLIO_BATCH_SIZE)
+		lru_lazyfree_drain();
+}
+
+/* madvise_free_single_vma: clean the PTEs, queue the pages as lazily freeable. */
+static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	if (!vma_is_anonymous(vma) || (vma->vm_flags & (VM_LOCKED | VM_PFNMAP)))
+		return -EINVAL;
+	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
+		pte_t *ptep = pte_offset(vma->vm_mm, a);
+		struct page *page;
+
+		if (ptep == NULL || !pte_present(*ptep))
+			continue;
+		page = vm_normal_page(vma, a, *ptep);
+		if (page == NULL || !PageAnon(page))
+			continue;
+		if ((page->flags & PG_dirty) && page->mapcount > 1)
+			continue;	/* folio_maybe_mapped_shared */
+		page->flags &= ~PG_dirty;
+		*ptep = pte_mkold(pte_mkclean(*ptep));
+		folio_mark_lazyfree(page);
+	}
+	mmu_notifier_invalidate(vma->vm_mm, start, end);
+	return 0;
+}
+
+static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior)
+{
+	if (vma->vm_flags & VM_PFNMAP)
+		return -EINVAL;
+	if ((vma->vm_flags & VM_LOCKED) && behavior != MADV_DONTNEED_LOCKED_)
+		return -EINVAL;
+	zap_page_range_single(vma, start, end, true);
+	return 0;
+}
+
+/* MADV_REMOVE: punch a hole in shared memory (page cache dropped too). */
+static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	struct address_space *mapping;
+
+	if (vma->vm_flags & VM_LOCKED)
+		return -EINVAL;
+	if (!vma->vm_file || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
+		return -EACCES;
+	mapping = vma->vm_file->f_mapping;
+	/* Every mapping of the range loses the pages, then the cache does. */
+	for (uint64_t pg = linear_page_index(vma, start); pg < linear_page_index(vma, end); pg++) {
+		gpointer v;
+		struct vm_area_struct *m;
+
+		if (!g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pg), NULL, &v))
+			continue;
+		list_for_each_entry(m, &mapping->i_mmap, struct vm_area_struct, shared) {
+			uint64_t a;
+
+			if (pg < m->vm_pgoff || pg >= m->vm_pgoff + vma_pages(m))
+				continue;
+			a = m->vm_start + ((pg - m->vm_pgoff) << PAGE_SHIFT);
+			zap_page_range_single(m, a, a + PAGE_SIZE, true);
+		}
+		if (pfn_to_page(GPOINTER_TO_SIZE(v))->mapcount == 0) {
+			put_page(pfn_to_page(GPOINTER_TO_SIZE(v)));
+			g_hash_table_remove(mapping->i_pages, GSIZE_TO_POINTER(pg));
+		}
+	}
+	return 0;
+}
+
+static bool is_valid_guard_vma(const struct vm_area_struct *vma, bool allow_locked)
+{
+	uint64_t disallowed = VM_SPECIAL | VM_HUGETLB;
+
+	if (!allow_locked)
+		disallowed |= VM_LOCKED;
+	return !(vma->vm_flags & disallowed);
+}
+
+/*
+ * madvise_guard_install (6.13+): replace each PTE of the range with a
+ * guard marker; touching one is SIGSEGV.  The VMA gets an anon_vma so that
+ * fork copies its page tables, markers included, and the sticky
+ * VM_MAYBE_GUARD flag.  No split.
+ */
+static int madvise_guard_install(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	if (!is_valid_guard_vma(vma, false))
+		return -EINVAL;
+	if (anon_vma_prepare(vma))
+		return -ENOMEM;
+	vma->vm_flags |= VM_MAYBE_GUARD;
+	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
+		pte_t *ptep = pte_alloc(vma->vm_mm, a);
+
+		if (ptep == NULL)
+			return -ENOMEM;
+		if (pte_present(*ptep))
+			zap_page_range_single(vma, a, a + PAGE_SIZE, true);
+		set_pte(ptep, make_pte_marker(PTE_MARKER_GUARD));
+	}
+	mmu_notifier_invalidate(vma->vm_mm, start, end);
+	return 0;
+}
+
+static int madvise_guard_remove(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	if (!is_valid_guard_vma(vma, true))
+		return -EINVAL;
+	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
+		pte_t *ptep = pte_offset(vma->vm_mm, a);
+
+		if (ptep && pte_is_guard(*ptep))
+			pte_clear(ptep);
+	}
+	return 0;
+}
+
+/* madvise_vma_behavior: one VMA's part [start, end) of the range. */
+static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struct **prev,
+				uint64_t start, uint64_t end, int behavior)
+{
+	int64_t new_flags;
+
+	*prev = vma;
+	switch (behavior) {
+	case MADV_REMOVE_:
+		return madvise_remove(vma, start, end);
+	case MADV_WILLNEED_:
+		return 0;	/* read-ahead: nothing observable without swap */
+	case MADV_COLD_:
+	case MADV_PAGEOUT_:
+		/* can_madv_lru_vma; divergence: no reclaim is modelled */
+		return (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) ? -EINVAL : 0;
+	case MADV_FREE_:
+		return madvise_free(vma, start, end);
+	case MADV_DONTNEED_:
+	case MADV_DONTNEED_LOCKED_:
+		return madvise_dontneed(vma, start, end, behavior);
+	case MADV_GUARD_INSTALL_:
+		return madvise_guard_install(vma, start, end);
+	case MADV_GUARD_REMOVE_:
+		return madvise_guard_remove(vma, start, end);
+	}
+	new_flags = madvise_new_flags(vma, behavior);
+	if (new_flags < 0)
+		return (int)new_flags;
+	vma = find_vma(vma->vm_mm, start);	/* *prev may have been reset above */
+	*prev = vma_prev(vma->vm_mm, vma);
+	return madvise_update_vma(vma, prev, start, end, (uint64_t)new_flags);
+}
+
+/*
+ * madvise_populate (MADV_POPULATE_READ/WRITE): fault the range in like a
+ * read or write access through GUP, without FOLL_FORCE.  A hole is ENOMEM;
+ * an access the mapping forbids, or a fault that would signal, EFAULT.
+ */
+static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
+{
+	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
+		struct vm_area_struct *vma = find_vma(mm, a);
+		struct mm_fault_info fi;
+
+		if (vma == NULL || vma->vm_start > a)
+			return -ENOMEM;
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+			return -EINVAL;
+		if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
+			return -EFAULT;
+		if (mm_fault(mm, a, write ? FAULT_WRITE : FAULT_READ, &fi))
+			return fi.signo == SIGKILL ? -ENOMEM : -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * do_madvise: validation exactly as is_valid_madvise orders it, then the
+ * walk.  Returns 0 or -errno.
+ */
+long do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behavior)
+{
+	uint64_t len, end;
+	struct vm_area_struct *vma, *prev;
+	int unmapped_error = 0;
+
+	if (!madvise_behavior_valid(behavior))
+		return -EINVAL;
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	len = PAGE_ALIGN(len_in);
+	if (len_in && !len)
+		return -EINVAL;
+	end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+	if (behavior == MADV_POPULATE_READ_ || behavior == MADV_POPULATE_WRITE_)
+		return madvise_populate(mm, start, end, behavior == MADV_POPULATE_WRITE_);
+
+	vma = find_vma_prev(mm, start, &prev);
+	if (vma && start > vma->vm_start)
+		prev = vma;
+	for (;;) {
+		uint64_t tmp;
+		int err;
+
+		if (vma == NULL)
+			return -ENOMEM;
+		if (start < vma->vm_start) {
+			unmapped_error = -ENOMEM;
+			start = vma->vm_start;
+			if (start >= end)
+				break;
+		}
+		tmp = MIN(vma->vm_end, end);
+		err = madvise_vma_behavior(vma, &prev, start, tmp, behavior);
+		if (err)
+			return err;
+		start = tmp;
+		if (start >= end)
+			break;
+		vma = find_vma(mm, start);
+	}
+	return unmapped_error;
+}

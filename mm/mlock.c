@@ -1,0 +1,165 @@
+/*
+ * mlock, munlock, mlockall, munlockall, after mm/mlock.c.
+ *
+ * The model runs as root (CAP_IPC_LOCK): no RLIMIT_MEMLOCK check.  Locked
+ * pages are never reclaimed in dupmm anyway (there is no reclaim), so
+ * VM_LOCKED matters for what it changes: faulting pages in, Locked and
+ * VmLck, merge rules, and that fork drops it.
+ */
+#include "internal.h"
+
+/*
+ * mlock_fixup: set the lock flags of [start, end) of vma.  Special VMAs
+ * (VM_IO, PFN maps), and VM_DROPPABLE, are left alone and not counted.
+ */
+static int mlock_fixup(struct vm_area_struct *vma, struct vm_area_struct **prev,
+		       uint64_t start, uint64_t end, uint64_t newflags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	uint64_t oldflags = vma->vm_flags;
+	int64_t nr_pages;
+	int err = 0;
+
+	if (newflags == oldflags || (oldflags & VM_SPECIAL) || (oldflags & VM_DROPPABLE))
+		goto out;
+	vma = vma_modify_flags(*prev, vma, start, end, newflags, &err);
+	if (vma == NULL)
+		return err;
+	nr_pages = (int64_t)((end - start) >> PAGE_SHIFT);
+	if (!(newflags & VM_LOCKED))
+		nr_pages = -nr_pages;
+	else if (oldflags & VM_LOCKED)
+		nr_pages = 0;
+	mm->locked_vm += nr_pages;
+	vma->vm_flags = newflags;
+out:
+	*prev = vma;
+	return 0;
+}
+
+/* apply_vma_lock_flags: lock flags over a range that must have no holes. */
+static int apply_vma_lock_flags(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
+{
+	uint64_t end = start + len, nstart, tmp;
+	struct vm_area_struct *vma, *prev;
+	int err;
+
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+	vma = find_vma_prev(mm, start, &prev);
+	if (vma == NULL || vma->vm_start > start)
+		return -ENOMEM;
+	if (start > vma->vm_start)
+		prev = vma;
+	nstart = start;
+	tmp = vma->vm_start;
+	for (; vma && vma->vm_start < end; vma = vma_next(mm, prev)) {
+		uint64_t newflags = (vma->vm_flags & ~VM_LOCKED_MASK) | flags;
+
+		tmp = MIN(vma->vm_end, end);
+		if (vma->vm_start != nstart)
+			return -ENOMEM;
+		err = mlock_fixup(vma, &prev, nstart, tmp, newflags);
+		if (err)
+			return err;
+		tmp = prev->vm_end;
+		nstart = tmp;
+	}
+	return tmp < end ? -ENOMEM : 0;
+}
+
+/* populate errors as mlock reports them (__mlock_posix_error_return) */
+static long mlock_posix_error(long err)
+{
+	if (err == -EFAULT)
+		return -ENOMEM;
+	if (err == -ENOMEM)
+		return -EAGAIN;
+	return err;
+}
+
+/* populate_locked: fault in the VM_LOCKED (not LOCKONFAULT) VMAs of a range. */
+static int populate_locked(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	for (struct vm_area_struct *vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = vma_next(mm, vma)) {
+		int err;
+
+		if (!(vma->vm_flags & VM_LOCKED) || (vma->vm_flags & VM_LOCKONFAULT))
+			continue;
+		err = mm_populate(mm, MAX(start, vma->vm_start),
+				  MIN(end, vma->vm_end) - MAX(start, vma->vm_start), false);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
+{
+	uint64_t vm_flags = VM_LOCKED;
+	long err;
+
+	if (flags & ~(uint64_t)MLOCK_ONFAULT_)
+		return -EINVAL;
+	if (flags & MLOCK_ONFAULT_)
+		vm_flags |= VM_LOCKONFAULT;
+	len = PAGE_ALIGN(len + (start & ~PAGE_MASK));
+	start &= PAGE_MASK;
+	err = apply_vma_lock_flags(mm, start, len, vm_flags);
+	if (err)
+		return err;
+	return mlock_posix_error(populate_locked(mm, start, start + len));
+}
+
+long do_munlock(struct mm_struct *mm, uint64_t start, uint64_t len)
+{
+	len = PAGE_ALIGN(len + (start & ~PAGE_MASK));
+	start &= PAGE_MASK;
+	return apply_vma_lock_flags(mm, start, len, 0);
+}
+
+/* apply_mlockall_flags: MCL_FUTURE sets def_flags; MCL_CURRENT every VMA. */
+static void apply_mlockall_flags(struct mm_struct *mm, uint64_t flags)
+{
+	struct vm_area_struct *vma, *prev = NULL;
+	uint64_t to_add = 0;
+
+	mm->def_flags &= ~VM_LOCKED_MASK;
+	if (flags & MCL_FUTURE_) {
+		mm->def_flags |= VM_LOCKED;
+		if (flags & MCL_ONFAULT_)
+			mm->def_flags |= VM_LOCKONFAULT;
+		if (!(flags & MCL_CURRENT_))
+			return;
+	}
+	if (flags & MCL_CURRENT_) {
+		to_add |= VM_LOCKED;
+		if (flags & MCL_ONFAULT_)
+			to_add |= VM_LOCKONFAULT;
+	}
+	for (vma = vma_first(mm); vma; vma = vma_next(mm, prev)) {
+		uint64_t newflags = (vma->vm_flags & ~VM_LOCKED_MASK) | to_add;
+
+		mlock_fixup(vma, &prev, vma->vm_start, vma->vm_end, newflags);
+	}
+}
+
+long do_mlockall(struct mm_struct *mm, uint64_t flags)
+{
+	if (!flags || (flags & ~(uint64_t)(MCL_CURRENT_ | MCL_FUTURE_ | MCL_ONFAULT_)) ||
+	    flags == MCL_ONFAULT_)
+		return -EINVAL;
+	apply_mlockall_flags(mm, flags);
+	if (flags & MCL_CURRENT_)
+		populate_locked(mm, 0, TASK_SIZE);
+	return 0;
+}
+
+long do_munlockall(struct mm_struct *mm)
+{
+	apply_mlockall_flags(mm, 0);
+	return 0;
+}

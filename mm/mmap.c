@@ -1,0 +1,405 @@
+/*
+ * mmap, munmap and brk, after mm/mmap.c and mm/vma.c (do_vmi_munmap),
+ * with the x86-64 top-down placement of arch/x86/kernel/sys_x86_64.c.
+ */
+#include "internal.h"
+
+int64_t vm_committed_as;
+
+/*
+ * vm_stat_account: npages more (or fewer) mapped with flags: total_vm and
+ * exactly one of exec_vm, stack_vm, data_vm (or none).
+ */
+void vm_stat_account(struct mm_struct *mm, uint64_t flags, int64_t npages)
+{
+	mm->total_vm += npages;
+	if ((flags & (VM_EXEC | VM_WRITE | VM_STACK)) == VM_EXEC)
+		mm->exec_vm += npages;
+	else if (flags & VM_STACK)
+		mm->stack_vm += npages;
+	else if ((flags & (VM_WRITE | VM_SHARED | VM_STACK)) == VM_WRITE)
+		mm->data_vm += npages;
+	if (mm->total_vm > mm->hiwater_vm)
+		mm->hiwater_vm = mm->total_vm;
+}
+
+/* RLIMIT_AS and RLIMIT_DATA are unlimited in the model. */
+bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages)
+{
+	(void)flags;
+	return mm->total_vm + npages <= (TASK_SIZE >> PAGE_SHIFT);
+}
+
+uint64_t calc_vm_prot_bits(uint64_t prot)
+{
+	return prot & (PROT_READ_ | PROT_WRITE_ | PROT_EXEC_);	/* same bit values */
+}
+
+static uint64_t calc_vm_flag_bits(uint64_t flags)
+{
+	uint64_t vm = 0;
+
+	if (flags & MAP_GROWSDOWN_)
+		vm |= VM_GROWSDOWN;
+	if (flags & MAP_LOCKED_)
+		vm |= VM_LOCKED;
+	if (flags & MAP_SYNC_)
+		vm |= VM_SYNC;
+	/* 6.7+ with THP: stacks do not get huge pages (observed: `nh`). */
+	if (flags & MAP_STACK_)
+		vm |= VM_NOHUGEPAGE;
+	return vm;
+}
+
+static uint64_t vm_start_gap(const struct vm_area_struct *vma)
+{
+	uint64_t gap = 256UL << PAGE_SHIFT;	/* stack_guard_gap */
+
+	if ((vma->vm_flags & VM_GROWSDOWN) && vma->vm_start > gap)
+		return vma->vm_start - gap;
+	return (vma->vm_flags & VM_GROWSDOWN) ? 0 : vma->vm_start;
+}
+
+/*
+ * unmapped_area_topdown (mm/mmap.c): the highest gap of len bytes below
+ * high_limit and above low_limit, guard gaps respected.  -ENOMEM if none.
+ */
+static int64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len,
+				     uint64_t low_limit, uint64_t high_limit)
+{
+	struct vm_area_struct *prev;
+	struct vm_area_struct *next = find_vma_prev(mm, high_limit, &prev);
+	uint64_t top = next ? MIN(high_limit, vm_start_gap(next)) : high_limit;
+
+	for (;;) {
+		uint64_t bottom = MAX(prev ? prev->vm_end : 0, low_limit);
+
+		if (top >= bottom && top - bottom >= len)
+			return (int64_t)(top - len);
+		if (prev == NULL || top <= low_limit)
+			return -ENOMEM;
+		top = MIN(high_limit, vm_start_gap(prev));
+		prev = vma_prev(mm, prev);
+	}
+}
+
+/*
+ * get_unmapped_area (arch_get_unmapped_area_topdown): MAP_FIXED takes
+ * addr as is; a hint is used if the range is free; otherwise the highest
+ * free range below mmap_base.  Returns the address or -errno.
+ */
+uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t flags)
+{
+	int64_t r;
+
+	if (len > TASK_SIZE - MMAP_MIN_ADDR)
+		return (uint64_t)-ENOMEM;
+	if (flags & MAP_FIXED_) {
+		if (addr > TASK_SIZE - len)
+			return (uint64_t)-ENOMEM;
+		if (addr & ~PAGE_MASK)
+			return (uint64_t)-EINVAL;
+		return addr;
+	}
+	if (addr) {
+		struct vm_area_struct *prev, *vma;
+
+		addr = PAGE_ALIGN(addr);
+		vma = find_vma_prev(mm, addr, &prev);
+		if (TASK_SIZE - len >= addr && addr >= MMAP_MIN_ADDR &&
+		    (!vma || addr + len <= vm_start_gap(vma)) && (!prev || addr >= prev->vm_end))
+			return addr;
+	}
+	r = unmapped_area_topdown(mm, len, MAX(PAGE_SIZE, MMAP_MIN_ADDR), mm->mmap_base);
+	if (r < 0)	/* bottom-up fallback: the whole space */
+		r = unmapped_area_topdown(mm, len, MMAP_MIN_ADDR, TASK_SIZE);
+	return (uint64_t)r;
+}
+
+/* accountable_mapping: private writable without MAP_NORESERVE is charged. */
+static bool accountable_mapping(uint64_t vm_flags)
+{
+	return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
+}
+
+/*
+ * mmap_region (mm/vma.c __mmap_region): replace whatever is at
+ * [addr, addr+len) with a mapping: extend a neighbour when the merge
+ * rules allow (file mappings included, shared anonymous never: their
+ * shmem file is unique), else a new VMA.
+ */
+static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t addr,
+			   uint64_t len, uint64_t vm_flags, uint64_t pgoff)
+{
+	uint64_t pages = len >> PAGE_SHIFT;
+	struct vm_area_struct *vma;
+	int err;
+
+	if (!may_expand_vm(mm, vm_flags, pages))
+		return -ENOMEM;
+	err = do_vmi_munmap(mm, addr, len);
+	if (err)
+		return err;
+	if (accountable_mapping(vm_flags))
+		vm_flags |= VM_ACCOUNT;
+
+	vma = vma_merge_new_range(mm, addr, addr + len, vm_flags, file, pgoff, NULL, NULL);
+	if (vma == NULL) {
+		vma = vm_area_alloc(mm);
+		vma->vm_start = addr;
+		vma->vm_end = addr + len;
+		vma->vm_flags = vm_flags;
+		vma->vm_pgoff = pgoff;
+		if (file)
+			vma->vm_file = get_file(file);
+		else if (vm_flags & VM_SHARED)
+			vma->vm_file = shmem_file_setup(len);	/* shmem_zero_setup */
+		vma_link(mm, vma);
+	}
+	if (vm_flags & VM_ACCOUNT)
+		vm_committed_as += (int64_t)pages;
+	vm_stat_account(mm, vm_flags, (int64_t)pages);
+	if (vm_flags & VM_LOCKED)
+		mm->locked_vm += pages;
+	return (int64_t)addr;
+}
+
+/*
+ * do_mmap (mm/mmap.c): argument checks in the kernel's order, then
+ * placement and mmap_region.  Returns the address or -errno, and in
+ * *populate the length to fault in (MAP_POPULATE, VM_LOCKED).
+ */
+static int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
+		       uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff,
+		       uint64_t *populate)
+{
+	uint64_t vm_flags = 0;
+	int64_t ret;
+
+	*populate = 0;
+	if (!len)
+		return -EINVAL;
+	if (flags & MAP_FIXED_NOREPLACE_)
+		flags |= MAP_FIXED_;
+	if (!(flags & MAP_FIXED_)) {
+		addr &= PAGE_MASK;	/* round_hint_to_min */
+		if (addr && addr < MMAP_MIN_ADDR)
+			addr = PAGE_ALIGN(MMAP_MIN_ADDR);
+	}
+	len = PAGE_ALIGN(len);
+	if (!len)
+		return -ENOMEM;
+	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
+	if (mm->map_count > sysctl_max_map_count)
+		return -ENOMEM;
+	vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm->def_flags |
+		   VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+
+	if (file) {
+		switch (flags & MAP_TYPE_) {
+		case MAP_SHARED_:
+		case MAP_SHARED_VALIDATE_:
+			if ((prot & PROT_WRITE_) && !file->writable)
+				return -EACCES;
+			vm_flags |= VM_SHARED | VM_MAYSHARE;
+			if (!file->writable)
+				vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
+			/* fallthrough */
+		case MAP_PRIVATE_:
+			if (!file->readable)
+				return -EACCES;
+			break;
+		default:
+			return -EINVAL;
+		}
+	} else {
+		switch (flags & MAP_TYPE_) {
+		case MAP_SHARED_:
+			if (vm_flags & VM_GROWSDOWN)
+				return -EINVAL;
+			pgoff = 0;
+			vm_flags |= VM_SHARED | VM_MAYSHARE;
+			break;
+		case MAP_DROPPABLE_:
+			if (flags & MAP_GROWSDOWN_)
+				return -EINVAL;
+			vm_flags |= VM_DROPPABLE | VM_WIPEONFORK | VM_DONTDUMP | VM_NORESERVE;
+			/* fallthrough */
+		case MAP_PRIVATE_:
+			pgoff = addr >> PAGE_SHIFT;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	ret = (int64_t)get_unmapped_area(mm, addr, len, flags);
+	if (ret < 0)
+		return ret;
+	addr = (uint64_t)ret;
+	if (!file && (flags & MAP_TYPE_) != MAP_SHARED_)
+		pgoff = addr >> PAGE_SHIFT;
+	if ((flags & MAP_FIXED_NOREPLACE_) && find_vma_intersection(mm, addr, addr + len))
+		return -EEXIST;
+	if (flags & MAP_NORESERVE_)
+		vm_flags |= VM_NORESERVE;
+	ret = mmap_region(mm, file, addr, len, vm_flags, pgoff);
+	if (ret >= 0 && ((vm_flags & VM_LOCKED) ||
+			 (flags & (MAP_POPULATE_ | MAP_NONBLOCK_)) == MAP_POPULATE_))
+		*populate = len;
+	return ret;
+}
+
+/*
+ * vm_mmap_pgoff (mm/util.c): do_mmap, then populate.  MAP_HUGETLB needs
+ * hugetlbfs pages, which the host has none of: ENOMEM, as observed.
+ */
+long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
+		   uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff)
+{
+	uint64_t populate;
+	int64_t ret;
+
+	if (flags & MAP_HUGETLB_)
+		return -ENOMEM;
+	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
+		return -EINVAL;	/* x86 arch_validate_prot via calc_vm_prot_bits */
+	ret = do_mmap(mm, file, addr, len, prot, flags, pgoff, &populate);
+	if (ret >= 0 && populate) {
+		int err = mm_populate(mm, (uint64_t)ret, populate, false);
+
+		if (err == -ENOMEM)
+			return ret;	/* populate failures are not reported */
+	}
+	return ret;
+}
+
+/*
+ * do_vmi_munmap (mm/vma.c): unmap [start, start+len).  VMAs straddling the
+ * ends are split first; a split that adds a VMA is refused at
+ * max_map_count with ENOMEM.  Tables no VMA can use any more are freed.
+ */
+int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
+{
+	uint64_t end;
+	struct vm_area_struct *vma, *prev, *next;
+	int err;
+
+	if ((start & ~PAGE_MASK) || start > TASK_SIZE || len > TASK_SIZE - start)
+		return -EINVAL;
+	end = start + PAGE_ALIGN(len);
+	if (end == start)
+		return -EINVAL;
+	vma = find_vma(mm, start);
+	if (vma == NULL || vma->vm_start >= end)
+		return 0;
+	if (start > vma->vm_start) {
+		if (end < vma->vm_end && mm->map_count >= sysctl_max_map_count)
+			return -ENOMEM;
+		err = __split_vma(vma, start, 1);
+		if (err)
+			return err;
+	}
+	next = find_vma(mm, end);
+	if (next && next->vm_start < end) {
+		err = __split_vma(next, end, 0);
+		if (err)
+			return err;
+	}
+	unmap_vmas(mm, start, end);
+	while ((vma = find_vma(mm, start)) != NULL && vma->vm_start < end) {
+		vm_stat_account(mm, vma->vm_flags, -(int64_t)vma_pages(vma));
+		if (vma->vm_flags & VM_LOCKED)
+			mm->locked_vm -= vma_pages(vma);
+		if (vma->vm_flags & VM_ACCOUNT)
+			vm_committed_as -= (int64_t)vma_pages(vma);
+		vma_unlink(mm, vma);
+		remove_vma(vma);
+	}
+	next = find_vma_prev(mm, start, &prev);
+	free_pgtables(mm, start, end, prev ? prev->vm_end : 0,
+		      next ? next->vm_start : (1ULL << 47));
+	return 0;
+}
+
+long vm_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
+{
+	return do_vmi_munmap(mm, start, len);
+}
+
+void mm_set_brk(struct mm_struct *mm, uint64_t start_brk)
+{
+	mm->start_brk = mm->brk = start_brk;
+}
+
+/*
+ * do_brk_flags: grow the heap over [addr, addr+len): extend the heap VMA
+ * if it ends at addr and is compatible, else a new VMA.
+ */
+static int do_brk_flags(struct mm_struct *mm, struct vm_area_struct *brkvma,
+			uint64_t addr, uint64_t len)
+{
+	uint64_t flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC |
+			 VM_ACCOUNT | mm->def_flags;
+	struct vm_area_struct *vma = NULL;
+
+	if (!may_expand_vm(mm, flags, len >> PAGE_SHIFT) ||
+	    mm->map_count > sysctl_max_map_count)
+		return -ENOMEM;
+	if (brkvma && brkvma->vm_end == addr)	/* just_expand: merge left only */
+		vma = vma_merge_new_range(mm, addr, addr + len, flags, NULL,
+					  addr >> PAGE_SHIFT, NULL, NULL);
+	if (vma == NULL || vma->vm_end != addr + len) {
+		vma = vm_area_alloc(mm);
+		vma->vm_start = addr;
+		vma->vm_end = addr + len;
+		vma->vm_flags = flags;
+		vma->vm_pgoff = addr >> PAGE_SHIFT;
+		vma_link(mm, vma);
+	}
+	vm_committed_as += (int64_t)(len >> PAGE_SHIFT);
+	vm_stat_account(mm, flags, (int64_t)(len >> PAGE_SHIFT));
+	if (flags & VM_LOCKED)
+		mm->locked_vm += len >> PAGE_SHIFT;
+	return 0;
+}
+
+/*
+ * do_brk_syscall (mm/mmap.c SYSCALL brk): move the program break.  Returns
+ * the new break, or the old one when the request is refused (brk reports
+ * failure only that way).
+ */
+long do_brk_syscall(struct mm_struct *mm, uint64_t brk)
+{
+	uint64_t newbrk, oldbrk, origbrk = mm->brk;
+	struct vm_area_struct *next, *brkvma = NULL, *prev;
+
+	if (brk < mm->start_brk)
+		return (long)origbrk;
+	newbrk = PAGE_ALIGN(brk);
+	oldbrk = PAGE_ALIGN(mm->brk);
+	if (oldbrk == newbrk) {
+		mm->brk = brk;
+		return (long)brk;
+	}
+	if (brk <= mm->brk) {
+		mm->brk = brk;
+		if (do_vmi_munmap(mm, newbrk, oldbrk - newbrk)) {
+			mm->brk = origbrk;
+			return (long)origbrk;
+		}
+		return (long)brk;
+	}
+	next = find_vma(mm, oldbrk);
+	if (next && newbrk + PAGE_SIZE > vm_start_gap(next))
+		return (long)origbrk;
+	find_vma_prev(mm, oldbrk, &prev);
+	if (prev && prev->vm_end > mm->start_brk)
+		brkvma = prev;
+	if (do_brk_flags(mm, brkvma, oldbrk, newbrk - oldbrk) < 0)
+		return (long)origbrk;
+	mm->brk = brk;
+	if (mm->def_flags & VM_LOCKED)
+		mm_populate(mm, oldbrk, newbrk - oldbrk, false);
+	return (long)brk;
+}

@@ -1,0 +1,114 @@
+/*
+ * mprotect, after mm/mprotect.c (do_mprotect_pkey, mprotect_fixup).
+ */
+#include "internal.h"
+
+/*
+ * mprotect_fixup: give [start, end) of vma the flags newflags.  Making a
+ * private mapping writable charges it (VM_ACCOUNT); making a never-faulted
+ * private anonymous one read-only gives the charge back, since it has no
+ * pages that could need it ("without finer accounting" otherwise).
+ */
+static int mprotect_fixup(struct vm_area_struct *vma, struct vm_area_struct **pprev,
+			  uint64_t start, uint64_t end, uint64_t newflags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	uint64_t oldflags = vma->vm_flags;
+	int64_t nrpages = (int64_t)((end - start) >> PAGE_SHIFT);
+	int err;
+
+	if (newflags == oldflags) {
+		*pprev = vma;
+		return 0;
+	}
+	if (newflags & VM_WRITE) {
+		if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE)))
+			newflags |= VM_ACCOUNT;
+	} else if ((oldflags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
+		newflags &= ~VM_ACCOUNT;
+	}
+	vma = vma_modify_flags(*pprev, vma, start, end, newflags, &err);
+	if (vma == NULL)
+		return err;
+	*pprev = vma;
+	vma->vm_flags = newflags;
+	change_protection(vma, start, end, newflags);
+	if (!(oldflags & VM_ACCOUNT) && (newflags & VM_ACCOUNT))
+		vm_committed_as += nrpages;
+	if ((oldflags & VM_ACCOUNT) && !(newflags & VM_ACCOUNT))
+		vm_committed_as -= nrpages;
+	/* A private VM_LOCKED VMA turning writable is COW-broken at once. */
+	if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
+		mm_populate(mm, start, end - start, false);
+	vm_stat_account(mm, oldflags, -nrpages);
+	vm_stat_account(mm, newflags, nrpages);
+	return 0;
+}
+
+/*
+ * do_mprotect_pkey: the checks in the kernel's order.  The range must be
+ * mapped without holes (ENOMEM, after changing what came before the
+ * hole); a protection the VMA may not have (no VM_MAY*) is EACCES.
+ */
+long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t prot, int pkey)
+{
+	uint64_t grows = prot & (PROT_GROWSDOWN_ | PROT_GROWSUP_);
+	uint64_t end, nstart, tmp;
+	struct vm_area_struct *vma, *prev;
+	int err = 0;
+
+	(void)pkey;
+	prot &= ~grows;
+	if (grows == (PROT_GROWSDOWN_ | PROT_GROWSUP_))
+		return -EINVAL;
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	len = PAGE_ALIGN(len);
+	end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
+		return -EINVAL;
+	if (grows & PROT_GROWSUP_)
+		return -EINVAL;	/* x86 has no VM_GROWSUP */
+
+	vma = find_vma_prev(mm, start, &prev);
+	if (vma == NULL || vma->vm_start >= end)
+		return -ENOMEM;
+	if (grows & PROT_GROWSDOWN_) {
+		start = vma->vm_start;
+		if (!(vma->vm_flags & VM_GROWSDOWN))
+			return -EINVAL;
+	} else if (vma->vm_start > start) {
+		return -ENOMEM;
+	}
+	if (start > vma->vm_start)
+		prev = vma;
+	nstart = start;
+	tmp = vma->vm_start;
+	for (; vma && vma->vm_start < end; vma = vma_next(mm, prev)) {
+		uint64_t newflags;
+
+		if (vma->vm_start != tmp) {
+			err = -ENOMEM;
+			break;
+		}
+		newflags = calc_vm_prot_bits(prot) | (vma->vm_flags & ~VM_ACCESS_FLAGS);
+		/* newflags >> 4 puts VM_MAY* where VM_* are */
+		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
+			err = -EACCES;
+			break;
+		}
+		tmp = MIN(vma->vm_end, end);
+		err = mprotect_fixup(vma, &prev, nstart, tmp, newflags);
+		if (err)
+			break;
+		tmp = prev->vm_end;
+		nstart = tmp;
+	}
+	if (!err && tmp < end)
+		err = -ENOMEM;
+	return err;
+}

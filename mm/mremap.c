@@ -1,0 +1,269 @@
+/*
+ * mremap, after mm/mremap.c, and msync, after mm/msync.c.
+ */
+#include "internal.h"
+
+/*
+ * copy_vma (mm/vma.c): the VMA that will hold [addr, addr+len) after a
+ * move of vma's pages there: an extended neighbour if the merge rules
+ * allow, else a copy of vma.  A never-faulted anonymous VMA takes the new
+ * address as pgoff (so it can merge there); a faulted one keeps its pgoff,
+ * which its pages' index depends on.
+ */
+static struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
+				       uint64_t len, uint64_t pgoff)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new_vma;
+
+	if (vma_is_anonymous(vma) && !vma->anon_vma)
+		pgoff = addr >> PAGE_SHIFT;
+	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags, vma->vm_file,
+				      pgoff, vma->anon_vma, vma);
+	if (new_vma)
+		return new_vma;
+	new_vma = vm_area_dup(vma);
+	new_vma->vm_start = addr;
+	new_vma->vm_end = addr + len;
+	new_vma->vm_pgoff = pgoff;
+	anon_vma_clone(new_vma, vma);
+	vma_link(mm, new_vma);
+	return new_vma;
+}
+
+/*
+ * move_vma: move [old_addr, +old_len) of vma to new_addr, new_len long.
+ * The old range is unmapped afterwards unless MREMAP_DONTUNMAP, which
+ * leaves it mapped and empty.  The commit charge moves with the pages.
+ */
+static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old_len,
+		     uint64_t new_len, uint64_t new_addr, uint64_t flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	uint64_t vm_flags = vma->vm_flags;
+	uint64_t new_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
+	struct vm_area_struct *new_vma;
+	long err;
+
+	if (mm->map_count >= sysctl_max_map_count - 3)
+		return -ENOMEM;
+	new_vma = copy_vma(vma, new_addr, new_len, new_pgoff);
+	vma = find_vma(mm, old_addr);	/* a merge may have moved it */
+	move_page_tables(vma, old_addr, new_vma, new_addr, MIN(old_len, new_len));
+	if (vm_flags & VM_ACCOUNT)
+		vm_committed_as += (int64_t)(new_len >> PAGE_SHIFT);
+	vm_stat_account(mm, vm_flags, (int64_t)(new_len >> PAGE_SHIFT));
+	if (flags & MREMAP_DONTUNMAP_) {
+		/* The old range stays, empty: a later touch faults in fresh pages. */
+		if (vma->vm_flags & VM_LOCKED_MASK) {
+			int e;
+			struct vm_area_struct *prev = vma_prev(mm, vma);
+			struct vm_area_struct *v = vma_modify_flags(
+				prev, vma, old_addr, old_addr + old_len,
+				vma->vm_flags & ~VM_LOCKED_MASK, &e);
+
+			if (v)
+				v->vm_flags &= ~VM_LOCKED_MASK;
+		}
+		return (long)new_addr;
+	}
+	err = do_vmi_munmap(mm, old_addr, old_len);
+	if (err)
+		return err;
+	if (vm_flags & VM_LOCKED)
+		mm->locked_vm += new_len >> PAGE_SHIFT;
+	return (long)new_addr;
+}
+
+/* vma_to_resize: the VMA holding [addr, addr+old_len), checked for growth. */
+static struct vm_area_struct *vma_to_resize(struct mm_struct *mm, uint64_t addr,
+					    uint64_t old_len, uint64_t new_len,
+					    uint64_t flags, long *err)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	*err = -EFAULT;
+	if (vma == NULL || vma->vm_start > addr)
+		return NULL;
+	if (!old_len && !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE))) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if ((flags & MREMAP_DONTUNMAP_) && (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP))) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	/* We can't remap across vm area boundaries */
+	if (old_len > vma->vm_end - addr)
+		return NULL;
+	if (new_len == old_len)
+		return vma;
+	if (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP))
+		return NULL;
+	if (!may_expand_vm(mm, vma->vm_flags, (new_len - old_len) >> PAGE_SHIFT)) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return vma;
+}
+
+static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
+		      uint64_t new_addr, uint64_t new_len, uint64_t flags)
+{
+	struct vm_area_struct *vma;
+	uint64_t map_flags = 0;
+	long err;
+
+	if (new_addr & ~PAGE_MASK)
+		return -EINVAL;
+	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
+		return -EINVAL;
+	/* Ensure the old/new locations do not overlap */
+	if (addr + old_len > new_addr && new_addr + new_len > addr)
+		return -EINVAL;
+	if (flags & MREMAP_FIXED_) {
+		err = do_vmi_munmap(mm, new_addr, new_len);
+		if (err)
+			return err;
+	}
+	if (old_len > new_len) {
+		err = do_vmi_munmap(mm, addr + new_len, old_len - new_len);
+		if (err)
+			return err;
+		old_len = new_len;
+	}
+	vma = vma_to_resize(mm, addr, old_len, new_len, flags, &err);
+	if (vma == NULL)
+		return err;
+	if (flags & MREMAP_FIXED_)
+		map_flags |= MAP_FIXED_;
+	if (!(flags & MREMAP_FIXED_)) {
+		int64_t r = (int64_t)get_unmapped_area(mm, new_addr, new_len, map_flags);
+
+		if (r < 0)
+			return r;
+		new_addr = (uint64_t)r;
+	}
+	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+}
+
+/* vma_expandable: nothing in the way of growing vma by delta in place. */
+static bool vma_expandable(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t delta)
+{
+	struct vm_area_struct *next = vma_next(mm, vma);
+	uint64_t end = vma->vm_end + delta;
+
+	if (end < vma->vm_end || end > TASK_SIZE)
+		return false;
+	return next == NULL || next->vm_start >= end;
+}
+
+long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+	       uint64_t flags, uint64_t new_addr)
+{
+	struct vm_area_struct *vma;
+	long err;
+
+	if (flags & ~(uint64_t)(MREMAP_FIXED_ | MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED_) && !(flags & MREMAP_MAYMOVE_))
+		return -EINVAL;
+	if ((flags & MREMAP_DONTUNMAP_) && (!(flags & MREMAP_MAYMOVE_) || old_len != new_len))
+		return -EINVAL;
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	old_len = PAGE_ALIGN(old_len);
+	new_len = PAGE_ALIGN(new_len);
+	if (!new_len)
+		return -EINVAL;
+	vma = find_vma(mm, addr);
+	if (vma == NULL || vma->vm_start > addr)
+		return -EFAULT;
+	if (flags & (MREMAP_FIXED_ | MREMAP_DONTUNMAP_))
+		return mremap_to(mm, addr, old_len, new_addr, new_len, flags);
+	/* Always allow a shrinking remap: that just unmaps the unnecessary pages. */
+	if (old_len >= new_len) {
+		err = do_vmi_munmap(mm, addr + new_len, old_len - new_len);
+		if (err && old_len != new_len)
+			return err;
+		return (long)addr;
+	}
+	vma = vma_to_resize(mm, addr, old_len, new_len, flags, &err);
+	if (vma == NULL)
+		return err;
+	if (old_len == vma->vm_end - addr && vma_expandable(mm, vma, new_len - old_len)) {
+		uint64_t delta = new_len - old_len, pages = delta >> PAGE_SHIFT;
+
+		/* vma_merge_extend: vma is prev of the new range; next may join too */
+		vma = vma_merge_new_range(mm, vma->vm_end, vma->vm_end + delta, vma->vm_flags,
+					  vma->vm_file, linear_page_index(vma, vma->vm_end),
+					  vma->anon_vma, NULL);
+		if (vma == NULL)
+			return -ENOMEM;
+		if (vma->vm_flags & VM_ACCOUNT)
+			vm_committed_as += (int64_t)pages;
+		vm_stat_account(mm, vma->vm_flags, (int64_t)pages);
+		if (vma->vm_flags & VM_LOCKED) {
+			mm->locked_vm += pages;
+			mm_populate(mm, addr + old_len, delta, false);
+		}
+		return (long)addr;
+	}
+	if (!(flags & MREMAP_MAYMOVE_))
+		return -ENOMEM;
+	{
+		int64_t r = (int64_t)get_unmapped_area(mm, 0, new_len,
+						       (vma->vm_flags & VM_MAYSHARE) ? MAP_SHARED_ : 0);
+
+		if (r < 0)
+			return r;
+		new_addr = (uint64_t)r;
+	}
+	err = move_vma(vma, addr, old_len, new_len, new_addr, flags);
+	if (err >= 0 && (vma = find_vma(mm, new_addr)) && (vma->vm_flags & VM_LOCKED))
+		mm_populate(mm, new_addr + old_len, new_len - old_len, false);
+	return err;
+}
+
+/*
+ * do_msync (mm/msync.c): the page cache is the only copy in dupmm, so
+ * MS_SYNC has nothing to write back; the checks and errors are kept.
+ */
+long do_msync(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
+{
+	uint64_t end;
+	struct vm_area_struct *vma;
+	long unmapped_error = 0;
+
+	if (flags & ~(uint64_t)(MS_ASYNC_ | MS_INVALIDATE_ | MS_SYNC_))
+		return -EINVAL;
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	if ((flags & MS_ASYNC_) && (flags & MS_SYNC_))
+		return -EINVAL;
+	len = PAGE_ALIGN(len);
+	end = start + len;
+	if (end < start)
+		return -ENOMEM;
+	if (end == start)
+		return 0;
+	vma = find_vma(mm, start);
+	for (;;) {
+		if (vma == NULL)
+			return -ENOMEM;
+		if (start < vma->vm_start) {
+			if (flags == MS_ASYNC_)
+				return -ENOMEM;
+			start = vma->vm_start;
+			if (start >= end)
+				return -ENOMEM;
+			unmapped_error = -ENOMEM;
+		}
+		if ((flags & MS_INVALIDATE_) && (vma->vm_flags & VM_LOCKED))
+			return -EBUSY;
+		start = vma->vm_end;
+		if (start >= end)
+			return unmapped_error;
+		vma = find_vma(mm, start);
+	}
+}
