@@ -58,9 +58,9 @@ static int apply_vma_lock_flags(struct mm_struct *mm, uint64_t start, uint64_t l
 	for (; vma && vma->vm_start < end; vma = vma_next(mm, prev)) {
 		uint64_t newflags = (vma->vm_flags & ~VM_LOCKED_MASK) | flags;
 
-		tmp = MIN(vma->vm_end, end);
-		if (vma->vm_start != nstart)
+		if (vma->vm_start != tmp)	/* a hole */
 			return -ENOMEM;
+		tmp = MIN(vma->vm_end, end);
 		err = mlock_fixup(vma, &prev, nstart, tmp, newflags);
 		if (err)
 			return err;

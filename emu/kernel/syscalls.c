@@ -89,7 +89,12 @@ static long sys_openat(struct kernel *k, struct task *t, int dirfd, const struct
 		return err;
 	if (!g_path_is_absolute(path) && dirfd != AT_FDCWD_)
 		return -EOPNOTSUPP;	/* XXX: dirfd-relative opens are not modelled */
-	host_path = g_path_is_absolute(path) ? g_strdup(path) : g_build_filename(k->cwd, path, NULL);
+	{
+		g_autofree char *cwd = g_canonicalize_filename(k->cwd, NULL);
+
+		/* /proc/PID/maps shows the d_path: absolute, canonical */
+		host_path = g_canonicalize_filename(path, cwd);
+	}
 	hf = g_new(struct host_file, 1);
 	hf->fd = open(host_path, O_RDONLY | O_CLOEXEC);
 	if (hf->fd < 0) {

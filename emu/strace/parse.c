@@ -109,6 +109,7 @@ static void arg_free(gpointer p)
 {
 	struct strace_arg *a = p;
 
+	g_free(a->key);
 	g_free(a->text);
 	g_free(a->str);
 	g_free(a);
@@ -142,6 +143,19 @@ bool strace_arg_u64(const struct strace_record *r, guint i, uint64_t *v)
 	a = r->args->pdata[i];
 	*v = a->value;
 	return a->has_value;
+}
+
+bool strace_arg_named(const struct strace_record *r, const char *key, uint64_t *v)
+{
+	for (guint i = 0; r->args && i < r->args->len; i++) {
+		struct strace_arg *a = r->args->pdata[i];
+
+		if (a->key && strcmp(a->key, key) == 0) {
+			*v = a->value;
+			return a->has_value;
+		}
+	}
+	return false;
 }
 
 /* The parse state of one line, for error messages. */
@@ -275,8 +289,10 @@ static const char *parse_args(struct line_ctx *c, const char *p, GPtrArray *args
 
 				/* name=value, as in clone(child_stack=NULL, flags=...) */
 				if (eq && eq > raw && !strchr(raw, '"') && !strchr(raw, '{') &&
-				    !strchr(raw, '[') && g_ascii_isalpha(raw[0]))
+				    !strchr(raw, '[') && g_ascii_isalpha(raw[0])) {
+					a->key = g_strndup(raw, (gsize)(eq - raw));
 					text = eq + 1;
+				}
 				a->text = g_strdup(text);
 				if (text[0] == '"') {
 					g_autoptr(GString) s = g_string_new(NULL);

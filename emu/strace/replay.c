@@ -247,8 +247,16 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 			return;
 		}
 		nr = NR_clone;
-		/* fallthrough */
+		args.child_pid = (!r->err && r->result > 0) ? (int)r->result : 0;
+		break;
 	case NR_clone:
+		/* strace prints clone(child_stack=..., flags=...): the order is not the ABI's */
+		if (!strace_arg_named(r, "flags", &args.a[0])) {
+			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
+				    "%s:%d: clone without a readable flags= argument", rp->log->path, r->line);
+			return;
+		}
+		/* fallthrough */
 	case NR_fork:
 	case NR_vfork:
 		args.child_pid = (!r->err && r->result > 0) ? (int)r->result : 0;

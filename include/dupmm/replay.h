@@ -6,6 +6,7 @@
 #define DUPMM_REPLAY_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 struct replay_options {

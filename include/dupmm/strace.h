@@ -27,6 +27,7 @@ enum strace_kind {
 };
 
 struct strace_arg {
+	char *key;		/* "flags" of "flags=...", or NULL */
 	char *text;		/* as written, "name=" prefix removed */
 	bool is_string;
 	char *str;		/* unescaped, when is_string */
@@ -62,5 +63,7 @@ bool strace_parse_value(const char *s, uint64_t *v);
 const char *strace_errno_name(int err);
 /* The record's argument i as a number; false if absent or not numeric. */
 bool strace_arg_u64(const struct strace_record *r, guint i, uint64_t *v);
+/* The argument written key=value (clone's flags=...), as a number. */
+bool strace_arg_named(const struct strace_record *r, const char *key, uint64_t *v);
 
 #endif

@@ -1,0 +1,187 @@
+/*
+ * mm/fork.c: dup_mmap over every combination of mapping kind, DONTCOPY,
+ * WIPEONFORK and fault state, each expectation derived from the rules of
+ * kernel-semantics.md section 1.7 (observed on the host: F1, F10, F13,
+ * F14, F21, F23); plus the VM counters, the lock flags, and ENOMEM.
+ */
+#include <signal.h>
+
+#include <dupmm/uapi.h>
+
+#include "../mm/internal.h"
+#include "common.h"
+
+#define RW (PROT_READ_ | PROT_WRITE_)
+
+enum state { UNTOUCHED, READ, WRITTEN };
+
+START_TEST(test_fork_matrix)
+{
+	int shared = _i & 1, dontcopy = (_i >> 1) & 1, wipe = (_i >> 2) & 1;
+	enum state st = (enum state)(_i >> 3);
+	struct mm_struct *mm = mm_alloc(), *child;
+	struct mm_fault_info fi = { 0 };
+	bool wf, copied;
+	uint8_t v = 0xee;
+	long r;
+
+	ck_assert_int_eq(shared ? map_shared_anon(mm, W, 2 * PG, RW) : map_anon(mm, W, 2 * PG, RW), (long)W);
+	if (st == READ)
+		ck_assert_int_eq(get_byte(mm, W, &v), 0);
+	if (st == WRITTEN)
+		put_byte(mm, W, 0xab, 2 * PG);
+	r = wipe ? do_madvise(mm, W, 2 * PG, MADV_WIPEONFORK_) : 0;
+	ck_assert_int_eq(r, (wipe && shared) ? -EINVAL : 0);	/* only private anonymous */
+	if (dontcopy)
+		ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_DONTFORK_), 0);
+	wf = wipe && !shared;
+	child = fork_mm(mm);
+	assert_vm_valid();
+
+	if (dontcopy) {
+		ck_assert_int_eq(count_vmas(child, W, W + 2 * PG), 0);
+		ck_assert_int_eq(mm_read(child, W, &v, 1, &fi), -EFAULT);
+		ck_assert_int_eq(fi.code, SEGV_MAPERR);
+		ck_assert_int_eq(status_kb(child, "VmSize:"), status_kb(mm, "VmSize:") - 8);
+		goto out;
+	}
+	/* the VMA is there, same range, wf kept in the child too */
+	ck_assert_uint_eq(find_vma(child, W)->vm_start, W);
+	ck_assert_uint_eq(find_vma(child, W)->vm_end, W + 2 * PG);
+	ck_assert_int_eq(!!(flags_at(child, W) & VM_WIPEONFORK), wf);
+	/* page tables are copied only for a VMA with anonymous pages */
+	copied = !shared && st == WRITTEN && !wf;
+	ck_assert_int_eq(!!pte_present(mm_lookup_pte(child, W)), copied);
+	ck_assert_int_eq(smaps_kb(child, W, "Rss:"), copied ? 8 : 0);
+	/* the parent's PTEs are write-protected only where they were shared COW */
+	if (st == WRITTEN)
+		ck_assert_int_eq(!!pte_write(mm_lookup_pte(mm, W)), !copied);
+	ck_assert_int_eq(get_byte(child, W + PG, &v), 0);
+	ck_assert_int_eq(v, (st == WRITTEN && !wf) ? 0xab : 0);
+	put_byte(child, W, 0x01, 1);
+	get_byte(mm, W, &v);
+	ck_assert_int_eq(v, shared ? 0x01 : (st == WRITTEN ? 0xab : 0));
+	assert_vm_valid();
+out:
+	mmput(child);
+	assert_vm_valid();
+	mmput(mm);
+	ck_assert_uint_eq(phys_nr_used(), 0);
+}
+END_TEST
+
+START_TEST(test_counters_like_f21)
+{
+	/* F21: d (100 RW, 10 mlocked), r (50 RO), x (30 RX) all DONTFORK, w (20 RW) wiped:
+	 * the child's VmSize is 720 kB lower, VmData 400 kB, VmLck 0. */
+	struct mm_struct *mm = mm_alloc(), *child;
+	uint64_t d = W, r = W + 200 * PG, x = W + 300 * PG, w = W + 400 * PG;
+
+	map_anon(mm, d, 100 * PG, RW);
+	map_anon(mm, r, 50 * PG, PROT_READ_);
+	map_anon(mm, x, 30 * PG, PROT_READ_ | PROT_EXEC_);
+	map_anon(mm, w, 20 * PG, RW);
+	put_byte(mm, d, 1, 100 * PG);
+	put_byte(mm, w, 1, 20 * PG);
+	ck_assert_int_eq(do_mlock(mm, d, 10 * PG, 0), 0);
+	ck_assert_int_eq(do_madvise(mm, d, 100 * PG, MADV_DONTFORK_), 0);
+	ck_assert_int_eq(do_madvise(mm, r, 50 * PG, MADV_DONTFORK_), 0);
+	ck_assert_int_eq(do_madvise(mm, x, 30 * PG, MADV_DONTFORK_), 0);
+	ck_assert_int_eq(do_madvise(mm, w, 20 * PG, MADV_WIPEONFORK_), 0);
+	child = fork_mm(mm);
+	ck_assert_int_eq(status_kb(mm, "VmSize:") - status_kb(child, "VmSize:"), 720);
+	ck_assert_int_eq(status_kb(mm, "VmData:") - status_kb(child, "VmData:"), 400);
+	ck_assert_int_eq(status_kb(mm, "VmLck:"), 40);
+	ck_assert_int_eq(status_kb(child, "VmLck:"), 0);
+	ck_assert_int_eq(status_kb(mm, "RssAnon:"), 480);
+	ck_assert_int_eq(status_kb(child, "RssAnon:"), 0);
+	assert_vm_valid();
+	mmput(child);
+	mmput(mm);
+}
+END_TEST
+
+START_TEST(test_lock_flags_not_inherited)
+{
+	/* F10: lo and lf vanish in the child; mlockall(MCL_FUTURE) does not carry over */
+	struct mm_struct *mm = mm_alloc(), *child;
+	g_autofree char *pf = NULL, *cf = NULL;
+
+	map_anon(mm, W, 4 * PG, RW);
+	ck_assert_int_eq(do_mlock(mm, W, 4 * PG, MLOCK_ONFAULT_), 0);
+	ck_assert_int_eq(do_mlockall(mm, MCL_FUTURE_), 0);
+	child = fork_mm(mm);
+	pf = vmflags_at(mm, W);
+	cf = vmflags_at(child, W);
+	ck_assert_str_eq(pf, "rd wr mr mw me lo lf ac");
+	ck_assert_str_eq(cf, "rd wr mr mw me ac");
+	map_anon(child, W + 8 * PG, PG, RW);
+	map_anon(mm, W + 8 * PG, PG, RW);
+	ck_assert(!(flags_at(child, W + 8 * PG) & VM_LOCKED));
+	ck_assert(flags_at(mm, W + 8 * PG) & VM_LOCKED);
+	mmput(child);
+	mmput(mm);
+}
+END_TEST
+
+START_TEST(test_fork_enomem_leaves_parent_sound)
+{
+	struct mm_struct *mm = mm_alloc(), *child;
+	int err = 0;
+	uint64_t used;
+	uint8_t v;
+
+	for (int i = 0; i < 4; i++) {
+		map_anon(mm, W + (uint64_t)i * (1ULL << 30), 4 * PG, RW);
+		put_byte(mm, W + (uint64_t)i * (1ULL << 30), (uint8_t)i, 4 * PG);
+	}
+	used = phys_nr_used();
+	phys_fail_alloc_after(5);	/* pgd, then the tables of the second VMA fail */
+	child = dup_mm(mm, &err);
+	ck_assert_ptr_null(child);
+	ck_assert_int_eq(err, -ENOMEM);
+	ck_assert_uint_eq(phys_nr_used(), used);	/* the half-built child is gone */
+	assert_vm_valid();
+	for (int i = 0; i < 4; i++) {
+		get_byte(mm, W + (uint64_t)i * (1ULL << 30), &v);
+		ck_assert_int_eq(v, i);
+	}
+	put_byte(mm, W, 9, PG);	/* write-protected by the failed fork: reused in place */
+	assert_vm_valid();
+	mmput(mm);
+}
+END_TEST
+
+START_TEST(test_fork_large_and_exit)
+{
+	struct mm_struct *mm = mm_alloc(), *child;
+
+	map_anon(mm, W, 4096 * PG, RW);
+	put_byte(mm, W, 3, 4096 * PG);
+	child = fork_mm(mm);
+	ck_assert_int_eq(smaps_kb(child, W, "Pss:"), 8192);
+	ck_assert_int_eq(smaps_kb(child, W, "Shared_Dirty:"), 16384);
+	ck_assert_int_eq(smaps_kb(child, W, "Referenced:"), 0);
+	assert_vm_valid();
+	mmput(mm);
+	ck_assert_int_eq(smaps_kb(child, W, "Pss:"), 16384);
+	ck_assert_int_eq(smaps_kb(child, W, "Private_Dirty:"), 16384);
+	mmput(child);
+	ck_assert_uint_eq(phys_nr_used(), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fork");
+	TCase *tc = tcase_create("dup_mmap");
+
+	tcase_add_checked_fixture(tc, phys_setup, phys_teardown);
+	tcase_add_loop_test(tc, test_fork_matrix, 0, 24);
+	tcase_add_test(tc, test_counters_like_f21);
+	tcase_add_test(tc, test_lock_flags_not_inherited);
+	tcase_add_test(tc, test_fork_enomem_leaves_parent_sound);
+	tcase_add_test(tc, test_fork_large_and_exit);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

@@ -1,0 +1,173 @@
+/*
+ * mm/madvise.c: validation, holes, DONTNEED/FREE, DROPPABLE, guard
+ * regions.  Expectations from kernel-semantics.md section 5 and F7, F8,
+ * F17, F19, F24 (host observations).
+ */
+#include <signal.h>
+
+#include <dupmm/uapi.h>
+
+#include "../mm/internal.h"
+#include "common.h"
+
+#define RW (PROT_READ_ | PROT_WRITE_)
+
+static struct mm_struct *mm;
+
+static void setup(void)
+{
+	phys_setup();
+	mm = mm_alloc();
+}
+
+static void teardown(void)
+{
+	assert_vm_valid();
+	mmput(mm);
+	phys_teardown();
+}
+
+START_TEST(test_validation_order)
+{
+	map_anon(mm, W, 4 * PG, RW);
+	ck_assert_int_eq(do_madvise(mm, W + 1, PG, MADV_NORMAL_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W + 1, 0, MADV_NORMAL_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W, 0, 999), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W, PG, 5), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W, 0, MADV_WIPEONFORK_), 0);
+	ck_assert_int_eq(do_madvise(mm, W, (uint64_t)-4096, MADV_NORMAL_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W, (uint64_t)-1, MADV_NORMAL_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, 0, PG, MADV_NORMAL_), -ENOMEM);
+	ck_assert_int_eq(do_madvise(mm, W, 1ULL << 47, MADV_NORMAL_), -ENOMEM);
+	/* len 1 is one page */
+	ck_assert_int_eq(do_madvise(mm, W, 1, MADV_WIPEONFORK_), 0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 2);
+}
+END_TEST
+
+START_TEST(test_holes_apply_and_enomem)
+{
+	/* F7: A (2 pages), hole (2), B (2): ENOMEM, and both get wf */
+	map_anon(mm, W, 2 * PG, RW);
+	map_anon(mm, W + 4 * PG, 2 * PG, RW);
+	ck_assert_int_eq(do_madvise(mm, W, 6 * PG, MADV_WIPEONFORK_), -ENOMEM);
+	ck_assert(flags_at(mm, W) & VM_WIPEONFORK);
+	ck_assert(flags_at(mm, W + 4 * PG) & VM_WIPEONFORK);
+	ck_assert_int_eq(do_madvise(mm, W + 4 * PG, 4 * PG, MADV_DONTDUMP_), -ENOMEM);
+	ck_assert(flags_at(mm, W + 4 * PG) & VM_DONTDUMP);
+	ck_assert_int_eq(do_madvise(mm, W + 2 * PG, 2 * PG, MADV_FREE_), -ENOMEM);
+}
+END_TEST
+
+START_TEST(test_free_semantics)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	uint8_t v;
+
+	/* F17: FREE on 4 faulted pages: data still readable, dirty becomes clean,
+	 * LazyFree 0 (the batch has not drained); on 256 pages, 248 of them. */
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 0x42, 4 * PG);
+	ck_assert_int_eq(do_madvise(mm, W, 4 * PG, MADV_FREE_), 0);
+	get_byte(mm, W + PG, &v);
+	ck_assert_int_eq(v, 0x42);
+	ck_assert_int_eq(smaps_kb(mm, W, "Private_Dirty:"), 0);
+	ck_assert_int_eq(smaps_kb(mm, W, "Private_Clean:"), 16);
+	ck_assert_int_eq(smaps_kb(mm, W, "LazyFree:"), 0);
+	map_anon(mm, W + 1024 * PG, 256 * PG, RW);
+	put_byte(mm, W + 1024 * PG, 1, 256 * PG);
+	ck_assert_int_eq(do_madvise(mm, W + 1024 * PG, 256 * PG, MADV_FREE_), 0);
+	/* the 4 earlier pages were in the batch too: 260 queued, 8 * 31 = 248 drained */
+	ck_assert_int_eq(smaps_kb(mm, W, "LazyFree:") + smaps_kb(mm, W + 1024 * PG, "LazyFree:"), 992);
+	put_byte(mm, W + 1024 * PG, 2, PG);	/* a write takes a page out of LazyFree */
+	ck_assert_int_lt(smaps_kb(mm, W + 1024 * PG, "LazyFree:"), 992);
+	/* EINVAL on non-anonymous VMAs; never-faulted anon: 0 */
+	map_shared_anon(mm, W + 2048 * PG, 2 * PG, RW);
+	ck_assert_int_eq(do_madvise(mm, W + 2048 * PG, 2 * PG, MADV_FREE_), -EINVAL);
+	map_anon(mm, W + 3000 * PG, 2 * PG, RW);
+	ck_assert_int_eq(do_madvise(mm, W + 3000 * PG, 2 * PG, MADV_FREE_), 0);
+	do_mlock(mm, W + 3000 * PG, 2 * PG, 0);
+	ck_assert_int_eq(do_madvise(mm, W + 3000 * PG, 2 * PG, MADV_FREE_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W + 3000 * PG, 2 * PG, MADV_DONTNEED_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W + 3000 * PG, 2 * PG, MADV_DONTNEED_LOCKED_), 0);
+	(void)s;
+}
+END_TEST
+
+START_TEST(test_droppable)
+{
+	/* F19 */
+	g_autofree char *f = NULL;
+	struct mm_struct *child;
+	uint8_t v = 1;
+
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW, MAP_DROPPABLE_ | MAP_ANONYMOUS_ | MAP_FIXED_, 0),
+			 (long)W);
+	f = vmflags_at(mm, W);
+	ck_assert_str_eq(f, "rd wr mr mw me nr wf dd dp");
+	ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_KEEPONFORK_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_DODUMP_), -EINVAL);
+	ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_WIPEONFORK_), 0);
+	put_byte(mm, W, 9, PG);
+	child = fork_mm(mm);
+	get_byte(child, W, &v);
+	ck_assert_int_eq(v, 0);
+	mmput(child);
+}
+END_TEST
+
+START_TEST(test_guard_regions_across_fork)
+{
+	/* F24: guards survive fork in a normal VMA, are lost in a wiped one */
+	struct mm_struct *child;
+	struct mm_fault_info fi = { 0 };
+	uint8_t v = 1;
+
+	map_anon(mm, W, 2 * PG, RW);
+	map_anon(mm, W + 8 * PG, 2 * PG, RW);
+	ck_assert_int_eq(do_madvise(mm, W + PG, PG, MADV_GUARD_INSTALL_), 0);
+	ck_assert_int_eq(do_madvise(mm, W + 9 * PG, PG, MADV_WIPEONFORK_), 0);
+	ck_assert_int_eq(do_madvise(mm, W + 9 * PG, PG, MADV_GUARD_INSTALL_), 0);
+	ck_assert_int_eq(mm_read(mm, W + PG, &v, 1, &fi), -EFAULT);
+	ck_assert_int_eq(fi.signo, SIGSEGV);
+	ck_assert_int_eq(count_vmas(mm, W, W + 2 * PG), 1);	/* no split */
+	child = fork_mm(mm);
+	ck_assert_int_eq(mm_read(child, W + PG, &v, 1, &fi), -EFAULT);
+	ck_assert_int_eq(mm_read(child, W + 9 * PG, &v, 1, &fi), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(do_madvise(mm, W + PG, PG, MADV_GUARD_REMOVE_), 0);
+	ck_assert_int_eq(mm_read(mm, W + PG, &v, 1, &fi), 0);
+	/* DONTNEED keeps guard markers */
+	ck_assert_int_eq(do_madvise(child, W, 2 * PG, MADV_DONTNEED_), 0);
+	ck_assert_int_eq(mm_read(child, W + PG, &v, 1, &fi), -EFAULT);
+	mmput(child);
+}
+END_TEST
+
+START_TEST(test_populate_errors)
+{
+	map_anon(mm, W, 2 * PG, PROT_READ_);
+	ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_POPULATE_WRITE_), -EFAULT);
+	ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_POPULATE_READ_), 0);
+	ck_assert_int_eq(do_madvise(mm, W, 4 * PG, MADV_POPULATE_READ_), -ENOMEM);
+	map_anon(mm, W + 8 * PG, 2 * PG, RW);
+	ck_assert_int_eq(do_madvise(mm, W + 8 * PG, 2 * PG, MADV_POPULATE_WRITE_), 0);
+	ck_assert_int_eq(smaps_kb(mm, W + 8 * PG, "Rss:"), 8);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("madvise");
+	TCase *tc = tcase_create("madvise");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_validation_order);
+	tcase_add_test(tc, test_holes_apply_and_enomem);
+	tcase_add_test(tc, test_free_semantics);
+	tcase_add_test(tc, test_droppable);
+	tcase_add_test(tc, test_guard_regions_across_fork);
+	tcase_add_test(tc, test_populate_errors);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

@@ -1,0 +1,220 @@
+/*
+ * mm/memory.c: faults, COW, zap.  Expectations from kernel-semantics.md
+ * sections 4 and 8 (F11-F14, F17), observed on the host.
+ */
+#include <signal.h>
+
+#include <dupmm/uapi.h>
+
+#include "../mm/internal.h"
+#include "common.h"
+
+#define RW (PROT_READ_ | PROT_WRITE_)
+
+static struct mm_struct *mm;
+
+static void setup(void)
+{
+	phys_setup();
+	mm = mm_alloc();
+}
+
+static void teardown(void)
+{
+	assert_vm_valid();
+	mmput(mm);
+	phys_teardown();
+}
+
+static uint64_t pfn_at(struct mm_struct *m, uint64_t addr)
+{
+	return pagemap_at(m, addr) & PM_PFRAME_MASK;
+}
+
+START_TEST(test_read_fault_maps_zero_page)
+{
+	uint8_t v = 1;
+
+	map_anon(mm, W, 2 * PG, RW);
+	ck_assert_int_eq(get_byte(mm, W, &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert(pagemap_at(mm, W) & PM_PRESENT);
+	ck_assert(!(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE));	/* never exclusive */
+	ck_assert_uint_eq(pfn_at(mm, W), 0);			/* the zero page */
+	ck_assert(!pte_write(mm_lookup_pte(mm, W)));
+	ck_assert_ptr_null(find_vma(mm, W)->anon_vma);		/* no anon_vma yet */
+	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 0);		/* not counted */
+	/* a write to the zero-page PTE gets a page of its own */
+	ck_assert_int_eq(put_byte(mm, W, 9, 1), 0);
+	ck_assert_uint_ne(pfn_at(mm, W), 0);
+	ck_assert(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE);
+	ck_assert_ptr_nonnull(find_vma(mm, W)->anon_vma);
+	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 4);
+}
+END_TEST
+
+START_TEST(test_cow_copy_then_reuse)
+{
+	struct mm_struct *child;
+	uint64_t a0, a2;
+	uint8_t v;
+
+	/* F12 */
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 1, 4 * PG);
+	a0 = pfn_at(mm, W);
+	a2 = pfn_at(mm, W + 2 * PG);
+	child = fork_mm(mm);
+	ck_assert(!pte_write(mm_lookup_pte(mm, W)));		/* write-protected in both */
+	ck_assert(!pte_write(mm_lookup_pte(child, W)));
+	ck_assert(!pte_young(mm_lookup_pte(child, W)));		/* child's PTEs start old */
+	ck_assert_uint_eq(pfn_at(child, W), a0);
+	ck_assert(!(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE));
+	/* child writes A[2]: a new page */
+	put_byte(child, W + 2 * PG, 2, 1);
+	ck_assert_uint_ne(pfn_at(child, W + 2 * PG), a2);
+	/* parent writes A[0] while the child still maps it: a new page */
+	put_byte(mm, W, 3, 1);
+	ck_assert_uint_ne(pfn_at(mm, W), a0);
+	/* parent writes A[2], which the child already copied: reuse, same PFN */
+	put_byte(mm, W + 2 * PG, 4, 1);
+	ck_assert_uint_eq(pfn_at(mm, W + 2 * PG), a2);
+	get_byte(child, W, &v);
+	ck_assert_int_eq(v, 1);
+	get_byte(child, W + 2 * PG, &v);
+	ck_assert_int_eq(v, 2);
+	assert_vm_valid();
+	/* after the child exits, the parent's write to A[3] reuses in place */
+	{
+		uint64_t a3 = pfn_at(mm, W + 3 * PG);
+
+		mmput(child);
+		ck_assert(!pte_write(mm_lookup_pte(mm, W + 3 * PG)));
+		put_byte(mm, W + 3 * PG, 5, 1);
+		ck_assert_uint_eq(pfn_at(mm, W + 3 * PG), a3);
+		ck_assert(pte_write(mm_lookup_pte(mm, W + 3 * PG)));
+	}
+}
+END_TEST
+
+START_TEST(test_shared_anon_not_write_protected)
+{
+	struct mm_struct *child;
+
+	map_shared_anon(mm, W, 2 * PG, RW);
+	put_byte(mm, W, 1, 2 * PG);
+	child = fork_mm(mm);
+	ck_assert(pte_write(mm_lookup_pte(mm, W)));	/* shared: never write-protected */
+	ck_assert_uint_eq(mm_lookup_pte(child, W), 0);	/* not copied: no anon_vma */
+	put_byte(child, W, 7, 1);
+	ck_assert_uint_eq(pfn_at(child, W), pfn_at(mm, W));
+	mmput(child);
+}
+END_TEST
+
+START_TEST(test_wipeonfork_parent_ptes_stay_writable)
+{
+	/* F14 */
+	struct mm_struct *child;
+
+	map_anon(mm, W, 2 * PG, RW);
+	put_byte(mm, W, 1, 2 * PG);
+	do_madvise(mm, W, 2 * PG, MADV_WIPEONFORK_);
+	child = fork_mm(mm);
+	ck_assert(pte_write(mm_lookup_pte(mm, W)));
+	ck_assert(pte_write(mm_lookup_pte(mm, W + PG)));
+	ck_assert(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE);
+	mmput(child);
+}
+END_TEST
+
+START_TEST(test_signal_kinds)
+{
+	struct mm_fault_info fi = { 0 };
+	uint8_t v;
+
+	map_anon(mm, W, PG, PROT_READ_);
+	ck_assert_int_eq(mm_read(mm, W + PG, &v, 1, &fi), -EFAULT);
+	ck_assert_int_eq(fi.signo, SIGSEGV);
+	ck_assert_int_eq(fi.code, SEGV_MAPERR);
+	ck_assert_int_eq(mm_fill(mm, W, 1, 1, &fi), -EFAULT);
+	ck_assert_int_eq(fi.code, SEGV_ACCERR);
+	ck_assert_int_eq(mm_fault(mm, W, FAULT_EXEC, &fi), -EFAULT);
+	ck_assert_int_eq(fi.code, SEGV_ACCERR);
+	ck_assert_int_eq(mm_read(mm, W, &v, 1, &fi), 0);
+}
+END_TEST
+
+/* An in-memory file: 3 pages of 0x46, then EOF. */
+static int mem_read_folio(void *host, uint64_t pgoff, uint8_t *dst)
+{
+	(void)host;
+	memset(dst, pgoff < 3 ? 0x46 : 0, PAGE_SIZE);
+	return 0;
+}
+
+static const struct address_space_operations mem_aops = { .read_folio = mem_read_folio };
+
+START_TEST(test_file_private_cow_and_sigbus)
+{
+	struct file *f = file_new(&mem_aops, NULL, "/tmp/f", 3 * PG, 8, 1, 42, true, false);
+	struct mm_fault_info fi = { 0 };
+	uint8_t v = 0;
+
+	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W, 4 * PG, RW, MAP_PRIVATE_ | MAP_FIXED_, 0), (long)W);
+	/* read-only opened: no shared writable mapping */
+	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W + 8 * PG, PG, RW, MAP_SHARED_ | MAP_FIXED_, 0), -EACCES);
+	get_byte(mm, W, &v);
+	ck_assert_int_eq(v, 0x46);
+	ck_assert(!(pagemap_at(mm, W) & 0) && (pagemap_at(mm, W) & PM_FILE));
+	put_byte(mm, W, 0x11, 1);	/* COW: a private anonymous copy */
+	ck_assert(!(pagemap_at(mm, W) & PM_FILE));
+	ck_assert_int_eq(smaps_kb(mm, W, "Anonymous:"), 4);
+	ck_assert_int_eq(do_madvise(mm, W, PG, MADV_DONTNEED_), 0);
+	get_byte(mm, W, &v);
+	ck_assert_int_eq(v, 0x46);	/* the file's byte is back */
+	ck_assert_int_eq(mm_read(mm, W + 3 * PG, &v, 1, &fi), -EFAULT);	/* past EOF */
+	ck_assert_int_eq(fi.signo, SIGBUS);
+	fput(f);
+}
+END_TEST
+
+START_TEST(test_populate_and_mlock)
+{
+	/* MAP_POPULATE on a private writable mapping write-faults every page */
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 4 * PG, RW,
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_ | MAP_POPULATE_, 0), (long)W);
+	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 16);
+	/* on a read-only one it read-faults: zero pages, Rss 0 */
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 8 * PG, 4 * PG, PROT_READ_,
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_ | MAP_POPULATE_, 0),
+			 (long)(W + 8 * PG));
+	ck_assert_int_eq(smaps_kb(mm, W + 8 * PG, "Rss:"), 0);
+	ck_assert(pagemap_at(mm, W + 8 * PG) & PM_PRESENT);
+	/* mlock faults in; MLOCK_ONFAULT does not */
+	map_anon(mm, W + 16 * PG, 4 * PG, RW);
+	ck_assert_int_eq(do_mlock(mm, W + 16 * PG, 2 * PG, MLOCK_ONFAULT_), 0);
+	ck_assert_int_eq(smaps_kb(mm, W + 16 * PG, "Rss:"), 0);
+	ck_assert_int_eq(do_mlock(mm, W + 18 * PG, 2 * PG, 0), 0);
+	ck_assert_int_eq(smaps_kb(mm, W + 18 * PG, "Rss:"), 8);
+	ck_assert_int_eq(smaps_kb(mm, W + 18 * PG, "Locked:"), 8);
+	ck_assert_int_eq(status_kb(mm, "VmLck:"), 16);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("memory");
+	TCase *tc = tcase_create("faults");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_read_fault_maps_zero_page);
+	tcase_add_test(tc, test_cow_copy_then_reuse);
+	tcase_add_test(tc, test_shared_anon_not_write_protected);
+	tcase_add_test(tc, test_wipeonfork_parent_ptes_stay_writable);
+	tcase_add_test(tc, test_signal_kinds);
+	tcase_add_test(tc, test_file_private_cow_and_sigbus);
+	tcase_add_test(tc, test_populate_and_mlock);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

@@ -1,0 +1,153 @@
+/*
+ * emu/strace/replay.c and the dupmm command: divergences are found and
+ * reported with FILE:LINE, placement follows the log, exit statuses.
+ */
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <dupmm/replay.h>
+
+#include "common.h"
+
+static char *write_tmp(const char *text)
+{
+	char *path = NULL;
+	int fd = g_file_open_tmp("dupmm-XXXXXX.strace", &path, NULL);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* Run the dupmm executable; its exit status, stdout and stderr. */
+static int run_dupmm(const char *const *args, char **out, char **err)
+{
+	const char *argv[16] = { test_env("DUPMM_EXE") };
+	int status, i;
+
+	for (i = 0; args[i]; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	ck_assert(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, NULL));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_wrong_expectations_diverge)
+{
+	/* Each line's expectation is wrong for Linux, so each must diverge. */
+	g_autofree char *p = write_tmp(
+		"1  mmap(0x200000000000, 8192, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000\n"
+		"1  madvise(0x200000000000, 8192, MADV_WIPEONFORK) = 0\n"
+		"1  mem_write(0x200000000000, 0x11, 8192) = 0\n"
+		"1  fork() = 2\n"
+		"2  mem_read(0x200000000000, 8192) = 0x00\n"
+		"2  mem_read(0x200000002000, 1) = 0x00\n"
+		"2  munmap(0x200000000001, 4096) = 0\n");
+	struct replay_options opts = { .check = true, .diag = stderr };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+
+	ck_assert(replay_file(p, &opts, &res, &error));
+	ck_assert_uint_eq(res.calls, 7);
+	ck_assert_uint_eq(res.divergences, 4);	/* lines 2, 5, 6, 7 */
+	replay_result_clear(&res);
+	unlink(p);
+}
+END_TEST
+
+START_TEST(test_placement_follows_log)
+{
+	g_autofree char *p = write_tmp(
+		"1  mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n"
+		"1  mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000001000\n");
+	struct replay_options opts = { .diag = stderr };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+	struct replay_snapshot *s;
+
+	ck_assert(replay_file(p, &opts, &res, &error));
+	/* the second lands inside the first: not free in the model */
+	ck_assert_uint_eq(res.divergences, 1);
+	s = g_hash_table_lookup(res.snapshots, GINT_TO_POINTER(1));
+	ck_assert(g_str_has_prefix(s->maps, "7f0000000000-7f0000002000 r--p"));
+	replay_result_clear(&res);
+	unlink(p);
+}
+END_TEST
+
+START_TEST(test_cli_exit_status)
+{
+	g_autofree char *good = write_tmp(
+		"1  mmap(0x200000000000, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000\n"
+		"1  exit_group(0) = ?\n");
+	g_autofree char *diverging = write_tmp("1  munmap(0x1001, 4096) = 0\n");
+	g_autofree char *broken = write_tmp("1  munmap(0x1000, 4096) = 0\n1  munmap(0x1000\n");
+	g_autofree char *dir = g_dir_make_tmp("dupmm-out-XXXXXX", NULL);
+	g_autofree char *maps_path = g_build_filename(dir, "1.maps", NULL);
+	char *out, *err;
+
+	{
+		const char *a[] = { "replay", "--maps", "-o", dir, good, NULL };
+
+		ck_assert_int_eq(run_dupmm(a, &out, &err), 0);
+		ck_assert_ptr_nonnull(strstr(out, "200000000000-200000001000 rw-p 00000000 00:00 0 \n"));
+		ck_assert_ptr_nonnull(strstr(out, "replayed 2 calls, 0 divergences\n"));
+		ck_assert(g_file_test(maps_path, G_FILE_TEST_EXISTS));
+		g_free(out);
+		g_free(err);
+	}
+	{
+		const char *a[] = { "replay", diverging, NULL };
+
+		ck_assert_int_eq(run_dupmm(a, &out, &err), 1);
+		ck_assert_ptr_nonnull(strstr(err, ":1: pid 1: munmap: the log says 0, the model returns -1 EINVAL"));
+		ck_assert_ptr_nonnull(strstr(out, "replayed 1 calls, 1 divergences"));
+		g_free(out);
+		g_free(err);
+	}
+	{
+		const char *a[] = { "replay", broken, NULL };
+
+		ck_assert_int_eq(run_dupmm(a, &out, &err), 2);
+		ck_assert_ptr_nonnull(strstr(err, ":2: unterminated argument list"));
+		g_free(out);
+		g_free(err);
+	}
+	{
+		const char *a[] = { "replay", "/nonexistent.strace", NULL };
+
+		ck_assert_int_eq(run_dupmm(a, &out, &err), 2);
+		g_free(out);
+		g_free(err);
+	}
+	{
+		const char *a[] = { "replay", "--help", NULL };
+
+		ck_assert_int_eq(run_dupmm(a, &out, &err), 0);
+		ck_assert_ptr_nonnull(strstr(out, "--proc-out"));
+		g_free(out);
+		g_free(err);
+	}
+	{
+		const char *a[] = { "frobnicate", NULL };
+
+		ck_assert_int_eq(run_dupmm(a, &out, &err), 2);
+		g_free(out);
+		g_free(err);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("replay");
+	TCase *tc = tcase_create("replay");
+
+	tcase_add_checked_fixture(tc, phys_setup, phys_teardown);
+	tcase_add_test(tc, test_wrong_expectations_diverge);
+	tcase_add_test(tc, test_placement_follows_log);
+	tcase_add_test(tc, test_cli_exit_status);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

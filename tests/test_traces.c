@@ -1,0 +1,97 @@
+/*
+ * Every trace of traces/ replayed on the model with every invariant
+ * checked after every call: no divergence from the log, and each process's
+ * maps and smaps equal to what the HOST KERNEL showed for the same calls
+ * (traces/expected/, written by dupmm-hostrun; tools/regen-expected.sh).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <dupmm/replay.h>
+
+#include "common.h"
+
+static GPtrArray *trace_names;
+
+static gint cmp_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_traces(void)
+{
+	g_autoptr(GDir) dir = NULL;
+	const char *name;
+
+	trace_names = g_ptr_array_new_with_free_func(g_free);
+	dir = g_dir_open(g_getenv("DUPMM_TRACES") ? g_getenv("DUPMM_TRACES") : ".", 0, NULL);
+	if (dir == NULL)
+		return;
+	while ((name = g_dir_read_name(dir)) != NULL)
+		if (g_str_has_suffix(name, ".strace"))
+			g_ptr_array_add(trace_names, g_strndup(name, strlen(name) - 7));
+	g_ptr_array_sort(trace_names, cmp_names);
+}
+
+static void compare_with_expected(const char *name, struct replay_result *res)
+{
+	g_autofree char *dir = g_build_filename(test_env("DUPMM_TRACES"), "expected", name, NULL);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *f;
+	guint compared = 0;
+
+	ck_assert_msg(d != NULL, "%s: no host-kernel expectations in %s (tools/regen-expected.sh)", name, dir);
+	while ((f = g_dir_read_name(d)) != NULL) {
+		g_autofree char *path = g_build_filename(dir, f, NULL);
+		g_autofree char *want = NULL;
+		g_autofree char *cw = NULL, *cg = NULL;
+		struct replay_snapshot *s;
+		int pid;
+		bool smaps = g_str_has_suffix(f, ".smaps");
+
+		if (sscanf(f, "%d.", &pid) != 1)
+			continue;
+		s = g_hash_table_lookup(res->snapshots, GINT_TO_POINTER(pid));
+		ck_assert_msg(s != NULL, "%s: the host has pid %d, the replay has no such process", name, pid);
+		ck_assert(g_file_get_contents(path, &want, NULL, NULL));
+		cw = smaps ? smaps_canonical(want) : maps_canonical(want);
+		cg = smaps ? smaps_canonical(s->smaps) : maps_canonical(s->maps);
+		ck_assert_msg(strcmp(cw, cg) == 0, "%s: pid %d %s differs from the host kernel's.\nhost:\n%s\ndupmm:\n%s",
+			      name, pid, smaps ? "smaps" : "maps", cw, cg);
+		compared++;
+	}
+	ck_assert_msg(compared > 0, "%s: nothing compared", name);
+}
+
+START_TEST(test_trace_replays_like_the_host)
+{
+	const char *name = trace_names->pdata[_i];
+	g_autofree char *path = g_strdup_printf("%s/%s.strace", test_env("DUPMM_TRACES"), name);
+	struct replay_options opts = { .check = true, .out = stdout, .diag = stderr };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_msg(replay_file(path, &opts, &res, &error), "%s", error ? error->message : "");
+	ck_assert_msg(res.divergences == 0, "%s: %u divergences (see above)", name, res.divergences);
+	ck_assert_msg(res.calls > 0, "%s: no call replayed", name);
+	compare_with_expected(name, &res);
+	replay_result_clear(&res);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("traces");
+	TCase *tc = tcase_create("replay");
+
+	list_traces();
+	if (trace_names->len < 12) {
+		fprintf(stderr, "only %u traces in %s\n", trace_names->len, g_getenv("DUPMM_TRACES"));
+		return 1;
+	}
+	tcase_add_checked_fixture(tc, phys_setup, phys_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_trace_replays_like_the_host, 0, (int)trace_names->len);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

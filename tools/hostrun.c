@@ -1,0 +1,606 @@
+/*
+ * dupmm-hostrun: perform a trace's calls on the host kernel, for real,
+ * with real fork()s, and report what the kernel answered.
+ *
+ * Each process of the trace is a real process.  A coordinator (this
+ * program's first process) reads the log and hands each call, in log
+ * order, to the process whose PID column it carries, over a pipe; the
+ * process performs it with raw syscalls and answers with the result.  So
+ * the interleaving of the log is kept exactly, across processes.
+ *
+ * Only the trace's window of addresses (default [32 TiB, 48 TiB): above the sanitizers' shadow memory) is
+ * reported: the helper's own mappings (libc, its stack, its heap) live
+ * elsewhere and are filtered out of the maps and smaps it writes.  brk is
+ * refused: the helper's own malloc owns the real heap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <dupmm/strace.h>
+
+#define MAX_FDS 256
+#define DUMP_MAX (1 << 20)
+#define CMD_DUMP_EXIT 0xffffffffu
+
+static const struct strace_log *trace;
+static uint64_t window_lo = 0x200000000000ULL, window_hi = 0x300000000000ULL;
+static int slot_of_pid[1 << 16];	/* trace pid -> slot + 1 */
+static int *cmd_fd, *rep_fd;		/* per slot: read end for the process, write end for replies */
+static int *cmd_wr, *rep_rd;		/* the coordinator's ends */
+static int nslots;
+static int log_fds[MAX_FDS];		/* trace fd -> host fd + 1, per process (copied at fork) */
+static sigjmp_buf fault_jmp;
+static volatile uintptr_t fault_addr;
+static volatile int fault_signo, fault_code;
+static char dump_buf[DUMP_MAX];
+
+struct reply {
+	int64_t ret;	/* syscall result, or -errno */
+	int32_t faulted;	/* mem_*: 1 if the access faulted */
+	int32_t mismatch;	/* mem_read: 1 if a byte differed */
+	uint64_t where;		/* fault address, or the differing byte's address */
+	uint32_t value;		/* the differing byte */
+	uint32_t dump_len;	/* followed by that many bytes: maps, NUL, smaps */
+};
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	fault_addr = (uintptr_t)si->si_addr;
+	fault_signo = sig;
+	fault_code = si->si_code;
+	siglongjmp(fault_jmp, 1);
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(99);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static bool read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static size_t read_proc(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+/* Keep the blocks (a maps line and what follows it) that start in the window. */
+static size_t filter_window(char *text, char *out, size_t cap)
+{
+	size_t len = 0;
+	bool keep = false;
+
+	for (char *line = text, *next; *line; line = next) {
+		char *nl = strchr(line, '\n');
+		size_t n;
+
+		next = nl ? nl + 1 : line + strlen(line);
+		n = (size_t)(next - line);
+		if (strchr(line, '-') && line[0] != ' ' && strchr(line, '-') < strchr(line, ' ')) {
+			uint64_t start = strtoull(line, NULL, 16);
+			/* a maps header: hex-hex perms ... */
+			keep = start >= window_lo && start < window_hi;
+		}
+		if (keep && len + n < cap) {
+			memcpy(out + len, line, n);
+			len += n;
+		}
+	}
+	out[len] = '\0';
+	return len;
+}
+
+/* Each process passes its own slot: CLONE_VM children share every global. */
+static void send_dump(int slot, struct reply *r)
+{
+	static char raw[DUMP_MAX];
+	size_t a, b;
+
+	read_proc("/proc/self/maps", raw, sizeof(raw));
+	a = filter_window(raw, dump_buf, DUMP_MAX / 2);
+	read_proc("/proc/self/smaps", raw, sizeof(raw));
+	b = filter_window(raw, dump_buf + a + 1, DUMP_MAX / 2 - 1);
+	r->dump_len = (uint32_t)(a + 1 + b);
+	write_all(rep_fd[slot], r, sizeof(*r));
+	write_all(rep_fd[slot], dump_buf, r->dump_len);
+}
+
+static uint64_t arg(const struct strace_record *rec, guint i)
+{
+	uint64_t v = 0;
+
+	strace_arg_u64(rec, i, &v);
+	return v;
+}
+
+static int64_t sys_result(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+static void serve(int slot);
+
+static int clone_child_main(void *p)
+{
+	serve((int)(intptr_t)p);
+	return 0;
+}
+
+/* A clone with CLONE_VM runs on a stack of its own, outside the window. */
+static long do_clone(uint64_t flags, int child_slot)
+{
+	if (flags & CLONE_VM) {
+		size_t sz = 1 << 20;
+		char *stack = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+				   -1, 0);
+
+		if (stack == MAP_FAILED)
+			return -errno;
+		return sys_result(clone(clone_child_main, stack + sz,
+					(int)(flags & (CLONE_VM | CLONE_VFORK | 0xff)),
+					(void *)(intptr_t)child_slot));
+	}
+	{
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			serve(child_slot);
+			_exit(0);
+		}
+		return pid < 0 ? -errno : pid;
+	}
+}
+
+static void perform_mem(const struct strace_record *rec, struct reply *r, bool write)
+{
+	uint64_t addr = arg(rec, 0), len = arg(rec, write ? 2 : 1);
+	uint8_t byte = (uint8_t)arg(rec, 1);
+	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
+
+	if (sigsetjmp(fault_jmp, 1)) {
+		r->faulted = 1;
+		r->where = fault_addr;
+		return;
+	}
+	for (uint64_t i = 0; i < len; i++) {
+		if (write) {
+			p[i] = byte;
+		} else if (p[i] != (uint8_t)rec->result && !r->mismatch) {
+			r->mismatch = 1;
+			r->where = addr + i;
+			r->value = p[i];
+		}
+	}
+}
+
+static int host_fd(int log_fd)
+{
+	return (log_fd >= 0 && log_fd < MAX_FDS && log_fds[log_fd]) ? log_fds[log_fd] - 1 : -1;
+}
+
+static void perform(const struct strace_record *rec, struct reply *r)
+{
+	const char *n = rec->name;
+
+	if (!strcmp(n, "mem_write") || !strcmp(n, "mem_read")) {
+		perform_mem(rec, r, n[4] == 'w');
+	} else if (!strcmp(n, "mmap")) {
+		uint64_t addr = arg(rec, 0), flags = arg(rec, 3);
+		int fd = (int)arg(rec, 4);
+
+		if (!(flags & MAP_FIXED) && !rec->err && !rec->result_unknown) {
+			addr = (uint64_t)rec->result;
+			flags |= MAP_FIXED_NOREPLACE;
+		}
+		if (!(flags & MAP_ANONYMOUS))
+			fd = host_fd(fd);
+		r->ret = sys_result(syscall(SYS_mmap, addr, arg(rec, 1), arg(rec, 2), flags, fd, arg(rec, 5)));
+	} else if (!strcmp(n, "openat") || !strcmp(n, "open")) {
+		bool at = n[4] == 'a';
+		const struct strace_arg *p = rec->args->pdata[at ? 1 : 0];
+		long fd = syscall(SYS_openat, AT_FDCWD, p->str, arg(rec, at ? 2 : 1) | O_CLOEXEC, arg(rec, at ? 3 : 2));
+
+		r->ret = sys_result(fd);
+		if (fd >= 0 && rec->result >= 0 && rec->result < MAX_FDS)
+			log_fds[rec->result] = (int)fd + 1;
+	} else if (!strcmp(n, "close")) {
+		r->ret = sys_result(syscall(SYS_close, host_fd((int)arg(rec, 0))));
+		if (arg(rec, 0) < MAX_FDS)
+			log_fds[arg(rec, 0)] = 0;
+	} else if (!strcmp(n, "fork") || !strcmp(n, "vfork") || !strcmp(n, "clone")) {
+		uint64_t flags = n[0] == 'f' ? SIGCHLD : n[0] == 'v' ? (CLONE_VM | CLONE_VFORK | SIGCHLD) : 0;
+
+		if (n[0] == 'c')
+			strace_arg_named(rec, "flags", &flags);
+		int child = rec->result > 0 && rec->result < (1 << 16) ? slot_of_pid[rec->result] - 1 : -1;
+
+		r->ret = child < 0 ? -EINVAL : do_clone(flags, child);
+	} else if (!strcmp(n, "wait4")) {
+		int64_t pid = (int64_t)arg(rec, 0);
+
+		r->ret = sys_result(syscall(SYS_wait4, pid > 0 ? -1 : pid, NULL, arg(rec, 2) | __WALL, NULL));
+	} else {
+		long nr = !strcmp(n, "munmap") ? SYS_munmap : !strcmp(n, "mprotect") ? SYS_mprotect :
+			  !strcmp(n, "madvise") ? SYS_madvise : !strcmp(n, "mremap") ? SYS_mremap :
+			  !strcmp(n, "msync") ? SYS_msync : !strcmp(n, "mlock") ? SYS_mlock :
+			  !strcmp(n, "mlock2") ? SYS_mlock2 : !strcmp(n, "munlock") ? SYS_munlock :
+			  !strcmp(n, "mlockall") ? SYS_mlockall : !strcmp(n, "munlockall") ? SYS_munlockall : -1;
+
+		if (nr < 0) {
+			r->ret = -ENOSYS;
+			return;
+		}
+		r->ret = sys_result(syscall(nr, arg(rec, 0), arg(rec, 1), arg(rec, 2), arg(rec, 3), arg(rec, 4)));
+	}
+}
+
+/* serve: the loop of one traced process. */
+static void serve(int slot)
+{
+	for (;;) {
+		uint32_t cmd;
+		struct reply r = { 0 };
+		const struct strace_record *rec;
+
+		if (!read_all(cmd_fd[slot], &cmd, sizeof(cmd)))
+			_exit(98);
+		if (cmd == CMD_DUMP_EXIT) {
+			send_dump(slot, &r);
+			syscall(SYS_exit, 0);
+		}
+		rec = trace->records->pdata[cmd];
+		if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit")) {
+			send_dump(slot, &r);
+			syscall(SYS_exit, (int)arg(rec, 0));
+		}
+		perform(rec, &r);
+		write_all(rep_fd[slot], &r, sizeof(r));
+	}
+}
+
+/* The coordinator's view of one traced process. */
+struct proc {
+	int trace_pid;
+	pid_t host_pid;
+	bool started, exited, reply_pending;
+	const struct strace_record *pending_rec;
+};
+
+static struct proc *procs;
+static const char *proc_out;
+static unsigned differences, performed;
+
+static void differ(const struct strace_record *rec, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void differ(const struct strace_record *rec, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%d: pid %d: %s: ", trace->path, rec->line, rec->pid, rec->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	differences++;
+}
+
+static const char *errname(int64_t ret)
+{
+	return strace_errno_name((int)-ret);
+}
+
+static int trace_pid_of_host(pid_t pid)
+{
+	for (int i = 0; i < nslots; i++)
+		if (procs[i].host_pid == pid)
+			return procs[i].trace_pid;
+	return -1;
+}
+
+static void check_reply(const struct strace_record *rec, const struct reply *r, int slot)
+{
+	const char *n = rec->name;
+
+	if (!strcmp(n, "mem_write") || !strcmp(n, "mem_read")) {
+		if (r->faulted && !rec->err)
+			differ(rec, "the host faults at %#" PRIx64 ", the log says it does not", r->where);
+		else if (!r->faulted && rec->err)
+			differ(rec, "the host does not fault, the log says -1 EFAULT");
+		else if (r->mismatch)
+			differ(rec, "the host reads %#x at %#" PRIx64 ", the log says %#x", r->value, r->where,
+			       (unsigned)rec->result);
+		return;
+	}
+	if (r->ret == -ENOSYS) {
+		differ(rec, "dupmm-hostrun cannot perform this call");
+		return;
+	}
+	if (rec->result_unknown)
+		return;
+	if (!strcmp(n, "fork") || !strcmp(n, "vfork") || !strcmp(n, "clone")) {
+		if (r->ret > 0 && rec->result > 0)
+			procs[slot_of_pid[rec->result] - 1].host_pid = (pid_t)r->ret;
+		else if (r->ret < 0 || rec->err)
+			differ(rec, "the host returns %" PRId64 ", the log %" PRId64, r->ret, rec->result);
+		return;
+	}
+	if (!strcmp(n, "wait4")) {
+		int tp = r->ret > 0 ? trace_pid_of_host((pid_t)r->ret) : -1;
+
+		if (rec->err ? r->ret != -rec->err : tp != rec->result)
+			differ(rec, "the host reaps pid %d, the log says %" PRId64, tp, rec->result);
+		return;
+	}
+	if ((!strcmp(n, "openat") || !strcmp(n, "open")) && !rec->err) {
+		if (r->ret < 0)
+			differ(rec, "the host fails with %s", errname(r->ret));
+		return;
+	}
+	if (rec->err ? r->ret != -rec->err : r->ret != rec->result) {
+		if (r->ret < 0)
+			differ(rec, "the host returns -1 %s, the log says %" PRId64 " %s", errname(r->ret),
+			       rec->result, rec->err ? strace_errno_name(rec->err) : "");
+		else
+			differ(rec, "the host returns %#" PRIx64 ", the log says %#" PRIx64 " %s",
+			       (uint64_t)r->ret, (uint64_t)rec->result, rec->err ? strace_errno_name(rec->err) : "");
+	}
+	(void)slot;
+}
+
+/* A traced process that does not answer within 20 s is stuck: give up loudly. */
+static bool read_reply(int slot, struct reply *r)
+{
+	struct pollfd p = { .fd = rep_rd[slot], .events = POLLIN };
+
+	if (poll(&p, 1, 20000) != 1) {
+		fprintf(stderr, "dupmm-hostrun: %s: pid %d does not answer\n", trace->path,
+			procs[slot].trace_pid);
+		exit(2);
+	}
+	return read_all(rep_rd[slot], r, sizeof(*r));
+}
+
+static void collect_pending(int slot)
+{
+	struct reply r;
+
+	if (!procs[slot].reply_pending)
+		return;
+	procs[slot].reply_pending = false;
+	if (read_reply(slot, &r))
+		check_reply(procs[slot].pending_rec, &r, slot);
+}
+
+static void write_dump(int slot, const struct reply *r)
+{
+	g_autofree char *buf = g_malloc(r->dump_len + 1);
+
+	if (!read_all(rep_rd[slot], buf, r->dump_len))
+		return;
+	buf[r->dump_len] = '\0';
+	if (proc_out) {
+		g_autofree char *m = g_strdup_printf("%s/%d.maps", proc_out, procs[slot].trace_pid);
+		g_autofree char *s = g_strdup_printf("%s/%d.smaps", proc_out, procs[slot].trace_pid);
+
+		g_file_set_contents(m, buf, (gssize)strlen(buf), NULL);
+		g_file_set_contents(s, buf + strlen(buf) + 1, -1, NULL);
+	}
+	procs[slot].exited = true;
+}
+
+static void send_cmd(int slot, uint32_t cmd)
+{
+	collect_pending(slot);
+	write_all(cmd_wr[slot], &cmd, sizeof(cmd));
+}
+
+static void dump_and_exit(int slot)
+{
+	struct reply r;
+
+	send_cmd(slot, CMD_DUMP_EXIT);
+	if (read_reply(slot, &r))
+		write_dump(slot, &r);
+	/* its vfork parent, if any, may answer now */
+	for (int i = 0; i < nslots; i++)
+		if (procs[i].reply_pending && i != slot)
+			collect_pending(i);
+}
+
+static uint64_t clone_flags(const struct strace_record *rec)
+{
+	uint64_t f = 0;
+
+	strace_arg_named(rec, "flags", &f);
+	return f;
+}
+
+static void run_record(guint idx)
+{
+	const struct strace_record *rec = trace->records->pdata[idx];
+	int slot = slot_of_pid[rec->pid] - 1;
+	struct reply r;
+
+	if (rec->kind == REC_SIGNAL)
+		return;
+	if (procs[slot].exited)
+		return;
+	if (rec->kind != REC_CALL) {
+		dump_and_exit(slot);
+		return;
+	}
+	if (!strcmp(rec->name, "brk")) {
+		differ(rec, "dupmm-hostrun cannot perform brk (the helper's own heap is there)");
+		return;
+	}
+	performed++;
+	send_cmd(slot, idx);
+	if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit")) {
+		if (read_reply(slot, &r))
+			write_dump(slot, &r);
+		for (int i = 0; i < nslots; i++)
+			if (procs[i].reply_pending)
+				collect_pending(i);
+		return;
+	}
+	if (!strcmp(rec->name, "vfork") ||
+	    (!strcmp(rec->name, "clone") && clone_flags(rec) & CLONE_VFORK)) {
+		procs[slot].reply_pending = true;	/* the kernel suspends the parent */
+		procs[slot].pending_rec = rec;
+		if (rec->result > 0 && rec->result < (1 << 16))
+			procs[slot_of_pid[rec->result] - 1].started = true;
+		return;
+	}
+	if (read_reply(slot, &r))
+		check_reply(rec, &r, slot);
+}
+
+int main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - perform a trace's calls on the host kernel");
+	char *window = NULL, *out = NULL;
+	g_auto(GStrv) files = NULL;
+	const GOptionEntry entries[] = {
+		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+		  "Write DIR/PID.maps and DIR/PID.smaps (the window's VMAs) at each exit", "DIR" },
+		{ "window", 'w', 0, G_OPTION_ARG_STRING, &window,
+		  "Address window the trace uses (default 0x200000000000-0x300000000000)", "LO-HI" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	struct sigaction sa = { 0 };
+	g_autofree char *dir = NULL;
+	pid_t root;
+	int status;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_summary(ctx,
+		"Performs the calls of a dupmm trace natively, each process of the trace a real\n"
+		"process, in the log's order; reports each result that differs from the log,\n"
+		"and writes the window's maps and smaps as the kernel shows them.");
+	if (!g_option_context_parse(ctx, &argc, &argv, &error) || !files || !files[0] || files[1]) {
+		fprintf(stderr, "dupmm-hostrun: %s\n", error ? error->message : "give exactly one FILE");
+		return 2;
+	}
+	if (window && sscanf(window, "%" SCNx64 "-%" SCNx64, &window_lo, &window_hi) != 2) {
+		fprintf(stderr, "dupmm-hostrun: --window: expected LO-HI in hex\n");
+		return 2;
+	}
+	trace = strace_parse_file(files[0], &error);
+	if (trace == NULL) {
+		fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
+		return 2;
+	}
+	proc_out = out;
+	if (proc_out && g_mkdir_with_parents(proc_out, 0755) < 0) {
+		fprintf(stderr, "dupmm-hostrun: %s: %s\n", proc_out, g_strerror(errno));
+		return 2;
+	}
+	for (guint i = 0; i < trace->records->len; i++) {
+		const struct strace_record *rec = trace->records->pdata[i];
+
+		if (rec->pid <= 0 || rec->pid >= (1 << 16)) {
+			fprintf(stderr, "%s:%d: dupmm-hostrun needs a PID column (1..65535)\n", trace->path, rec->line);
+			return 2;
+		}
+		if (!slot_of_pid[rec->pid])
+			slot_of_pid[rec->pid] = ++nslots;
+		if (rec->kind == REC_CALL && rec->result > 0 && rec->result < (1 << 16) &&
+		    (!strcmp(rec->name, "fork") || !strcmp(rec->name, "vfork") || !strcmp(rec->name, "clone")) &&
+		    !slot_of_pid[rec->result])
+			slot_of_pid[rec->result] = ++nslots;
+	}
+	procs = g_new0(struct proc, nslots);
+	cmd_fd = g_new(int, nslots);
+	rep_fd = g_new(int, nslots);
+	cmd_wr = g_new(int, nslots);
+	rep_rd = g_new(int, nslots);
+	for (int pid = 0; pid < (1 << 16); pid++)
+		if (slot_of_pid[pid])
+			procs[slot_of_pid[pid] - 1].trace_pid = pid;
+	for (int i = 0; i < nslots; i++) {
+		int c[2], r[2];
+
+		if (pipe(c) || pipe(r)) {
+			perror("dupmm-hostrun: pipe");
+			return 2;
+		}
+		cmd_fd[i] = c[0];
+		cmd_wr[i] = c[1];
+		rep_rd[i] = r[0];
+		rep_fd[i] = r[1];
+	}
+	dir = g_path_get_dirname(files[0]);
+	if (chdir(dir) < 0) {
+		perror("dupmm-hostrun: chdir");
+		return 2;
+	}
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	fflush(NULL);
+	root = fork();
+	if (root == 0) {
+		serve(0);
+		_exit(0);
+	}
+	procs[0].host_pid = root;
+	procs[0].started = true;
+	for (guint i = 0; i < trace->records->len; i++)
+		run_record(i);
+	for (int i = 0; i < nslots; i++)
+		if (!procs[i].exited && procs[i].host_pid)
+			dump_and_exit(i);
+	waitpid(root, &status, __WALL);
+	printf("host ran %u calls, %u differences from the log\n", performed, differences);
+	return differences ? 1 : 0;
+}
