@@ -59,6 +59,7 @@ static inline struct address_space *page_mapping(const struct page *page)
 }
 
 /* page_alloc.c */
+extern struct page *mem_map;	/* for the hot paths: pfn_to_page without its check */
 struct page *alloc_page(bool zero);	/* refcount 1; NULL on ENOMEM */
 void get_page(struct page *page);
 void put_page(struct page *page);
@@ -73,6 +74,7 @@ pte_t *pte_offset(struct mm_struct *mm, uint64_t addr);	/* NULL if no table */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t addr);	/* NULL on ENOMEM */
 void pte_table_inc(pte_t *ptep);
 void pte_table_dec(pte_t *ptep);
+void pte_table_add(pte_t *ptep, int n);
 void set_pte(pte_t *ptep, pte_t pte);
 void pte_clear(pte_t *ptep);
 void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,

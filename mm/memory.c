@@ -563,21 +563,27 @@ struct copy_ctx {
  * mapping's writable PTE is write-protected in both (that is what makes
  * the next write fault into do_wp_page); a shared mapping's child PTE is
  * clean; every child PTE starts old (Referenced 0 in the child's smaps).
+ * The caller stores the returned child PTE.
  *
  * Divergence: dupmm models no GUP pins, so the early copy of pinned
  * AnonExclusive pages (folio_needs_cow_for_dma, 5.9+) never happens.
  */
-static void copy_present_pte(struct copy_ctx *c, uint64_t addr, pte_t *src, pte_t *dst)
+static inline pte_t copy_present_pte(struct copy_ctx *c, pte_t *src)
 {
 	pte_t pte = *src;
-	struct page *page = vm_normal_page(c->src_vma, addr, pte);
 
-	if (page) {
+	/* vm_normal_page, inline: this loop is fork's whole cost */
+	if (!pte_special(pte) && !is_zero_pfn(pte_pfn(pte))) {
+		struct page *page = &mem_map[pte_pfn(pte)];
+
 		page->refcount++;
 		page->mapcount++;
-		if (PageAnon(page))
+		if (PageAnon(page)) {
 			page->flags &= ~PG_anon_exclusive;
-		c->rss[mm_counter_of(page)]++;
+			c->rss[MM_ANONPAGES]++;
+		} else {
+			c->rss[mm_counter_of(page)]++;
+		}
 	}
 	if (c->cow && pte_write(pte)) {
 		pte = pte_wrprotect(pte);
@@ -585,24 +591,37 @@ static void copy_present_pte(struct copy_ctx *c, uint64_t addr, pte_t *src, pte_
 	}
 	if (c->src_vma->vm_flags & VM_SHARED)
 		pte = pte_mkclean(pte);
-	set_pte(dst, pte_mkold(pte));
+	return pte_mkold(pte);
 }
 
+/*
+ * copy_pte_range: one PTE table's worth.  The child's table is fresh, so
+ * its entries are stored directly and its used-entry count set once.
+ */
 static int copy_pte_range(struct copy_ctx *c, uint64_t addr, uint64_t end,
 			  pte_t *src_pte)
 {
 	pte_t *dst_pte = pte_alloc(c->dst_vma->vm_mm, addr);
+	int used = 0;
 
 	if (dst_pte == NULL)
 		return -ENOMEM;
 	for (; addr < end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
-		if (pte_none(*src_pte))
+		pte_t pte = *src_pte;
+
+		if (pte_none(pte))
 			continue;
-		if (pte_present(*src_pte))
-			copy_present_pte(c, addr, src_pte, dst_pte);
-		else if (pte_is_guard(*src_pte))	/* copy_pte_marker */
-			set_pte(dst_pte, *src_pte);
-		count_vm_event(FORK_PTE_COPIED);
+		if (pte_present(pte))
+			pte = copy_present_pte(c, src_pte);
+		else if (!pte_is_guard(pte))	/* copy_pte_marker: guards only */
+			continue;
+		if (pte_none(*dst_pte))
+			used++;
+		*dst_pte = pte;
+	}
+	if (used) {
+		pte_table_add(dst_pte - 1, used);
+		vm_events[FORK_PTE_COPIED] += (uint64_t)used;
 	}
 	return 0;
 }

@@ -28,6 +28,12 @@ void pte_table_inc(pte_t *ptep)
 	table_page_of_entry(ptep)->mapcount++;
 }
 
+/* pte_table_add: n entries of the table holding ptep became used at once. */
+void pte_table_add(pte_t *ptep, int n)
+{
+	table_page_of_entry(ptep)->mapcount += n;
+}
+
 void pte_table_dec(pte_t *ptep)
 {
 	struct page *t = table_page_of_entry(ptep);
