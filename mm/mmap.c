@@ -251,8 +251,12 @@ static int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 }
 
 /*
- * vm_mmap_pgoff (mm/util.c): do_mmap, then populate.  MAP_HUGETLB needs
- * hugetlbfs pages, which the host has none of: ENOMEM, as observed.
+ * vm_mmap_pgoff (mm/util.c): do_mmap, then populate.
+ *
+ * MAP_HUGETLB (ksys_mmap_pgoff): not on a regular file (EINVAL); anonymous,
+ * it maps a hugetlbfs file, and the host has no huge pages reserved: the
+ * placement check (hugetlb_get_unmapped_area: a fixed address must be
+ * 2 MiB aligned, EINVAL) comes first, then the reservation fails (ENOMEM).
  */
 long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 		   uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff)
@@ -260,8 +264,13 @@ long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 	uint64_t populate;
 	int64_t ret;
 
-	if (flags & MAP_HUGETLB_)
+	if (flags & MAP_HUGETLB_) {
+		if (file)
+			return -EINVAL;
+		if ((flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_)) && (addr & (PMD_SIZE - 1)))
+			return -EINVAL;
 		return -ENOMEM;
+	}
 	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
 		return -EINVAL;	/* x86 arch_validate_prot via calc_vm_prot_bits */
 	ret = do_mmap(mm, file, addr, len, prot, flags, pgoff, &populate);

@@ -249,6 +249,13 @@ static void perform(const struct strace_record *rec, struct reply *r)
 		long fd = syscall(SYS_openat, AT_FDCWD, p->str, arg(rec, at ? 2 : 1) | O_CLOEXEC, arg(rec, at ? 3 : 2));
 
 		r->ret = sys_result(fd);
+		/*
+		 * A file just written (a fresh checkout) has dirty page-cache pages
+		 * until writeback; the model's cache starts clean.  Flush so both
+		 * start alike: the dirty state is the disk's business, not the mm's.
+		 */
+		if (fd >= 0)
+			fdatasync((int)fd);
 		if (fd >= 0 && rec->result >= 0 && rec->result < MAX_FDS)
 			log_fds[rec->result] = (int)fd + 1;
 	} else if (!strcmp(n, "close")) {
