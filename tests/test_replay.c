@@ -83,6 +83,7 @@ START_TEST(test_cli_exit_status)
 		"1  exit_group(0) = ?\n");
 	g_autofree char *diverging = write_tmp("1  munmap(0x1001, 4096) = 0\n");
 	g_autofree char *broken = write_tmp("1  munmap(0x1000, 4096) = 0\n1  munmap(0x1000\n");
+	g_autofree char *bogus = write_tmp("1  mmap(NULL, 4096, PROT_BOGUS, MAP_PRIVATE, -1, 0) = 0\n");
 	g_autofree char *dir = g_dir_make_tmp("dupmm-out-XXXXXX", NULL);
 	g_autofree char *maps_path = g_build_filename(dir, "1.maps", NULL);
 	char *out, *err;
@@ -111,6 +112,14 @@ START_TEST(test_cli_exit_status)
 
 		ck_assert_int_eq(run_dupmm(a, &out, &err), 2);
 		ck_assert_ptr_nonnull(strstr(err, ":2: unterminated argument list"));
+		g_free(out);
+		g_free(err);
+	}
+	{
+		const char *a[] = { "replay", bogus, NULL };
+
+		ck_assert_int_eq(run_dupmm(a, &out, &err), 2);
+		ck_assert_ptr_nonnull(strstr(err, ":1: mmap: unknown symbol in argument 3: PROT_BOGUS"));
 		g_free(out);
 		g_free(err);
 	}

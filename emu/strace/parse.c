@@ -255,8 +255,7 @@ bool strace_parse_value(const char *s, uint64_t *v)
 }
 
 /* Split the argument list at top-level commas; returns the ')' or NULL. */
-static const char *parse_args(struct line_ctx *c, const char *p, GPtrArray *args, bool *bad_value,
-			      GString *bad)
+static const char *parse_args(const char *p, GPtrArray *args)
 {
 	const char *start = p;
 	int depth = 0;
@@ -301,10 +300,6 @@ static const char *parse_args(struct line_ctx *c, const char *p, GPtrArray *args
 					a->str = g_strdup(s->str);
 				} else if (text[0] != '[' && text[0] != '{') {
 					a->has_value = strace_parse_value(text, &a->value);
-					if (!a->has_value && !*bad_value && g_ascii_isupper(text[0])) {
-						*bad_value = true;
-						g_string_assign(bad, text);
-					}
 				}
 				g_ptr_array_add(args, a);
 			}
@@ -313,7 +308,6 @@ static const char *parse_args(struct line_ctx *c, const char *p, GPtrArray *args
 			start = p + 1;
 		}
 	}
-	(void)c;
 }
 
 /* " = RESULT" after the call: a number, "?", or "-1 ENAME (text)". */
@@ -368,8 +362,6 @@ enum line_shape { LINE_SKIP, LINE_RECORD, LINE_UNFINISHED, LINE_RESUMED };
 static int parse_line(struct line_ctx *c, const char *text, struct strace_record *r, char **tail)
 {
 	const char *p = skip_ws(text), *q;
-	bool bad_value = false;
-	g_autoptr(GString) bad = g_string_new(NULL);
 
 	if (*p == '\0' || *p == '#')
 		return LINE_SKIP;
@@ -449,11 +441,10 @@ static int parse_line(struct line_ctx *c, const char *text, struct strace_record
 		return LINE_UNFINISHED;
 	}
 	r->args = g_ptr_array_new_with_free_func(arg_free);
-	q = parse_args(c, q + 1, r->args, &bad_value, bad);
+	q = parse_args(q + 1, r->args);
 	if (q == NULL)
 		return fail_line(c, "unterminated argument list", NULL);
-	if (bad_value)
-		return fail_line(c, "unknown symbol in argument", bad->str);
+	/* An unknown symbol matters only to a call the replay models: it checks. */
 	return parse_result(c, q + 1, r) ? LINE_RECORD : -1;
 }
 
@@ -474,19 +465,15 @@ static bool finish_resumed(struct line_ctx *c, struct pending *pend, const char 
 			   struct strace_record *r)
 {
 	g_autofree char *joined = g_strconcat("(", pend->head, tail, NULL);
-	bool bad_value = false;
-	g_autoptr(GString) bad = g_string_new(NULL);
 	const char *q;
 
 	if (r->args)
 		g_ptr_array_unref(r->args);
 	r->result_unknown = false;
 	r->args = g_ptr_array_new_with_free_func(arg_free);
-	q = parse_args(c, joined + 1, r->args, &bad_value, bad);
+	q = parse_args(joined + 1, r->args);
 	if (q == NULL)
 		return fail(c, "unterminated argument list", NULL);
-	if (bad_value)
-		return fail(c, "unknown symbol in argument", bad->str);
 	return parse_result(c, q + 1, r);
 }
 
@@ -531,12 +518,10 @@ struct strace_log *strace_parse_file(const char *path, GError **error)
 			p->index = log->records->len;
 			if (is_clone_family(r->name)) {	/* takes effect here: its flags are needed now */
 				g_autofree char *h = g_strconcat(tail, ")", NULL);
-				bool bv = false;
-				g_autoptr(GString) bad = g_string_new(NULL);
 
 				r->args = g_ptr_array_new_with_free_func(arg_free);
 				r->result_unknown = true;	/* until resumed */
-				parse_args(&c, h, r->args, &bv, bad);
+				parse_args(h, r->args);
 				g_ptr_array_add(log->records, r);
 			}
 			g_hash_table_insert(pending, GINT_TO_POINTER(r->pid), p);
@@ -578,16 +563,11 @@ struct strace_log *strace_parse_file(const char *path, GError **error)
 			struct pending *p = v;
 
 			if (!is_clone_family(p->rec->name)) {
+				g_autofree char *h = g_strconcat(p->head, ")", NULL);
+
 				p->rec->result_unknown = true;
 				p->rec->args = g_ptr_array_new_with_free_func(arg_free);
-				{
-					struct line_ctx c = { path, p->rec->line, error };
-					bool bv = false;
-					g_autoptr(GString) bad = g_string_new(NULL);
-					g_autofree char *h = g_strconcat(p->head, ")", NULL);
-
-					parse_args(&c, h, p->rec->args, &bv, bad);
-				}
+				parse_args(h, p->rec->args);
 				g_ptr_array_add(log->records, p->rec);
 			}
 			g_free(p->head);

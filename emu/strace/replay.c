@@ -225,6 +225,12 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 	for (guint i = 0; i < MIN(r->args->len, 6u); i++) {
 		const struct strace_arg *a = r->args->pdata[i];
 
+		if (!a->has_value && !a->is_string && g_ascii_isupper(a->text[0]) && nr != NR_clone3) {
+			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
+				    "%s:%d: %s: unknown symbol in argument %u: %s", rp->log->path,
+				    r->line, r->name, i + 1, a->text);
+			return;
+		}
 		args.a[i] = a->has_value ? a->value : 0;
 		args.str[i] = a->is_string ? a->str : NULL;
 	}
