@@ -547,6 +547,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	proc_out = out ? g_canonicalize_filename(out, NULL) : NULL;	/* before the chdir below */
+	g_free(out);
 	if (proc_out && g_mkdir_with_parents(proc_out, 0755) < 0) {
 		fprintf(stderr, "dupmm-hostrun: %s: %s\n", proc_out, g_strerror(errno));
 		return 2;
