@@ -56,6 +56,41 @@ START_TEST(test_wrong_expectations_diverge)
 }
 END_TEST
 
+START_TEST(test_vfork_execve_clone3)
+{
+	/* As strace -f prints them: the parent's vfork/clone3 resumes after the
+	 * child has exec'd or exited; exec gives the child a fresh mm; clone3
+	 * with CLONE_VM shares the parent's. */
+	g_autofree char *p = write_tmp(
+		"1  mmap(0x200000000000, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000\n"
+		"1  vfork( <unfinished ...>\n"
+		"2  execve(\"/bin/true\", [\"true\"], 0x7ffd0000 /* 3 vars */) = 0\n"
+		"1  <... vfork resumed>) = 2\n"
+		"2  mem_read(0x200000000000, 1) = -1 EFAULT (Bad address)\n"
+		"1  mem_read(0x200000000000, 1) = 0x00\n"
+		"1  clone3({flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD, stack=0x7f0000, stack_size=0x9000}, 88 <unfinished ...>\n"
+		"3  mem_write(0x200000000000, 0x05, 1) = 0\n"
+		"3  exit_group(0) = ?\n"
+		"3  +++ exited with 0 +++\n"
+		"1  <... clone3 resumed>) = 3\n"
+		"1  mem_read(0x200000000000, 1) = 0x05\n"
+		"1  wait4(-1, NULL, 0, NULL) = 3\n"
+		"1  wait4(-1, NULL, WNOHANG, NULL) = 0\n");
+	struct replay_options opts = { .check = true, .diag = stderr };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+	struct replay_snapshot *s;
+
+	ck_assert_msg(replay_file(p, &opts, &res, &error), "%s", error ? error->message : "");
+	ck_assert_uint_eq(res.divergences, 0);
+	ck_assert_uint_eq(res.calls, 11);
+	s = g_hash_table_lookup(res.snapshots, GINT_TO_POINTER(2));
+	ck_assert_str_eq(s->maps, "");	/* exec'd: nothing of the parent's */
+	replay_result_clear(&res);
+	unlink(p);
+}
+END_TEST
+
 START_TEST(test_placement_follows_log)
 {
 	g_autofree char *p = write_tmp(
@@ -155,6 +190,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, phys_setup, phys_teardown);
 	tcase_add_test(tc, test_wrong_expectations_diverge);
+	tcase_add_test(tc, test_vfork_execve_clone3);
 	tcase_add_test(tc, test_placement_follows_log);
 	tcase_add_test(tc, test_cli_exit_status);
 	suite_add_tcase(s, tc);
