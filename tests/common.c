@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -219,4 +220,49 @@ struct mm_struct *fork_mm(struct mm_struct *mm)
 
 	ck_assert_msg(child != NULL, "dup_mm: %d", err);
 	return child;
+}
+
+struct mm_struct *test_mm;
+
+void mm_setup(void)
+{
+	phys_setup();
+	test_mm = mm_alloc();
+}
+
+void mm_teardown(void)
+{
+	assert_vm_valid();
+	mmput(test_mm);
+	phys_teardown();
+}
+
+char *write_tmp(const char *text)
+{
+	char *path = NULL;
+	int fd = g_file_open_tmp("dupmm-XXXXXX.strace", &path, NULL);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static gint cmp_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *list_trace_names(void)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	const char *dir_path = g_getenv("DUPMM_TRACES");
+	g_autoptr(GDir) dir = g_dir_open(dir_path ? dir_path : ".", 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir)) != NULL)
+		if (g_str_has_suffix(name, ".strace"))
+			g_ptr_array_add(names, g_strndup(name, strlen(name) - 7));
+	g_ptr_array_sort(names, cmp_names);
+	return names;
 }

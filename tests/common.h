@@ -53,3 +53,13 @@ uint64_t pagemap_at(struct mm_struct *mm, uint64_t addr);
 int put_byte(struct mm_struct *mm, uint64_t addr, uint8_t v, uint64_t len);
 int get_byte(struct mm_struct *mm, uint64_t addr, uint8_t *v);
 struct mm_struct *fork_mm(struct mm_struct *mm);
+
+/* A fixture with one fresh mm in test_mm, validated at teardown. */
+extern struct mm_struct *test_mm;
+void mm_setup(void);
+void mm_teardown(void);
+
+/* A temporary file holding text; the caller frees the path. */
+char *write_tmp(const char *text);
+/* The NAMEs of $DUPMM_TRACES/NAME.strace, sorted. */
+GPtrArray *list_trace_names(void);

@@ -68,13 +68,8 @@ int main(void)
 {
 	Suite *s = suite_create("host");
 	TCase *tc = tcase_create("host-kernel");
-	g_autoptr(GDir) dir = g_dir_open(g_getenv("DUPMM_TRACES") ? g_getenv("DUPMM_TRACES") : ".", 0, NULL);
-	const char *name;
 
-	trace_names = g_ptr_array_new_with_free_func(g_free);
-	while (dir && (name = g_dir_read_name(dir)) != NULL)
-		if (g_str_has_suffix(name, ".strace"))
-			g_ptr_array_add(trace_names, g_strndup(name, strlen(name) - 7));
+	trace_names = list_trace_names();
 	if (trace_names->len < 12) {
 		fprintf(stderr, "only %u traces in %s\n", trace_names->len, g_getenv("DUPMM_TRACES"));
 		return 1;

@@ -12,20 +12,7 @@
 
 #define RW (PROT_READ_ | PROT_WRITE_)
 
-static struct mm_struct *mm;
-
-static void setup(void)
-{
-	phys_setup();
-	mm = mm_alloc();
-}
-
-static void teardown(void)
-{
-	assert_vm_valid();
-	mmput(mm);
-	phys_teardown();
-}
+#define mm test_mm
 
 START_TEST(test_validation_order)
 {
@@ -161,7 +148,7 @@ int main(void)
 	Suite *s = suite_create("madvise");
 	TCase *tc = tcase_create("madvise");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, mm_setup, mm_teardown);
 	tcase_add_test(tc, test_validation_order);
 	tcase_add_test(tc, test_holes_apply_and_enomem);
 	tcase_add_test(tc, test_free_semantics);

@@ -11,20 +11,7 @@
 
 #define RW (PROT_READ_ | PROT_WRITE_)
 
-static struct mm_struct *mm;
-
-static void setup(void)
-{
-	phys_setup();
-	mm = mm_alloc();
-}
-
-static void teardown(void)
-{
-	assert_vm_valid();
-	mmput(mm);
-	phys_teardown();
-}
+#define mm test_mm
 
 static uint64_t pfn_at(struct mm_struct *m, uint64_t addr)
 {
@@ -207,7 +194,7 @@ int main(void)
 	Suite *s = suite_create("memory");
 	TCase *tc = tcase_create("faults");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, mm_setup, mm_teardown);
 	tcase_add_test(tc, test_read_fault_maps_zero_page);
 	tcase_add_test(tc, test_cow_copy_then_reuse);
 	tcase_add_test(tc, test_shared_anon_not_write_protected);

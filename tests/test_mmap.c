@@ -12,20 +12,12 @@
 #define RW (PROT_READ_ | PROT_WRITE_)
 #define HEAP 0x555555559000ULL
 
-static struct mm_struct *mm;
+#define mm test_mm
 
 static void setup(void)
 {
-	phys_setup();
-	mm = mm_alloc();
+	mm_setup();
 	mm_set_brk(mm, HEAP);
-}
-
-static void teardown(void)
-{
-	assert_vm_valid();
-	mmput(mm);
-	phys_teardown();
 }
 
 START_TEST(test_brk_grow_shrink)
@@ -113,7 +105,7 @@ int main(void)
 	Suite *s = suite_create("mmap");
 	TCase *tc = tcase_create("mmap");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, mm_teardown);
 	tcase_add_test(tc, test_brk_grow_shrink);
 	tcase_add_test(tc, test_brk_stops_before_a_mapping);
 	tcase_add_test(tc, test_topdown_placement);

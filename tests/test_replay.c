@@ -9,17 +9,6 @@
 
 #include "common.h"
 
-static char *write_tmp(const char *text)
-{
-	char *path = NULL;
-	int fd = g_file_open_tmp("dupmm-XXXXXX.strace", &path, NULL);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
-
 /* Run the dupmm executable; its exit status, stdout and stderr. */
 static int run_dupmm(const char *const *args, char **out, char **err)
 {

@@ -6,17 +6,6 @@
 
 #include "common.h"
 
-static char *write_tmp(const char *text)
-{
-	char *path = NULL;
-	int fd = g_file_open_tmp("dupmm-XXXXXX.strace", &path, NULL);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
-
 static struct strace_record *rec(struct strace_log *log, guint i)
 {
 	ck_assert_uint_lt(i, log->records->len);

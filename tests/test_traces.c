@@ -13,26 +13,6 @@
 
 static GPtrArray *trace_names;
 
-static gint cmp_names(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void list_traces(void)
-{
-	g_autoptr(GDir) dir = NULL;
-	const char *name;
-
-	trace_names = g_ptr_array_new_with_free_func(g_free);
-	dir = g_dir_open(g_getenv("DUPMM_TRACES") ? g_getenv("DUPMM_TRACES") : ".", 0, NULL);
-	if (dir == NULL)
-		return;
-	while ((name = g_dir_read_name(dir)) != NULL)
-		if (g_str_has_suffix(name, ".strace"))
-			g_ptr_array_add(trace_names, g_strndup(name, strlen(name) - 7));
-	g_ptr_array_sort(trace_names, cmp_names);
-}
-
 static void compare_with_expected(const char *name, struct replay_result *res)
 {
 	g_autofree char *dir = g_build_filename(test_env("DUPMM_TRACES"), "expected", name, NULL);
@@ -84,7 +64,7 @@ int main(void)
 	Suite *s = suite_create("traces");
 	TCase *tc = tcase_create("replay");
 
-	list_traces();
+	trace_names = list_trace_names();
 	if (trace_names->len < 12) {
 		fprintf(stderr, "only %u traces in %s\n", trace_names->len, g_getenv("DUPMM_TRACES"));
 		return 1;

@@ -9,20 +9,12 @@
 
 #define RW (PROT_READ_ | PROT_WRITE_)
 
-static struct mm_struct *mm;
-
-static void setup(void)
-{
-	phys_setup();
-	mm = mm_alloc();
-}
+#define mm test_mm
 
 static void teardown(void)
 {
-	assert_vm_valid();
-	mmput(mm);
 	sysctl_max_map_count = 65530;
-	phys_teardown();
+	mm_teardown();
 }
 
 START_TEST(test_find_vma)
@@ -175,7 +167,7 @@ int main(void)
 	Suite *s = suite_create("vma");
 	TCase *tc = tcase_create("vma");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, mm_setup, teardown);
 	tcase_add_test(tc, test_find_vma);
 	tcase_add_test(tc, test_adjacent_anon_merge);
 	tcase_add_test(tc, test_split_by_non_access_flag_before_fault);
