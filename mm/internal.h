@@ -23,7 +23,6 @@ static inline bool mm_warn_on(bool cond, const char *func, const char *file, int
 	return cond;
 }
 #define MM_WARN_ON(cond) mm_warn_on(!!(cond), __func__, __FILE__, __LINE__, #cond)
-extern unsigned long mm_warn_count;
 
 static inline void count_vm_event(enum vm_event_item item) { vm_events[item]++; }
 

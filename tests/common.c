@@ -85,6 +85,7 @@ void assert_vm_valid(void)
 {
 	g_autoptr(GString) why = g_string_new(NULL);
 
+	ck_assert_msg(mm_warn_count == 0, "%lu MM_WARN_ON fired", mm_warn_count);
 	if (!validate_vm(why))
 		ck_abort_msg("validate_vm:\n%s", why->str);
 }
@@ -233,6 +234,7 @@ void mm_setup(void)
 void mm_teardown(void)
 {
 	assert_vm_valid();
+	ck_assert_uint_eq(mm_warn_count, 0);
 	mmput(test_mm);
 	phys_teardown();
 }

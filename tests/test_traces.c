@@ -54,6 +54,7 @@ START_TEST(test_trace_replays_like_the_host)
 	ck_assert_msg(replay_file(path, &opts, &res, &error), "%s", error ? error->message : "");
 	ck_assert_msg(res.divergences == 0, "%s: %u divergences (see above)", name, res.divergences);
 	ck_assert_msg(res.calls > 0, "%s: no call replayed", name);
+	ck_assert_msg(mm_warn_count == 0, "%s: %lu MM_WARN_ON fired", name, mm_warn_count);
 	compare_with_expected(name, &res);
 	replay_result_clear(&res);
 }

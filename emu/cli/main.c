@@ -37,6 +37,11 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+static void print_warning(const char *msg)
+{
+	g_printerr("dupmm: WARNING: %s\n", msg);
+}
+
 static int start_phys(void)
 {
 	uint64_t ram = opt_ram ? parse_size(opt_ram) : DUPMM_DEFAULT_RAM;
@@ -46,6 +51,7 @@ static int start_phys(void)
 		g_printerr("dupmm: --ram: '%s' is not a size (try 4G or 512M)\n", opt_ram);
 		return EXIT_BADINPUT;
 	}
+	mm_warn_handler = print_warning;
 	err = phys_init(ram);
 	if (err) {
 		g_printerr("dupmm: cannot set up %s of simulated RAM: %s\n",
@@ -115,6 +121,11 @@ static int cmd_replay(int argc, char **argv)
 	}
 	printf("replayed %u calls, %u divergences\n", res.calls, res.divergences);
 	rc = res.divergences ? EXIT_DIVERGED : 0;
+	if (mm_warn_count) {	/* a model bug: never a silent pass */
+		g_printerr("dupmm replay: %lu broken invariants in the model (see WARNING lines)\n",
+			   mm_warn_count);
+		rc = EXIT_DIVERGED;
+	}
 	replay_result_clear(&res);
 	phys_exit();
 	g_free(proc_out);

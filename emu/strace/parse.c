@@ -456,9 +456,14 @@ static bool is_clone_family(const char *name)
 
 /* A pending <unfinished ...> call of one pid. */
 struct pending {
-	struct strace_record *rec;
-	char *head;
-	guint index;	/* where the clone family's record sits */
+	struct strace_record *rec;	/* owned by the log if of the clone family */
+	char *head;			/* argument text before <unfinished ...> */
+};
+
+/* The parse of one log: records so far, and the calls still unfinished. */
+struct parse_state {
+	struct strace_log *log;
+	GHashTable *pending;	/* pid -> struct pending * */
 };
 
 static bool finish_resumed(struct line_ctx *c, struct pending *pend, const char *tail,
@@ -477,22 +482,92 @@ static bool finish_resumed(struct line_ctx *c, struct pending *pend, const char 
 	return parse_result(c, q + 1, r);
 }
 
-struct strace_log *strace_parse_file(const char *path, GError **error)
+/* An <unfinished ...> call: held until resumed; the clone family takes effect now. */
+static bool add_unfinished(struct parse_state *st, struct line_ctx *c, struct strace_record *r,
+			   char *tail)
 {
-	g_autofree char *contents = NULL;
-	g_auto(GStrv) lines = NULL;
-	GHashTable *pending = g_hash_table_new(g_direct_hash, g_direct_equal);
-	struct strace_log *log = g_new0(struct strace_log, 1);
-	GError *err = NULL;
+	struct pending *p;
 
-	log->path = g_strdup(path);
-	log->records = g_ptr_array_new_with_free_func(record_free);
-	if (!g_file_get_contents(path, &contents, NULL, &err)) {
-		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", path, err->message);
-		g_error_free(err);
-		goto out_fail;
+	if (g_hash_table_contains(st->pending, GINT_TO_POINTER(r->pid))) {
+		fail(c, "a second unfinished call of the same pid", r->name);
+		g_free(tail);
+		record_free(r);
+		return false;
 	}
-	lines = g_strsplit(contents, "\n", -1);
+	p = g_new0(struct pending, 1);
+	p->rec = r;
+	p->head = tail;
+	if (is_clone_family(r->name)) {	/* its flags are needed before it resumes */
+		g_autofree char *h = g_strconcat(tail, ")", NULL);
+
+		r->args = g_ptr_array_new_with_free_func(arg_free);
+		r->result_unknown = true;	/* until resumed */
+		parse_args(h, r->args);
+		g_ptr_array_add(st->log->records, r);
+	}
+	g_hash_table_insert(st->pending, GINT_TO_POINTER(r->pid), p);
+	return true;
+}
+
+/* "<... name resumed>": complete the pending call; it takes effect here. */
+static bool add_resumed(struct parse_state *st, struct line_ctx *c, struct strace_record *r,
+			char *tail)
+{
+	struct pending *p = g_hash_table_lookup(st->pending, GINT_TO_POINTER(r->pid));
+	bool ok;
+
+	if (p == NULL || strcmp(p->rec->name, r->name) != 0) {
+		fail(c, "resumption of a call that was not unfinished", r->name);
+		g_free(tail);
+		record_free(r);
+		return false;
+	}
+	ok = finish_resumed(c, p, tail, p->rec);
+	g_free(tail);
+	if (!is_clone_family(p->rec->name)) {
+		p->rec->line = r->line;
+		g_ptr_array_add(st->log->records, p->rec);
+	}
+	g_hash_table_remove(st->pending, GINT_TO_POINTER(r->pid));
+	g_free(p->head);
+	g_free(p);
+	record_free(r);
+	return ok;
+}
+
+/*
+ * Calls still unfinished when the log ends never returned (exit_group, a
+ * kill): keep them, result unknown.  On failure (keep = false) free them.
+ */
+static void flush_pending(struct parse_state *st, bool keep)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, st->pending);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct pending *p = v;
+
+		if (!is_clone_family(p->rec->name)) {
+			if (keep) {
+				g_autofree char *h = g_strconcat(p->head, ")", NULL);
+
+				p->rec->result_unknown = true;
+				p->rec->args = g_ptr_array_new_with_free_func(arg_free);
+				parse_args(h, p->rec->args);
+				g_ptr_array_add(st->log->records, p->rec);
+			} else {
+				record_free(p->rec);
+			}
+		}
+		g_free(p->head);
+		g_free(p);
+	}
+	g_hash_table_destroy(st->pending);
+}
+
+static bool parse_lines(struct parse_state *st, const char *path, char **lines, GError **error)
+{
 	for (int i = 0; lines[i]; i++) {
 		struct line_ctx c = { path, i + 1, error };
 		struct strace_record *r = g_new0(struct strace_record, 1);
@@ -502,97 +577,50 @@ struct strace_log *strace_parse_file(const char *path, GError **error)
 		r->line = i + 1;
 		shape = parse_line(&c, lines[i], r, &tail);
 		if (shape == LINE_RECORD) {
-			g_ptr_array_add(log->records, r);
-		} else if (shape == LINE_UNFINISHED) {
-			struct pending *p = g_new0(struct pending, 1);
-
-			if (g_hash_table_contains(pending, GINT_TO_POINTER(r->pid))) {
-				fail(&c, "a second unfinished call of the same pid", r->name);
-				g_free(tail);
-				g_free(p);
-				record_free(r);
-				goto out_fail;
-			}
-			p->rec = r;
-			p->head = tail;
-			p->index = log->records->len;
-			if (is_clone_family(r->name)) {	/* takes effect here: its flags are needed now */
-				g_autofree char *h = g_strconcat(tail, ")", NULL);
-
-				r->args = g_ptr_array_new_with_free_func(arg_free);
-				r->result_unknown = true;	/* until resumed */
-				parse_args(h, r->args);
-				g_ptr_array_add(log->records, r);
-			}
-			g_hash_table_insert(pending, GINT_TO_POINTER(r->pid), p);
-		} else if (shape == LINE_RESUMED) {
-			struct pending *p = g_hash_table_lookup(pending, GINT_TO_POINTER(r->pid));
-			bool ok;
-
-			if (p == NULL || strcmp(p->rec->name, r->name) != 0) {
-				fail(&c, "resumption of a call that was not unfinished", r->name);
-				g_free(tail);
-				record_free(r);
-				goto out_fail;
-			}
-			ok = finish_resumed(&c, p, tail, p->rec);
-			g_free(tail);
-			if (!is_clone_family(p->rec->name)) {
-				p->rec->line = r->line;
-				g_ptr_array_add(log->records, p->rec);
-			}
-			g_hash_table_remove(pending, GINT_TO_POINTER(r->pid));
-			g_free(p->head);
-			g_free(p);
-			record_free(r);
-			if (!ok)
-				goto out_fail;
-		} else {
-			record_free(r);
-			if (shape < 0)
-				goto out_fail;
+			g_ptr_array_add(st->log->records, r);
+			continue;
 		}
-	}
-	{
-		GHashTableIter it;
-		gpointer k, v;
-
-		/* A call still unfinished at the end never returned (exit_group, a kill). */
-		g_hash_table_iter_init(&it, pending);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			struct pending *p = v;
-
-			if (!is_clone_family(p->rec->name)) {
-				g_autofree char *h = g_strconcat(p->head, ")", NULL);
-
-				p->rec->result_unknown = true;
-				p->rec->args = g_ptr_array_new_with_free_func(arg_free);
-				parse_args(h, p->rec->args);
-				g_ptr_array_add(log->records, p->rec);
-			}
-			g_free(p->head);
-			g_free(p);
+		if (shape == LINE_UNFINISHED) {
+			if (!add_unfinished(st, &c, r, tail))
+				return false;
+			continue;
 		}
-	}
-	g_hash_table_destroy(pending);
-	return log;
-
-out_fail:
-	{
-		GHashTableIter it;
-		gpointer k, v;
-
-		g_hash_table_iter_init(&it, pending);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			struct pending *p = v;
-
-			if (!is_clone_family(p->rec->name))
-				record_free(p->rec);
-			g_free(p->head);
-			g_free(p);
+		if (shape == LINE_RESUMED) {
+			if (!add_resumed(st, &c, r, tail))
+				return false;
+			continue;
 		}
+		record_free(r);
+		if (shape < 0)
+			return false;
 	}
-	g_hash_table_destroy(pending);
-	strace_log_free(log);
-	return NULL;
+	return true;
+}
+
+struct strace_log *strace_parse_file(const char *path, GError **error)
+{
+	g_autofree char *contents = NULL;
+	g_auto(GStrv) lines = NULL;
+	struct parse_state st = { g_new0(struct strace_log, 1),
+				  g_hash_table_new(g_direct_hash, g_direct_equal) };
+	GError *err = NULL;
+	bool ok;
+
+	st.log->path = g_strdup(path);
+	st.log->records = g_ptr_array_new_with_free_func(record_free);
+	if (!g_file_get_contents(path, &contents, NULL, &err)) {
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", path, err->message);
+		g_error_free(err);
+		flush_pending(&st, false);
+		strace_log_free(st.log);
+		return NULL;
+	}
+	lines = g_strsplit(contents, "\n", -1);
+	ok = parse_lines(&st, path, lines, error);
+	flush_pending(&st, ok);
+	if (!ok) {
+		strace_log_free(st.log);
+		return NULL;
+	}
+	return st.log;
 }

@@ -112,6 +112,10 @@ bool validate_mm(struct mm_struct *mm, GString *why);
 bool validate_vm(GString *why);
 void dump_mm(struct mm_struct *mm, GString *out);
 void dump_anon_vmas(struct mm_struct *mm, GString *out);
+/* Broken invariants (MM_WARN_ON) are counted, and passed here if set. */
+typedef void (*mm_warn_fn)(const char *msg);
+extern mm_warn_fn mm_warn_handler;
+extern unsigned long mm_warn_count;
 
 /* vmstat: events counted since phys_init, after include/linux/vm_event_item.h */
 enum vm_event_item {
