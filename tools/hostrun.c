@@ -509,6 +509,49 @@ static void run_record(guint idx)
 		check_reply(rec, &r, slot);
 }
 
+/*
+ * assign_slots: one slot per trace pid (the children's too, known from the
+ * clone results), with the pipes between each and the coordinator.
+ */
+static bool assign_slots(void)
+{
+	for (guint i = 0; i < trace->records->len; i++) {
+		const struct strace_record *rec = trace->records->pdata[i];
+
+		if (rec->pid <= 0 || rec->pid >= (1 << 16)) {
+			fprintf(stderr, "%s:%d: dupmm-hostrun needs a PID column (1..65535)\n", trace->path, rec->line);
+			return false;
+		}
+		if (!slot_of_pid[rec->pid])
+			slot_of_pid[rec->pid] = ++nslots;
+		if (rec->kind == REC_CALL && rec->result > 0 && rec->result < (1 << 16) &&
+		    (!strcmp(rec->name, "fork") || !strcmp(rec->name, "vfork") || !strcmp(rec->name, "clone")) &&
+		    !slot_of_pid[rec->result])
+			slot_of_pid[rec->result] = ++nslots;
+	}
+	procs = g_new0(struct proc, nslots);
+	cmd_fd = g_new(int, nslots);
+	rep_fd = g_new(int, nslots);
+	cmd_wr = g_new(int, nslots);
+	rep_rd = g_new(int, nslots);
+	for (int pid = 0; pid < (1 << 16); pid++)
+		if (slot_of_pid[pid])
+			procs[slot_of_pid[pid] - 1].trace_pid = pid;
+	for (int i = 0; i < nslots; i++) {
+		int c[2], r[2];
+
+		if (pipe(c) || pipe(r)) {
+			perror("dupmm-hostrun: pipe");
+			return false;
+		}
+		cmd_fd[i] = c[0];
+		cmd_wr[i] = c[1];
+		rep_rd[i] = r[0];
+		rep_fd[i] = r[1];
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
@@ -552,40 +595,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dupmm-hostrun: %s: %s\n", proc_out, g_strerror(errno));
 		return 2;
 	}
-	for (guint i = 0; i < trace->records->len; i++) {
-		const struct strace_record *rec = trace->records->pdata[i];
-
-		if (rec->pid <= 0 || rec->pid >= (1 << 16)) {
-			fprintf(stderr, "%s:%d: dupmm-hostrun needs a PID column (1..65535)\n", trace->path, rec->line);
-			return 2;
-		}
-		if (!slot_of_pid[rec->pid])
-			slot_of_pid[rec->pid] = ++nslots;
-		if (rec->kind == REC_CALL && rec->result > 0 && rec->result < (1 << 16) &&
-		    (!strcmp(rec->name, "fork") || !strcmp(rec->name, "vfork") || !strcmp(rec->name, "clone")) &&
-		    !slot_of_pid[rec->result])
-			slot_of_pid[rec->result] = ++nslots;
-	}
-	procs = g_new0(struct proc, nslots);
-	cmd_fd = g_new(int, nslots);
-	rep_fd = g_new(int, nslots);
-	cmd_wr = g_new(int, nslots);
-	rep_rd = g_new(int, nslots);
-	for (int pid = 0; pid < (1 << 16); pid++)
-		if (slot_of_pid[pid])
-			procs[slot_of_pid[pid] - 1].trace_pid = pid;
-	for (int i = 0; i < nslots; i++) {
-		int c[2], r[2];
-
-		if (pipe(c) || pipe(r)) {
-			perror("dupmm-hostrun: pipe");
-			return 2;
-		}
-		cmd_fd[i] = c[0];
-		cmd_wr[i] = c[1];
-		rep_rd[i] = r[0];
-		rep_fd[i] = r[1];
-	}
+	if (!assign_slots())
+		return 2;
 	dir = g_path_get_dirname(files[0]);
 	if (chdir(dir) < 0) {
 		perror("dupmm-hostrun: chdir");
