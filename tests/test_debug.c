@@ -1,0 +1,90 @@
+/*
+ * mm/debug.c: the checkers must catch each kind of corruption they claim
+ * to (a checker that cannot fail proves nothing), and the dumps show the
+ * anon_vma chain.
+ */
+#include <dupmm/uapi.h>
+
+#include "../mm/internal.h"
+#include "common.h"
+
+#define mm test_mm
+#define RW (PROT_READ_ | PROT_WRITE_)
+
+static bool invalid(const char *needle)
+{
+	g_autoptr(GString) why = g_string_new(NULL);
+
+	return !validate_vm(why) && strstr(why->str, needle) != NULL;
+}
+
+START_TEST(test_catches_each_corruption)
+{
+	struct mm_struct *child;
+	struct vm_area_struct *v;
+	pte_t *ptep;
+
+	map_anon(mm, W, 4 * PG, RW);
+	map_anon(mm, W + 8 * PG, 4 * PG, RW);
+	put_byte(mm, W, 1, 4 * PG);
+	child = fork_mm(mm);
+	ck_assert(validate_vm(NULL));
+
+	/* a writable PTE to a page still shared COW */
+	ptep = pte_offset(mm, W);
+	*ptep |= _PAGE_RW;
+	ck_assert(invalid("COW page mapped 2 times"));
+	*ptep &= ~_PAGE_RW;
+	/* overlapping VMAs */
+	v = find_vma(mm, W);
+	v->vm_end += 5 * PG;
+	ck_assert(invalid("overlaps"));
+	v->vm_end -= 5 * PG;
+	/* counters */
+	mm->total_vm++;
+	ck_assert(invalid("total_vm"));
+	mm->total_vm--;
+	mm->map_count++;
+	ck_assert(invalid("map_count"));
+	mm->map_count--;
+	/* a PTE outside every VMA */
+	ptep = pte_alloc(mm, W + 6 * PG);
+	set_pte(ptep, mk_pte(zero_pfn, VM_READ) | _PAGE_SPECIAL);
+	ck_assert(invalid("outside any VMA"));
+	pte_clear(ptep);
+	/* an anon_vma that lost its VMA count */
+	find_vma(child, W)->anon_vma->num_active_vmas++;
+	ck_assert(invalid("num_active_vmas"));
+	find_vma(child, W)->anon_vma->num_active_vmas--;
+	ck_assert(validate_vm(NULL));
+	mmput(child);
+}
+END_TEST
+
+START_TEST(test_dump_chain)
+{
+	struct mm_struct *child;
+	g_autoptr(GString) s = g_string_new(NULL);
+
+	map_anon(mm, W, 2 * PG, RW);
+	put_byte(mm, W, 1, 2 * PG);
+	child = fork_mm(mm);
+	dump_anon_vmas(child, s);
+	/* the child's own anon_vma, newest first, then the parent's (the root) */
+	ck_assert_ptr_nonnull(strstr(s->str, "anon_vma=av2 chain: av2(root av1, parent av1, children 0, active 1, refs 1) "
+				     "av1(root av1, parent av1, children 2, active 1, refs 2)"));
+	mmput(child);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("debug");
+	TCase *tc = tcase_create("validate");
+
+	tcase_add_checked_fixture(tc, mm_setup, mm_teardown);
+	tcase_add_test(tc, test_catches_each_corruption);
+	tcase_add_test(tc, test_dump_chain);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}

@@ -1,0 +1,93 @@
+/* mm/mremap.c: contents move with the pages, accounting follows, DONTUNMAP. */
+#include <dupmm/uapi.h>
+
+#include "../mm/internal.h"
+#include "common.h"
+
+#define mm test_mm
+#define RW (PROT_READ_ | PROT_WRITE_)
+
+START_TEST(test_move_keeps_pages_and_counts)
+{
+	uint64_t pfn;
+	uint8_t v;
+
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 0x61, 4 * PG);
+	pfn = pte_pfn(mm_lookup_pte(mm, W + PG));
+	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 8 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
+			 (long)(W + 64 * PG));
+	ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, W + 65 * PG)), pfn);	/* moved, not copied */
+	get_byte(mm, W + 67 * PG, &v);
+	ck_assert_int_eq(v, 0x61);
+	get_byte(mm, W + 68 * PG, &v);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 0);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 32);
+	ck_assert_int_eq(status_kb(mm, "RssAnon:"), 16);	/* the read of a new page mapped the zero page */
+	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 12);	/* the old table was freed */
+}
+END_TEST
+
+START_TEST(test_grow_in_place_and_into_next)
+{
+	/* vma_merge_extend: growing up to a compatible next VMA joins it */
+	map_anon(mm, W, 2 * PG, RW);
+	map_anon(mm, W + 4 * PG, 2 * PG, PROT_READ_);
+	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 4 * PG, 0, 0), (long)W);
+	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 2);	/* different prot */
+	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 5 * PG, 0, 0), -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 4 * PG, 2 * PG, RW, -1), 0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 1);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 24);
+}
+END_TEST
+
+START_TEST(test_dontunmap_and_locked)
+{
+	uint8_t v = 1;
+
+	map_anon(mm, W, 2 * PG, RW);
+	put_byte(mm, W, 0x71, 2 * PG);
+	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 0), 0);
+	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG, MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
+				   W + 16 * PG), (long)(W + 16 * PG));
+	/* the old range stays mapped, empty and unlocked; the new one has the data */
+	ck_assert_int_eq(count_vmas(mm, W, W + 2 * PG), 1);
+	ck_assert(!(flags_at(mm, W) & VM_LOCKED));
+	ck_assert(flags_at(mm, W + 16 * PG) & VM_LOCKED);
+	get_byte(mm, W, &v);
+	ck_assert_int_eq(v, 0);
+	get_byte(mm, W + 16 * PG, &v);
+	ck_assert_int_eq(v, 0x71);
+}
+END_TEST
+
+START_TEST(test_shmem_grow_sigbus)
+{
+	/* section 10: growing shared anonymous memory succeeds, but touching
+	 * the new pages past the shmem object's size raises SIGBUS */
+	struct mm_fault_info fi = { 0 };
+	uint8_t v;
+
+	map_shared_anon(mm, W, 2 * PG, RW);
+	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 4 * PG, 0, 0), (long)W);
+	ck_assert_int_eq(mm_read(mm, W + PG, &v, 1, &fi), 0);
+	ck_assert_int_eq(mm_read(mm, W + 3 * PG, &v, 1, &fi), -EFAULT);
+	ck_assert_int_eq(fi.signo, SIGBUS);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("mremap");
+	TCase *tc = tcase_create("mremap");
+
+	tcase_add_checked_fixture(tc, mm_setup, mm_teardown);
+	tcase_add_test(tc, test_move_keeps_pages_and_counts);
+	tcase_add_test(tc, test_grow_in_place_and_into_next);
+	tcase_add_test(tc, test_dontunmap_and_locked);
+	tcase_add_test(tc, test_shmem_grow_sigbus);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
