@@ -119,6 +119,14 @@ START_TEST(test_cli_exit_status)
 		ck_assert_ptr_nonnull(strstr(out, "200000000000-200000001000 rw-p 00000000 00:00 0 \n"));
 		ck_assert_ptr_nonnull(strstr(out, "replayed 2 calls, 0 divergences\n"));
 		ck_assert(g_file_test(maps_path, G_FILE_TEST_EXISTS));
+		{
+			g_autofree char *st = g_build_filename(dir, "1.status", NULL);
+			g_autofree char *text = NULL;
+
+			ck_assert(g_file_get_contents(st, &text, NULL, NULL));
+			ck_assert_ptr_nonnull(strstr(text, "Pid:\t1\n"));
+			ck_assert_ptr_nonnull(strstr(text, "VmSize:\t       4 kB\n"));
+		}
 		g_free(out);
 		g_free(err);
 	}

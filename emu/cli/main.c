@@ -74,8 +74,8 @@ static int cmd_replay(int argc, char **argv)
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &proc_out,
-		  "Write DIR/PID.maps and DIR/PID.smaps for every process, as it was at exit_group "
-		  "(or at the end of the log)", "DIR" },
+		  "Write DIR/PID.maps, .smaps, .smaps_rollup and .status for every process, as it "
+		  "was at exit_group (or at the end of the log)", "DIR" },
 		{ "maps", 0, 0, G_OPTION_ARG_NONE, &maps, "Print each process's /proc/PID/maps", NULL },
 		{ "smaps", 0, 0, G_OPTION_ARG_NONE, &smaps, "Print each process's /proc/PID/smaps", NULL },
 		{ "check", 'c', 0, G_OPTION_ARG_NONE, &check,

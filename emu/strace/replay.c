@@ -29,6 +29,8 @@ static void snapshot_free(gpointer p)
 
 	g_free(s->maps);
 	g_free(s->smaps);
+	g_free(s->smaps_rollup);
+	g_free(s->status);
 	g_free(s);
 }
 
@@ -38,11 +40,18 @@ static void take_snapshot(struct task *t, void *arg)
 	struct replay *rp = arg;
 	struct replay_snapshot *s = g_new0(struct replay_snapshot, 1);
 	GString *maps = g_string_new(NULL), *smaps = g_string_new(NULL);
+	GString *rollup = g_string_new(NULL), *status = g_string_new(NULL);
 
 	show_maps(t->mm, maps);
 	show_smaps(t->mm, smaps);
+	show_smaps_rollup(t->mm, rollup);
+	g_string_append_printf(status, "Pid:\t%d\nTgid:\t%d\nPPid:\t%d\n", t->pid, t->tgid,
+			       t->parent ? t->parent->tgid : 0);
+	show_status(t->mm, status);
 	s->maps = g_string_free(maps, FALSE);
 	s->smaps = g_string_free(smaps, FALSE);
+	s->smaps_rollup = g_string_free(rollup, FALSE);
+	s->status = g_string_free(status, FALSE);
 	g_hash_table_replace(rp->res->snapshots, GINT_TO_POINTER(t->pid), s);
 }
 
@@ -343,12 +352,16 @@ static bool write_snapshots(struct replay *rp, GError **error)
 		if (rp->opts->print_smaps)
 			fprintf(out, "# pid %d smaps\n%s", pid, s->smaps);
 		if (rp->opts->proc_out) {
-			g_autofree char *m = g_strdup_printf("%s/%d.maps", rp->opts->proc_out, pid);
-			g_autofree char *sm = g_strdup_printf("%s/%d.smaps", rp->opts->proc_out, pid);
+			const char *const names[] = { "maps", "smaps", "smaps_rollup", "status" };
+			const char *const texts[] = { s->maps, s->smaps, s->smaps_rollup, s->status };
 
-			if (!g_file_set_contents(m, s->maps, -1, error) ||
-			    !g_file_set_contents(sm, s->smaps, -1, error))
-				return false;
+			for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+				g_autofree char *path = g_strdup_printf("%s/%d.%s", rp->opts->proc_out,
+									pid, names[i]);
+
+				if (!g_file_set_contents(path, texts[i], -1, error))
+					return false;
+			}
 		}
 	}
 	return true;
