@@ -249,8 +249,6 @@ void show_status(struct mm_struct *mm, GString *out)
 #undef STATUS_LINE
 }
 
-#define PM_GUARD_REGION (1ULL << 58)
-
 /* pte_to_pagemap_entry: present, PFN, exclusive (mapcount 1), file-or-shared. */
 void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out)
 {
@@ -268,8 +266,19 @@ void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out)
 				e |= PM_FILE;
 			if (page && page->mapcount == 1)
 				e |= PM_MMAP_EXCLUSIVE;
-		} else if (pte_is_guard(pte)) {
-			e = PM_GUARD_REGION;
+		} else if (pte_is_marker(pte)) {
+			/*
+			 * A PTE marker is a swap entry to pagemap: PM_SWAP, the swap
+			 * type (SWP_PTE_MARKER, 31) and offset (the kernel's marker
+			 * bits: UFFD_WP 1, POISONED 2, GUARD 4) in the frame bits, and
+			 * PM_GUARD_REGION for a guard.  The host: 0x440000000000009f.
+			 */
+			uint64_t marker = ((pte & PTE_MARKER_POISONED) ? 2 : 0) |
+					  ((pte & PTE_MARKER_GUARD) ? 4 : 0);
+
+			e = PM_SWAP | SWP_PTE_MARKER | (marker << 5);
+			if (pte_is_guard(pte))
+				e |= PM_GUARD_REGION;
 		}
 		out[i] = e;
 	}

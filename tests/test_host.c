@@ -1,7 +1,7 @@
 /*
  * The host kernel as oracle, live: each trace is performed natively by
  * dupmm-hostrun (real processes, real forks) and must (1) give every
- * result the trace expects, and (2) leave maps and smaps equal to the
+ * result the trace expects, and (2) leave smaps and pagemap flags equal to the
  * model's after replaying the same trace.  This also checks the stored
  * expectations are still the kernel's: a trace edited without
  * regenerating them fails here and in test_traces together.
@@ -56,6 +56,12 @@ START_TEST(test_host_agrees)
 			cs = smaps_canonical(s->smaps);
 			ck_assert_msg(strcmp(ch, cs) == 0, "%s: pid %d smaps\nhost:\n%s\ndupmm:\n%s", name,
 				      GPOINTER_TO_INT(k), ch, cs);
+			g_free(host);
+			g_free(hp);
+			hp = g_strdup_printf("%s/%d.pagemap", tmp, GPOINTER_TO_INT(k));
+			ck_assert(g_file_get_contents(hp, &host, NULL, NULL));
+			ck_assert_msg(strcmp(host, s->pagemap) == 0, "%s: pid %d pagemap\nhost:\n%s\ndupmm:\n%s",
+				      name, GPOINTER_TO_INT(k), host, s->pagemap);
 			n++;
 		}
 		ck_assert_uint_gt(n, 0);

@@ -1,7 +1,7 @@
 /*
  * Every trace of traces/ replayed on the model with every invariant
  * checked after every call: no divergence from the log, and each process's
- * maps and smaps equal to what the HOST KERNEL showed for the same calls
+ * maps, smaps and pagemap flags equal to what the HOST KERNEL showed for the same calls
  * (traces/expected/, written by dupmm-hostrun; tools/regen-expected.sh).
  */
 #include <stdio.h>
@@ -28,16 +28,22 @@ static void compare_with_expected(const char *name, struct replay_result *res)
 		struct replay_snapshot *s;
 		int pid;
 		bool smaps = g_str_has_suffix(f, ".smaps");
+		bool pagemap = g_str_has_suffix(f, ".pagemap");
 
 		if (sscanf(f, "%d.", &pid) != 1)
 			continue;
 		s = g_hash_table_lookup(res->snapshots, GINT_TO_POINTER(pid));
 		ck_assert_msg(s != NULL, "%s: the host has pid %d, the replay has no such process", name, pid);
 		ck_assert(g_file_get_contents(path, &want, NULL, NULL));
-		cw = smaps ? smaps_canonical(want) : maps_canonical(want);
-		cg = smaps ? smaps_canonical(s->smaps) : maps_canonical(s->maps);
+		if (pagemap) {	/* flag bits per page: compared as they are */
+			cw = g_strdup(want);
+			cg = g_strdup(s->pagemap);
+		} else {
+			cw = smaps ? smaps_canonical(want) : maps_canonical(want);
+			cg = smaps ? smaps_canonical(s->smaps) : maps_canonical(s->maps);
+		}
 		ck_assert_msg(strcmp(cw, cg) == 0, "%s: pid %d %s differs from the host kernel's.\nhost:\n%s\ndupmm:\n%s",
-			      name, pid, smaps ? "smaps" : "maps", cw, cg);
+			      name, pid, pagemap ? "pagemap" : smaps ? "smaps" : "maps", cw, cg);
 		compared++;
 	}
 	ck_assert_msg(compared > 0, "%s: nothing compared", name);

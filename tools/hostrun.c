@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dupmm/pagemap_summary.h>
 #include <dupmm/strace.h>
 
 #define MAX_FDS 256
@@ -138,17 +139,58 @@ static size_t filter_window(char *text, char *out, size_t cap)
 	return len;
 }
 
-/* Each process passes its own slot: CLONE_VM children share every global. */
+/*
+ * The pagemap summary (<dupmm/pagemap_summary.h>) of the VMAs in maps,
+ * read from /proc/self/pagemap without malloc (a CLONE_VM child shares the
+ * heap).  Returns its length.
+ */
+static size_t pagemap_summary(const char *maps, char *out, size_t cap)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+
+	for (const char *line = maps; fd >= 0 && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t hdr = strcspn(line, " ");
+		uint64_t start = strtoull(line, NULL, 16), end = strtoull(strchr(line, '-') + 1, NULL, 16);
+
+		if (len + hdr + 2 + (end - start) / 4096 >= cap)
+			break;
+		memcpy(out + len, line, hdr);
+		len += hdr;
+		out[len++] = ' ';
+		for (uint64_t a = start; a < end; a += 4096) {
+			uint64_t e = 0;
+
+			if (pread(fd, &e, sizeof(e), (off_t)(a / 4096 * 8)) != sizeof(e))
+				e = 0;
+			out[len++] = pagemap_summary_char(e);
+		}
+		out[len++] = '\n';
+		line = nl ? nl + 1 : line + strlen(line);
+	}
+	if (fd >= 0)
+		close(fd);
+	out[len] = '\0';
+	return len;
+}
+
+/*
+ * send_dump: maps, smaps and the pagemap summary of the window, NUL
+ * separated.  Each process passes its own slot: CLONE_VM children share
+ * every global.
+ */
 static void send_dump(int slot, struct reply *r)
 {
 	static char raw[DUMP_MAX];
-	size_t a, b;
+	size_t a, b, c;
 
 	read_proc("/proc/self/maps", raw, sizeof(raw));
-	a = filter_window(raw, dump_buf, DUMP_MAX / 2);
+	a = filter_window(raw, dump_buf, DUMP_MAX / 4);
 	read_proc("/proc/self/smaps", raw, sizeof(raw));
-	b = filter_window(raw, dump_buf + a + 1, DUMP_MAX / 2 - 1);
-	r->dump_len = (uint32_t)(a + 1 + b);
+	b = filter_window(raw, dump_buf + a + 1, DUMP_MAX / 2);
+	c = pagemap_summary(dump_buf, dump_buf + a + 1 + b + 1, DUMP_MAX / 4 - 2);
+	r->dump_len = (uint32_t)(a + 1 + b + 1 + c);
 	write_all(rep_fd[slot], r, sizeof(*r));
 	write_all(rep_fd[slot], dump_buf, r->dump_len);
 }
@@ -433,11 +475,16 @@ static void write_dump(int slot, const struct reply *r)
 		return;
 	buf[r->dump_len] = '\0';
 	if (proc_out) {
-		g_autofree char *m = g_strdup_printf("%s/%d.maps", proc_out, procs[slot].trace_pid);
-		g_autofree char *s = g_strdup_printf("%s/%d.smaps", proc_out, procs[slot].trace_pid);
+		const char *const names[] = { "maps", "smaps", "pagemap" };
+		const char *part = buf;
 
-		g_file_set_contents(m, buf, (gssize)strlen(buf), NULL);
-		g_file_set_contents(s, buf + strlen(buf) + 1, -1, NULL);
+		for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+			g_autofree char *path = g_strdup_printf("%s/%d.%s", proc_out,
+								procs[slot].trace_pid, names[i]);
+
+			g_file_set_contents(path, part, -1, NULL);
+			part += strlen(part) + 1;
+		}
 	}
 	procs[slot].exited = true;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <dupmm/kernel.h>
+#include <dupmm/pagemap_summary.h>
 #include <dupmm/replay.h>
 #include <dupmm/strace.h>
 #include <dupmm/uapi.h>
@@ -31,7 +32,26 @@ static void snapshot_free(gpointer p)
 	g_free(s->smaps);
 	g_free(s->smaps_rollup);
 	g_free(s->status);
+	g_free(s->pagemap);
 	g_free(s);
+}
+
+/* The pagemap summary of every VMA. */
+static char *pagemap_summary(struct mm_struct *mm)
+{
+	GString *out = g_string_new(NULL);
+
+	for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma)) {
+		g_string_append_printf(out, "%08" PRIx64 "-%08" PRIx64 " ", vma->vm_start, vma->vm_end);
+		for (uint64_t a = vma->vm_start; a < vma->vm_end; a += PAGE_SIZE) {
+			uint64_t e;
+
+			pagemap_read(mm, a, 1, &e);
+			g_string_append_c(out, pagemap_summary_char(e));
+		}
+		g_string_append_c(out, '\n');
+	}
+	return g_string_free(out, FALSE);
 }
 
 /* on_exit hook: the process's address space as it was when it exited. */
@@ -52,6 +72,7 @@ static void take_snapshot(struct task *t, void *arg)
 	s->smaps = g_string_free(smaps, FALSE);
 	s->smaps_rollup = g_string_free(rollup, FALSE);
 	s->status = g_string_free(status, FALSE);
+	s->pagemap = pagemap_summary(t->mm);
 	g_hash_table_replace(rp->res->snapshots, GINT_TO_POINTER(t->pid), s);
 }
 
@@ -352,8 +373,9 @@ static bool write_snapshots(struct replay *rp, GError **error)
 		if (rp->opts->print_smaps)
 			fprintf(out, "# pid %d smaps\n%s", pid, s->smaps);
 		if (rp->opts->proc_out) {
-			const char *const names[] = { "maps", "smaps", "smaps_rollup", "status" };
-			const char *const texts[] = { s->maps, s->smaps, s->smaps_rollup, s->status };
+			const char *const names[] = { "maps", "smaps", "smaps_rollup", "status", "pagemap" };
+			const char *const texts[] = { s->maps, s->smaps, s->smaps_rollup, s->status,
+						      s->pagemap };
 
 			for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 				g_autofree char *path = g_strdup_printf("%s/%d.%s", rp->opts->proc_out,

@@ -102,6 +102,7 @@ void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out)
 #define PM_PRESENT		(1ULL << 63)
 #define PM_SWAP			(1ULL << 62)
 #define PM_FILE			(1ULL << 61)
+#define PM_GUARD_REGION		(1ULL << 58)	/* 6.14+ */
 #define PM_MMAP_EXCLUSIVE	(1ULL << 56)
 #define PM_SOFT_DIRTY		(1ULL << 55)
 #define PM_PFRAME_MASK		((1ULL << 55) - 1)

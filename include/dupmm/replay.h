@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 struct replay_options {
-	const char *proc_out;	/* write DIR/PID.{maps,smaps,smaps_rollup,status} */
+	const char *proc_out;	/* write DIR/PID.{maps,smaps,smaps_rollup,status,pagemap} */
 	bool print_maps, print_smaps;
 	bool check;		/* validate_vm after every call */
 	FILE *out;		/* maps/smaps and the summary; stdout if NULL */
@@ -26,6 +26,7 @@ struct replay_result {
 
 struct replay_snapshot {
 	char *maps, *smaps, *smaps_rollup, *status;
+	char *pagemap;		/* <dupmm/pagemap_summary.h>, one line per VMA */
 };
 
 /*
