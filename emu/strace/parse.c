@@ -597,30 +597,34 @@ static bool parse_lines(struct parse_state *st, const char *path, char **lines, 
 	return true;
 }
 
-struct strace_log *strace_parse_file(const char *path, GError **error)
+/* strace_parse_text: a log held in memory; name stands for the file in messages. */
+struct strace_log *strace_parse_text(const char *name, const char *text, GError **error)
 {
-	g_autofree char *contents = NULL;
-	g_auto(GStrv) lines = NULL;
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 	struct parse_state st = { g_new0(struct strace_log, 1),
 				  g_hash_table_new(g_direct_hash, g_direct_equal) };
-	GError *err = NULL;
 	bool ok;
 
-	st.log->path = g_strdup(path);
+	st.log->path = g_strdup(name);
 	st.log->records = g_ptr_array_new_with_free_func(record_free);
-	if (!g_file_get_contents(path, &contents, NULL, &err)) {
-		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", path, err->message);
-		g_error_free(err);
-		flush_pending(&st, false);
-		strace_log_free(st.log);
-		return NULL;
-	}
-	lines = g_strsplit(contents, "\n", -1);
-	ok = parse_lines(&st, path, lines, error);
+	ok = parse_lines(&st, name, lines, error);
 	flush_pending(&st, ok);
 	if (!ok) {
 		strace_log_free(st.log);
 		return NULL;
 	}
 	return st.log;
+}
+
+struct strace_log *strace_parse_file(const char *path, GError **error)
+{
+	g_autofree char *contents = NULL;
+	GError *err = NULL;
+
+	if (!g_file_get_contents(path, &contents, NULL, &err)) {
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", path, err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	return strace_parse_text(path, contents, error);
 }

@@ -82,12 +82,15 @@ static void diverge(struct replay *rp, const struct strace_record *r, const char
 {
 	va_list ap;
 	FILE *f = rp->opts->diag ? rp->opts->diag : stderr;
+	g_autofree char *msg = NULL;
 
-	fprintf(f, "%s:%d: pid %d: ", rp->log->path, r->line, r->pid);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	fputc('\n', f);
+	if (!rp->opts->quiet)
+		fprintf(f, "%s:%d: pid %d: %s\n", rp->log->path, r->line, r->pid, msg);
+	if (rp->res->first_divergence == NULL)
+		rp->res->first_divergence = g_strdup_printf("line %d: pid %d: %s", r->line, r->pid, msg);
 	rp->res->divergences++;
 }
 
@@ -153,6 +156,8 @@ static void replay_mem_write(struct replay *rp, struct task *t, const struct str
 		return;
 	}
 	ret = mm_fill(t->mm, addr, (uint8_t)byte, len, &fi);
+	if (r->result_unknown)
+		return;
 	if (ret == 0 && r->err)
 		diverge(rp, r, "mem_write(%#" PRIx64 "): the log says it faults, the model writes", addr);
 	else if (ret && !r->err)
@@ -169,7 +174,7 @@ static void replay_mem_read(struct replay *rp, struct task *t, const struct stra
 	struct mm_fault_info fi = { 0 };
 
 	if (!strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &len) || r->args->len != 2 ||
-	    (!r->err && (r->result < 0 || r->result > 0xff))) {
+	    (!r->err && !r->result_unknown && (r->result < 0 || r->result > 0xff))) {
 		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
 			    "%s:%d: mem_read takes (ADDR, LEN) and returns a byte 0xHH or -1 EFAULT",
 			    rp->log->path, r->line);
@@ -179,12 +184,12 @@ static void replay_mem_read(struct replay *rp, struct task *t, const struct stra
 		size_t n = (size_t)MIN(sizeof(buf), len - off);
 
 		if (mm_read(t->mm, addr + off, buf, n, &fi)) {
-			if (!r->err)
+			if (!r->err && !r->result_unknown)
 				diverge(rp, r, "mem_read(%#" PRIx64 "): the model faults at %#" PRIx64 " with %s",
 					addr, fi.addr, signal_desc(&fi));
 			return;
 		}
-		for (size_t i = 0; i < n && !r->err; i++)
+		for (size_t i = 0; i < n && !r->err && !r->result_unknown; i++)
 			if (buf[i] != (uint8_t)r->result) {
 				diverge(rp, r, "mem_read(%#" PRIx64 "): byte at %#" PRIx64 " reads %#x, the log says %#x",
 					addr, addr + off + i, buf[i], (unsigned)r->result);
@@ -300,6 +305,8 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 	}
 	rp->res->calls++;
 	ret = do_syscall(rp->k, t, nr, &args);
+	if (rp->opts->on_call)
+		rp->opts->on_call(r, ret, rp->opts->on_call_arg);
 	if (nr == NR_mmap && ret == -EEXIST && (args.a[3] & MAP_FIXED_NOREPLACE_) && !r->err)
 		diverge(rp, r, "mmap: the log placed it at %#" PRIx64 ", which is not free in the model",
 			(uint64_t)r->result);
@@ -393,27 +400,29 @@ void replay_result_clear(struct replay_result *res)
 {
 	if (res->snapshots)
 		g_hash_table_destroy(res->snapshots);
+	g_free(res->first_divergence);
 	memset(res, 0, sizeof(*res));
 }
 
-gboolean replay_file(const char *path, const struct replay_options *opts,
-		     struct replay_result *res, GError **error)
+const char *replay_first_divergence(const struct replay_result *res)
 {
-	struct strace_log *log = strace_parse_file(path, error);
+	return res->first_divergence;
+}
+
+gboolean replay_log(const struct strace_log *log, const struct replay_options *opts,
+		    struct replay_result *res, GError **error)
+{
 	g_autofree char *dir = NULL;
 	struct replay rp = { 0 };
 	bool ok = true;
 
 	memset(res, 0, sizeof(*res));
 	res->snapshots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, snapshot_free);
-	if (log == NULL)
-		return FALSE;
 	if (opts->proc_out && g_mkdir_with_parents(opts->proc_out, 0755) < 0) {
 		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", opts->proc_out, g_strerror(errno));
-		strace_log_free(log);
 		return FALSE;
 	}
-	dir = g_path_get_dirname(path);
+	dir = opts->cwd ? g_strdup(opts->cwd) : g_path_get_dirname(log->path);
 	rp.k = kernel_new(dir);
 	rp.log = log;
 	rp.opts = opts;
@@ -435,12 +444,12 @@ gboolean replay_file(const char *path, const struct replay_options *opts,
 				take_snapshot(v, &rp);
 		ok = write_snapshots(&rp, error);
 	}
-	if (ok && g_hash_table_size(rp.skipped_names)) {
+	if (ok && g_hash_table_size(rp.skipped_names) && !opts->quiet) {
 		FILE *f = opts->diag ? opts->diag : stderr;
 		GHashTableIter it;
 		gpointer k, v;
 
-		fprintf(f, "%s: skipped %u calls that dupmm does not model:", path, res->skipped);
+		fprintf(f, "%s: skipped %u calls that dupmm does not model:", log->path, res->skipped);
 		g_hash_table_iter_init(&it, rp.skipped_names);
 		while (g_hash_table_iter_next(&it, &k, &v))
 			fprintf(f, " %s(%u)", (char *)k, GPOINTER_TO_UINT(v));
@@ -448,6 +457,21 @@ gboolean replay_file(const char *path, const struct replay_options *opts,
 	}
 	g_hash_table_destroy(rp.skipped_names);
 	kernel_free(rp.k);
+	return ok;
+}
+
+gboolean replay_file(const char *path, const struct replay_options *opts,
+		     struct replay_result *res, GError **error)
+{
+	struct strace_log *log = strace_parse_file(path, error);
+	gboolean ok;
+
+	if (log == NULL) {
+		memset(res, 0, sizeof(*res));
+		res->snapshots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, snapshot_free);
+		return FALSE;
+	}
+	ok = replay_log(log, opts, res, error);
 	strace_log_free(log);
 	return ok;
 }

@@ -9,12 +9,19 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "strace.h"
+
 struct replay_options {
 	const char *proc_out;	/* write DIR/PID.{maps,smaps,smaps_rollup,status,pagemap} */
 	bool print_maps, print_smaps;
 	bool check;		/* validate_vm after every call */
 	FILE *out;		/* maps/smaps and the summary; stdout if NULL */
 	FILE *diag;		/* divergences; stderr if NULL */
+	bool quiet;		/* count divergences, print nothing */
+	const char *cwd;	/* relative paths resolve here (default: the log's directory) */
+	/* Called after every replayed call with the model's return value. */
+	void (*on_call)(const struct strace_record *r, long ret, void *arg);
+	void *on_call_arg;
 };
 
 struct replay_result {
@@ -22,6 +29,7 @@ struct replay_result {
 	guint divergences;	/* results that differ from the log, and broken invariants */
 	guint skipped;		/* calls of syscalls the model does not serve */
 	GHashTable *snapshots;	/* pid -> struct replay_snapshot * */
+	char *first_divergence;
 };
 
 struct replay_snapshot {
@@ -37,5 +45,10 @@ struct replay_snapshot {
 gboolean replay_file(const char *path, const struct replay_options *opts,
 		     struct replay_result *res, GError **error);
 void replay_result_clear(struct replay_result *res);
+/* replay_log: the same for a log already parsed (the fuzzer's). */
+gboolean replay_log(const struct strace_log *log, const struct replay_options *opts,
+		    struct replay_result *res, GError **error);
+/* The first divergence message of the last replay_log/replay_file, or NULL. */
+const char *replay_first_divergence(const struct replay_result *res);
 
 #endif

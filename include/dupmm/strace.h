@@ -54,6 +54,7 @@ struct strace_log {
 
 /* strace_parse_file: the whole log, or NULL with "FILE:LINE: reason". */
 struct strace_log *strace_parse_file(const char *path, GError **error);
+struct strace_log *strace_parse_text(const char *name, const char *text, GError **error);
 void strace_log_free(struct strace_log *log);
 /* A symbolic constant the parser knows (PROT_READ, MAP_SHARED...). */
 bool strace_lookup_symbol(const char *name, uint64_t *value);
