@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+unsigned int mm_planted_bug;
+
 void add_mm_counter(struct mm_struct *mm, int member, int64_t value)
 {
 	mm->rss_stat[member] += value;
@@ -683,7 +685,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 {
 	struct copy_ctx c = {
 		.dst_vma = dst_vma, .src_vma = src_vma,
-		.cow = is_cow_mapping(src_vma->vm_flags),
+		.cow = is_cow_mapping(src_vma->vm_flags) &&
+		       !(mm_planted_bug & MM_BUG_FORK_NO_WRPROTECT),
 	};
 	int err;
 

@@ -4,9 +4,11 @@
  * Exit status: 0 success, 1 divergences found, 2 bad usage or unreadable
  * input.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <dupmm/fuzz.h>
 #include <dupmm/mm.h>
 #include <dupmm/replay.h>
 #include <dupmm/strace.h>
@@ -61,9 +63,25 @@ static int start_phys(void)
 	return 0;
 }
 
+static char *opt_plant;
+
+/* The hidden --plant-bug switch: only the fuzzer's test uses it. */
+static int set_planted_bug(const char *cmd)
+{
+	if (opt_plant == NULL)
+		return 0;
+	if (strcmp(opt_plant, "fork-no-wrprotect") == 0) {
+		mm_planted_bug = MM_BUG_FORK_NO_WRPROTECT;
+		return 0;
+	}
+	g_printerr("dupmm %s: --plant-bug: unknown bug '%s'\n", cmd, opt_plant);
+	return EXIT_BADINPUT;
+}
+
 static const GOptionEntry ram_entry[] = {
 	{ "ram", 0, 0, G_OPTION_ARG_STRING, &opt_ram,
 	  "Size of simulated RAM (default 4G); running out gives the model's ENOMEM", "SIZE" },
+	{ "plant-bug", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_plant, NULL, NULL },
 	{ NULL, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -105,6 +123,9 @@ static int cmd_replay(int argc, char **argv)
 		g_printerr("dupmm replay: give exactly one FILE (see dupmm replay --help)\n");
 		return EXIT_BADINPUT;
 	}
+	rc = set_planted_bug("replay");
+	if (rc)
+		return rc;
 	rc = start_phys();
 	if (rc)
 		return rc;
@@ -132,6 +153,87 @@ static int cmd_replay(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_fuzz(int argc, char **argv)
+{
+	gint64 seed = 1;
+	gint ops = 200, runs = 100, max_failures = 1;
+	double budget = 0;
+	char *shard = NULL, *check = NULL, *out_dir = NULL;
+	const GOptionEntry entries[] = {
+		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "First seed; run i uses SEED+i (default 1)", "SEED" },
+		{ "ops", 'n', 0, G_OPTION_ARG_INT, &ops, "Calls per generated trace (default 200)", "N" },
+		{ "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Traces to generate (default 100)", "R" },
+		{ "shard", 0, 0, G_OPTION_ARG_STRING, &shard,
+		  "Run only the runs i with i % N == K, to spread a campaign over machines", "K/N" },
+		{ "time-budget", 't', 0, G_OPTION_ARG_DOUBLE, &budget, "Stop starting runs after SECONDS", "SECONDS" },
+		{ "check", 'c', 0, G_OPTION_ARG_STRING, &check,
+		  "Checks to run: invariants (the only one so far, and the default)", "LIST" },
+		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
+		  "Where shrunk failing traces go (default fuzz-failures)", "DIR" },
+		{ "max-failures", 0, 0, G_OPTION_ARG_INT, &max_failures, "Stop after N failures (default 1)", "N" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- property-test the model with random traces");
+	g_autoptr(GError) error = NULL;
+	struct fuzz_options o = { 0 };
+	struct fuzz_report rep;
+	int rc;
+
+	g_option_context_set_summary(ctx,
+		"Generates random traces (several processes, mmap/munmap/mprotect/madvise/mremap/\n"
+		"mlock, fork/vfork/clone(CLONE_VM) chains, mem_write/mem_read), replays each on\n"
+		"the model with the chosen checks, and shrinks a failing one to a minimal trace\n"
+		"that 'dupmm replay --check' reproduces.  The same seed gives the same trace on\n"
+		"every machine.  Exit status: 0 no failure, 1 failures, 2 bad usage.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_main_entries(ctx, ram_entry, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		g_printerr("dupmm fuzz: %s\n", error->message);
+		return EXIT_BADINPUT;
+	}
+	if (argc > 1 || ops <= 0 || runs <= 0 || max_failures <= 0 || seed < 0) {
+		g_printerr("dupmm fuzz: --ops, --runs and --max-failures take positive numbers, --seed a "
+			   "non-negative one, and there are no file arguments\n");
+		return EXIT_BADINPUT;
+	}
+	if (shard && (sscanf(shard, "%u/%u", &o.shard_k, &o.shard_n) != 2 || o.shard_n == 0 ||
+		      o.shard_k >= o.shard_n)) {
+		g_printerr("dupmm fuzz: --shard: expected K/N with 0 <= K < N, got '%s'\n", shard);
+		return EXIT_BADINPUT;
+	}
+	if (check && strcmp(check, "invariants") != 0) {
+		g_printerr("dupmm fuzz: --check: '%s' is not a check this version has (invariants)\n", check);
+		return EXIT_BADINPUT;
+	}
+	rc = set_planted_bug("fuzz");
+	if (rc)
+		return rc;
+	rc = start_phys();
+	if (rc)
+		return rc;
+	o.seed = (uint64_t)seed;
+	o.ops = (guint)ops;
+	o.runs = (guint)runs;
+	o.time_budget = budget;
+	o.checks = FUZZ_CHECK_INVARIANTS;
+	o.out_dir = out_dir;
+	o.max_failures = (guint)max_failures;
+	o.out = stdout;
+	if (!fuzz_campaign(&o, &rep, &error)) {
+		g_printerr("dupmm fuzz: %s\n", error->message);
+		rc = EXIT_BADINPUT;
+	} else {
+		fuzz_print_summary(&o, &rep, stdout);
+		rc = rep.failures ? EXIT_DIVERGED : 0;
+	}
+	fuzz_report_clear(&rep);
+	phys_exit();
+	g_free(shard);
+	g_free(check);
+	g_free(out_dir);
+	return rc;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -141,6 +243,7 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  replay FILE    replay a strace log into the model, checking every result\n"
+		"  fuzz           property-test the model with random traces, shrinking failures\n"
 		"  version        print the version\n"
 		"  help           this text\n"
 		"\n"
@@ -155,6 +258,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fuzz"))
+		return cmd_fuzz(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("dupmm %s\n", DUPMM_VERSION);
 		return 0;

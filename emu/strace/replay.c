@@ -248,6 +248,7 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 {
 	struct sys_args args = { 0 };
 	int nr = syscall_nr(r->name);
+	bool placed = false;	/* replay chose MAP_FIXED_NOREPLACE at the logged address */
 	long ret;
 
 	if (nr == SYS_UNKNOWN || nr == NR_read || nr == NR_write) {
@@ -275,6 +276,7 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 		if (!(args.a[3] & MAP_FIXED_) && !r->err && !r->result_unknown) {
 			args.a[0] = (uint64_t)r->result;
 			args.a[3] |= MAP_FIXED_NOREPLACE_;
+			placed = true;
 		}
 		break;
 	case NR_brk:
@@ -307,7 +309,7 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 	ret = do_syscall(rp->k, t, nr, &args);
 	if (rp->opts->on_call)
 		rp->opts->on_call(r, ret, rp->opts->on_call_arg);
-	if (nr == NR_mmap && ret == -EEXIST && (args.a[3] & MAP_FIXED_NOREPLACE_) && !r->err)
+	if (placed && ret == -EEXIST)
 		diverge(rp, r, "mmap: the log placed it at %#" PRIx64 ", which is not free in the model",
 			(uint64_t)r->result);
 	else if (nr == NR_wait4 && ret == -EAGAIN)

@@ -26,6 +26,12 @@ bool is_zero_pfn(uint64_t pfn);
 uint64_t phys_nr_frames(void);
 uint64_t phys_nr_used(void);	/* frames holding data or tables */
 int phys_memfd(void);		/* for a secondary MMU that maps frames */
+/*
+ * Test switch: a deliberate semantic bug, so that the fuzzer's test can
+ * show it finds one.  Never set outside that test.
+ */
+#define MM_BUG_FORK_NO_WRPROTECT	1u	/* fork leaves the parent's COW PTEs writable */
+extern unsigned int mm_planted_bug;
 /* Test switch: the n-th frame allocation from now fails (0 = never). */
 void phys_fail_alloc_after(uint64_t n);
 

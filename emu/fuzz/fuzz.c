@@ -1,0 +1,570 @@
+/*
+ * The fuzzer: a seeded generator of traces (GRand, a Mersenne twister:
+ * the same seed gives the same trace on every machine), the checks, and
+ * a shrinker.
+ *
+ * A trace is built as a list of steps, each a few lines of one process:
+ * a call, a fork (whose child's steps hang off it), or an exit (the
+ * child's exit_group, its +++ line and the parent's wait4).  Shrinking
+ * drops steps, a fork with its whole subtree, as long as the same check
+ * still fails; what is left is written as a replayable .strace file.
+ *
+ * Calls are weighted towards what makes fork semantics interesting:
+ * ranges in a small arena (so they split and re-merge VMAs), WIPEONFORK
+ * and DONTFORK advice, writes just before and after forks, and reads in
+ * children right after they are forked.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <dupmm/fuzz.h>
+#include <dupmm/mm.h>
+#include <dupmm/replay.h>
+#include <dupmm/strace.h>
+
+#define ARENA_BASE	0x200000000000ULL
+#define ARENA_PAGES	48
+#define MAX_PROCS	8
+#define FIRST_PID	1000
+
+struct step {
+	int pid;
+	int child;		/* the pid a fork-like step creates, else 0 */
+	char *text;		/* its lines, each ending in \n */
+};
+
+struct gproc {
+	int pid, parent;
+	bool alive;
+};
+
+struct gen {
+	GRand *rnd;
+	GPtrArray *steps;	/* struct step * */
+	struct gproc procs[64];
+	int nprocs;
+	int next_pid;
+};
+
+static void step_free(gpointer p)
+{
+	struct step *s = p;
+
+	g_free(s->text);
+	g_free(s);
+}
+
+static void add_step(struct gen *g, int pid, int child, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static void add_step(struct gen *g, int pid, int child, const char *fmt, ...)
+{
+	struct step *s = g_new0(struct step, 1);
+	va_list ap;
+
+	va_start(ap, fmt);
+	s->text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	s->pid = pid;
+	s->child = child;
+	g_ptr_array_add(g->steps, s);
+}
+
+static int rnd(struct gen *g, int n)
+{
+	return (int)g_rand_int_range(g->rnd, 0, n);
+}
+
+static bool chance(struct gen *g, int percent)
+{
+	return rnd(g, 100) < percent;
+}
+
+static uint64_t arena_addr(struct gen *g)
+{
+	return ARENA_BASE + (uint64_t)rnd(g, ARENA_PAGES) * 4096;
+}
+
+static uint64_t range_len(struct gen *g)
+{
+	if (chance(g, 3))
+		return 0;		/* EINVAL or a no-op, depending on the call */
+	if (chance(g, 3))
+		return 1 + (uint64_t)rnd(g, 4095);	/* rounded up to a page */
+	return (uint64_t)(1 + rnd(g, chance(g, 70) ? 4 : 12)) * 4096;
+}
+
+static const char *pick_prot(struct gen *g)
+{
+	static const char *const prots[] = {
+		"PROT_READ|PROT_WRITE", "PROT_READ|PROT_WRITE", "PROT_READ|PROT_WRITE",
+		"PROT_READ", "PROT_NONE", "PROT_READ|PROT_WRITE|PROT_EXEC", "PROT_READ|PROT_EXEC",
+	};
+
+	return prots[rnd(g, G_N_ELEMENTS(prots))];
+}
+
+static const char *pick_advice(struct gen *g)
+{
+	static const char *const advice[] = {
+		"MADV_WIPEONFORK", "MADV_WIPEONFORK", "MADV_WIPEONFORK", "MADV_KEEPONFORK",
+		"MADV_KEEPONFORK", "MADV_DONTFORK", "MADV_DONTFORK", "MADV_DOFORK", "MADV_DOFORK",
+		"MADV_DONTNEED", "MADV_DONTNEED", "MADV_FREE", "MADV_NORMAL", "MADV_RANDOM",
+		"MADV_SEQUENTIAL", "MADV_WILLNEED", "MADV_DONTDUMP", "MADV_DODUMP",
+		"MADV_POPULATE_READ", "MADV_POPULATE_WRITE", "MADV_GUARD_INSTALL",
+		"MADV_GUARD_REMOVE", "MADV_DONTNEED_LOCKED", "MADV_COLD", "MADV_PAGEOUT",
+		"MADV_HUGEPAGE", "MADV_NOHUGEPAGE", "MADV_MERGEABLE", "MADV_REMOVE", "999",
+	};
+
+	return advice[rnd(g, G_N_ELEMENTS(advice))];
+}
+
+static void gen_mmap(struct gen *g, int pid)
+{
+	GString *flags = g_string_new(chance(g, 20) ? "MAP_SHARED" : "MAP_PRIVATE");
+
+	g_string_append(flags, "|MAP_ANONYMOUS");
+	g_string_append(flags, chance(g, 70) ? "|MAP_FIXED" : "|MAP_FIXED_NOREPLACE");
+	if (chance(g, 8))
+		g_string_append(flags, "|MAP_NORESERVE");
+	if (chance(g, 8))
+		g_string_append(flags, "|MAP_POPULATE");
+	if (chance(g, 4))
+		g_string_append(flags, "|MAP_LOCKED");
+	if (chance(g, 4))
+		g_string_append(flags, "|MAP_STACK");
+	if (chance(g, 2))
+		g_string_append(flags, "|MAP_GROWSDOWN");
+	add_step(g, pid, 0, "%d  mmap(%#" PRIx64 ", %" PRIu64 ", %s, %s, -1, 0) = ?\n", pid,
+		 arena_addr(g), range_len(g), pick_prot(g), flags->str);
+	g_string_free(flags, TRUE);
+}
+
+static void gen_mremap(struct gen *g, int pid)
+{
+	uint64_t old = arena_addr(g), ol = range_len(g), nl = range_len(g);
+
+	switch (rnd(g, 3)) {
+	case 0:
+		add_step(g, pid, 0, "%d  mremap(%#" PRIx64 ", %" PRIu64 ", %" PRIu64 ", 0) = ?\n", pid, old, ol, nl);
+		break;
+	case 1:
+		add_step(g, pid, 0, "%d  mremap(%#" PRIx64 ", %" PRIu64 ", %" PRIu64 ", MREMAP_MAYMOVE|MREMAP_FIXED, %#" PRIx64 ") = ?\n",
+			 pid, old, ol, nl, arena_addr(g));
+		break;
+	default:
+		add_step(g, pid, 0, "%d  mremap(%#" PRIx64 ", %" PRIu64 ", %" PRIu64 ", MREMAP_MAYMOVE|MREMAP_DONTUNMAP|MREMAP_FIXED, %#" PRIx64 ") = ?\n",
+			 pid, old, ol, ol, arena_addr(g));
+	}
+}
+
+static void gen_mem(struct gen *g, int pid, bool write)
+{
+	uint64_t a = arena_addr(g) + (chance(g, 30) ? (uint64_t)rnd(g, 4096) : 0);
+	uint64_t len = 1 + (uint64_t)rnd(g, chance(g, 60) ? 4096 : 3 * 4096);
+
+	if (write)
+		add_step(g, pid, 0, "%d  mem_write(%#" PRIx64 ", %#x, %" PRIu64 ") = ?\n", pid, a,
+			 rnd(g, 256), len);
+	else
+		add_step(g, pid, 0, "%d  mem_read(%#" PRIx64 ", %" PRIu64 ") = ?\n", pid, a, len);
+}
+
+/* One call of any kind but fork and exit. */
+static void gen_call(struct gen *g, int pid)
+{
+	int r = rnd(g, 100);
+
+	if (r < 14)
+		gen_mmap(g, pid);
+	else if (r < 20)
+		add_step(g, pid, 0, "%d  munmap(%#" PRIx64 ", %" PRIu64 ") = ?\n", pid, arena_addr(g), range_len(g));
+	else if (r < 30)
+		add_step(g, pid, 0, "%d  mprotect(%#" PRIx64 ", %" PRIu64 ", %s) = ?\n", pid, arena_addr(g),
+			 range_len(g), pick_prot(g));
+	else if (r < 46)
+		add_step(g, pid, 0, "%d  madvise(%#" PRIx64 ", %" PRIu64 ", %s) = ?\n", pid, arena_addr(g),
+			 range_len(g), pick_advice(g));
+	else if (r < 50)
+		gen_mremap(g, pid);
+	else if (r < 53)
+		add_step(g, pid, 0, "%d  mlock(%#" PRIx64 ", %" PRIu64 ") = ?\n", pid, arena_addr(g), range_len(g));
+	else if (r < 55)
+		add_step(g, pid, 0, "%d  mlock2(%#" PRIx64 ", %" PRIu64 ", MLOCK_ONFAULT) = ?\n", pid,
+			 arena_addr(g), range_len(g));
+	else if (r < 58)
+		add_step(g, pid, 0, "%d  munlock(%#" PRIx64 ", %" PRIu64 ") = ?\n", pid, arena_addr(g), range_len(g));
+	else if (r < 59)
+		add_step(g, pid, 0, "%d  %s = ?\n", pid, chance(g, 50) ? "munlockall()" :
+			 chance(g, 50) ? "mlockall(MCL_FUTURE)" : "mlockall(MCL_CURRENT|MCL_ONFAULT)");
+	else if (r < 80)
+		gen_mem(g, pid, true);
+	else
+		gen_mem(g, pid, false);
+}
+
+static struct gproc *pick_proc(struct gen *g)
+{
+	int alive[64] = { 0 }, n = 0;	/* the root never exits before the end */
+
+	for (int i = 0; i < g->nprocs; i++)
+		if (g->procs[i].alive)
+			alive[n++] = i;
+	return &g->procs[alive[rnd(g, n)]];
+}
+
+static int count_alive(struct gen *g)
+{
+	int n = 0;
+
+	for (int i = 0; i < g->nprocs; i++)
+		n += g->procs[i].alive;
+	return n;
+}
+
+static bool has_live_children(struct gen *g, int pid)
+{
+	for (int i = 0; i < g->nprocs; i++)
+		if (g->procs[i].alive && g->procs[i].parent == pid)
+			return true;
+	return false;
+}
+
+static void gen_exit(struct gen *g, struct gproc *p)
+{
+	p->alive = false;
+	if (p->parent)
+		add_step(g, p->pid, 0,
+			 "%d  exit_group(0) = ?\n%d  +++ exited with 0 +++\n%d  wait4(%d, NULL, 0, NULL) = %d\n",
+			 p->pid, p->pid, p->parent, p->pid, p->pid);
+	else
+		add_step(g, p->pid, 0, "%d  exit_group(0) = ?\n%d  +++ exited with 0 +++\n", p->pid, p->pid);
+}
+
+static struct gproc *new_proc(struct gen *g, int parent)
+{
+	struct gproc *c = &g->procs[g->nprocs++];
+
+	c->pid = g->next_pid++;
+	c->parent = parent;
+	c->alive = true;
+	return c;
+}
+
+/* fork, clone(CLONE_VM) or vfork; a vfork child runs to its exit at once. */
+static void gen_fork(struct gen *g, struct gproc *p, int *ops)
+{
+	int kind = rnd(g, 10), ppid = p->pid;
+	struct gproc *c;
+
+	if (chance(g, 40))
+		gen_mem(g, ppid, true);	/* a write just before */
+	c = new_proc(g, ppid);
+	if (kind < 7) {
+		add_step(g, ppid, c->pid, "%d  fork() = %d\n", ppid, c->pid);
+	} else if (kind < 9) {
+		add_step(g, ppid, c->pid, "%d  clone(child_stack=NULL, flags=CLONE_VM|SIGCHLD) = %d\n", ppid, c->pid);
+	} else {
+		add_step(g, ppid, c->pid, "%d  vfork() = %d\n", ppid, c->pid);
+		for (int i = rnd(g, 4); i > 0; i--, (*ops)--)
+			gen_call(g, c->pid);
+		gen_exit(g, c);
+		return;
+	}
+	if (chance(g, 50))
+		gen_mem(g, c->pid, false);	/* the child reads at once */
+	if (chance(g, 40))
+		gen_mem(g, ppid, true);		/* and the parent writes after */
+}
+
+static GPtrArray *generate_steps(uint64_t seed, guint ops)
+{
+	struct gen g = { .rnd = g_rand_new_with_seed_array((const guint32 *)&seed, 2),
+			 .steps = g_ptr_array_new_with_free_func(step_free), .next_pid = FIRST_PID };
+	int left = (int)ops;
+
+	new_proc(&g, 0);
+	while (left-- > 0) {
+		struct gproc *p = pick_proc(&g);
+		int r = rnd(&g, 100);
+
+		if (r < 6 && count_alive(&g) < MAX_PROCS && g.nprocs < 60)
+			gen_fork(&g, p, &left);
+		else if (r < 9 && p->parent && !has_live_children(&g, p->pid))
+			gen_exit(&g, p);
+		else
+			gen_call(&g, p->pid);
+	}
+	/* the end: every process exits, children before parents */
+	for (int i = g.nprocs - 1; i >= 0; i--)
+		if (g.procs[i].alive)
+			gen_exit(&g, &g.procs[i]);
+	g_rand_free(g.rnd);
+	return g.steps;
+}
+
+static char *steps_text(GPtrArray *steps, const bool *removed)
+{
+	GString *t = g_string_new(NULL);
+
+	for (guint i = 0; i < steps->len; i++)
+		if (!removed || !removed[i])
+			g_string_append(t, ((struct step *)steps->pdata[i])->text);
+	return g_string_free(t, FALSE);
+}
+
+char *fuzz_generate(uint64_t seed, guint ops)
+{
+	g_autoptr(GPtrArray) steps = generate_steps(seed, ops);
+
+	return steps_text(steps, NULL);
+}
+
+/* ---- checks ---- */
+
+static char *last_warning;
+
+static void capture_warning(const char *msg)
+{
+	if (last_warning == NULL)
+		last_warning = g_strdup(msg);
+}
+
+static void count_result(const struct strace_record *r, long ret, void *arg)
+{
+	struct fuzz_report *rep = arg;
+	enum fuzz_result_kind k;
+
+	(void)r;
+	switch (ret >= 0 ? 0 : -ret) {
+	case 0: k = FR_OK; break;
+	case EINVAL: k = FR_EINVAL; break;
+	case ENOMEM: k = FR_ENOMEM; break;
+	case EEXIST: k = FR_EEXIST; break;
+	case EAGAIN: k = FR_EAGAIN; break;
+	case EACCES: k = FR_EACCES; break;
+	case EFAULT: k = FR_EFAULT; break;
+	default: k = FR_OTHER;
+	}
+	rep->results[k]++;
+}
+
+/*
+ * run_checks: replay text with the selected checks.  Returns true if a
+ * check failed, with the first difference in *why.  rep, when given,
+ * collects the counts.  A trace the replay cannot run at all is a failure
+ * too (a generator bug must not pass silently).
+ */
+static bool run_checks(const char *name, const char *text, unsigned int checks,
+		       struct fuzz_report *rep, guint *calls, char **why)
+{
+	g_autoptr(GError) error = NULL;
+	struct strace_log *log = strace_parse_text(name, text, &error);
+	struct replay_options opts = {
+		.check = (checks & FUZZ_CHECK_INVARIANTS) != 0, .quiet = true, .cwd = ".",
+		.on_call = rep ? count_result : NULL, .on_call_arg = rep,
+	};
+	struct replay_result res;
+	unsigned long warns = mm_warn_count;
+	bool failed;
+
+	*why = NULL;
+	*calls = 0;
+	if (log == NULL) {
+		*why = g_strdup_printf("the generated trace does not parse: %s", error->message);
+		return true;
+	}
+	g_clear_pointer(&last_warning, g_free);
+	if (!replay_log(log, &opts, &res, &error)) {
+		*why = g_strdup_printf("the generated trace does not replay: %s", error->message);
+		failed = true;
+	} else if (res.divergences) {
+		*why = g_strdup(replay_first_divergence(&res));
+		failed = true;
+	} else if (mm_warn_count != warns && (checks & FUZZ_CHECK_INVARIANTS)) {
+		*why = g_strdup_printf("MM_WARN_ON: %s", last_warning ? last_warning : "?");
+		failed = true;
+	} else {
+		failed = false;
+	}
+	*calls = res.calls;
+	replay_result_clear(&res);
+	strace_log_free(log);
+	return failed;
+}
+
+/* ---- shrinking ---- */
+
+/* Mark step i for removal, with every step of the subtree a fork step creates. */
+static void mark_with_subtree(GPtrArray *steps, guint i, bool *mark)
+{
+	struct step *s = steps->pdata[i];
+	g_autoptr(GHashTable) sub = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	mark[i] = true;
+	if (s->child == 0)
+		return;
+	g_hash_table_add(sub, GINT_TO_POINTER(s->child));
+	for (guint j = i + 1; j < steps->len; j++) {
+		struct step *t = steps->pdata[j];
+
+		if (g_hash_table_contains(sub, GINT_TO_POINTER(t->pid))) {
+			mark[j] = true;
+			if (t->child)
+				g_hash_table_add(sub, GINT_TO_POINTER(t->child));
+		}
+	}
+}
+
+/*
+ * shrink: drop steps in halving chunks (then one by one) while the trace
+ * still fails the same check; returns the minimal text.
+ */
+static char *shrink(GPtrArray *steps, unsigned int checks, char **why)
+{
+	guint n = steps->len;
+	bool *removed = g_new0(bool, n), *trial = g_new0(bool, n);
+	bool changed = true;
+	char *text;
+
+	while (changed) {
+		changed = false;
+		for (guint chunk = MAX(n / 2, 1);; chunk /= 2) {
+			for (guint start = 0; start < n; start += chunk) {
+				g_autofree char *t = NULL, *w = NULL;
+				guint calls, any = 0;
+
+				memcpy(trial, removed, n * sizeof(bool));
+				for (guint i = start; i < MIN(start + chunk, n); i++)
+					if (!removed[i]) {
+						mark_with_subtree(steps, i, trial);
+						any++;
+					}
+				if (!any)
+					continue;
+				t = steps_text(steps, trial);
+				if (run_checks("shrink", t, checks, NULL, &calls, &w) &&
+				    !g_str_has_prefix(w, "the generated trace does not")) {
+					memcpy(removed, trial, n * sizeof(bool));
+					g_free(*why);
+					*why = g_steal_pointer(&w);
+					changed = true;
+				}
+			}
+			if (chunk == 1)
+				break;
+		}
+	}
+	text = steps_text(steps, removed);
+	g_free(removed);
+	g_free(trial);
+	return text;
+}
+
+/* The calls of a trace: its lines but the +++ ones. */
+static guint count_calls(const char *text)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	guint n = 0;
+
+	for (int i = 0; lines[i]; i++)
+		n += *lines[i] && !strstr(lines[i], "+++");
+	return n;
+}
+
+static bool write_failure(const struct fuzz_options *o, uint64_t seed, const char *text,
+			  const char *why, struct fuzz_report *rep, GError **error)
+{
+	const char *dir = o->out_dir ? o->out_dir : "fuzz-failures";
+	g_autofree char *path = g_strdup_printf("%s/fail-%" PRIu64 ".strace", dir, seed);
+	g_autofree char *body = NULL;
+	g_auto(GStrv) why_lines = g_strsplit(why, "\n", -1);
+	g_autofree char *why_comment = g_strjoinv("\n#   ", why_lines);
+
+	if (g_mkdir_with_parents(dir, 0755) < 0) {
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", dir, g_strerror(errno));
+		return false;
+	}
+	body = g_strdup_printf("# dupmm fuzz: seed %" PRIu64 ", %u ops, check: invariants\n"
+			       "# first difference: %s\n"
+			       "# reproduce: dupmm replay --check %s\n%s",
+			       seed, o->ops, why_comment, path, text);
+	if (!g_file_set_contents(path, body, -1, error))
+		return false;
+	g_ptr_array_add(rep->failure_files, g_steal_pointer(&path));
+	return true;
+}
+
+gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GError **error)
+{
+	gint64 t0 = g_get_monotonic_time();
+	mm_warn_fn saved = mm_warn_handler;
+	gboolean ok = TRUE;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->failure_files = g_ptr_array_new_with_free_func(g_free);
+	mm_warn_handler = capture_warning;
+	for (guint i = 0; i < o->runs && ok; i++) {
+		uint64_t seed = o->seed + i;
+		g_autoptr(GPtrArray) steps = NULL;
+		g_autofree char *text = NULL, *why = NULL;
+		guint calls;
+
+		if (o->shard_n > 1 && i % o->shard_n != o->shard_k)
+			continue;
+		if (o->time_budget > 0 && (g_get_monotonic_time() - t0) / 1e6 >= o->time_budget)
+			break;
+		steps = generate_steps(seed, o->ops);
+		text = steps_text(steps, NULL);
+		rep->runs++;
+		if (!run_checks("fuzz", text, o->checks, rep, &calls, &why)) {
+			rep->calls += calls;
+			continue;
+		}
+		rep->calls += calls;
+		rep->failures++;
+		{
+			g_autofree char *small = shrink(steps, o->checks, &why);
+
+			if (o->out)
+				fprintf(o->out, "seed %" PRIu64 ": FAILED, shrunk to %u calls: %.*s\n",
+					seed, count_calls(small), (int)strcspn(why, "\n"), why);
+			ok = write_failure(o, seed, small, why, rep, error);
+		}
+		if (rep->failures >= MAX(o->max_failures, 1u))
+			break;
+	}
+	mm_warn_handler = saved;
+	g_clear_pointer(&last_warning, g_free);
+	rep->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
+	for (int e = 0; e < NR_VM_EVENTS && e < 32; e++)
+		rep->events[e] = vm_events[e];
+	return ok;
+}
+
+void fuzz_report_clear(struct fuzz_report *rep)
+{
+	if (rep->failure_files)
+		g_ptr_array_unref(rep->failure_files);
+	memset(rep, 0, sizeof(*rep));
+}
+
+void fuzz_print_summary(const struct fuzz_options *o, const struct fuzz_report *rep, FILE *f)
+{
+	static const char *const kinds[] = { "ok", "EINVAL", "ENOMEM", "EEXIST", "EAGAIN", "EACCES",
+					     "EFAULT", "other" };
+
+	fprintf(f, "fuzz: seeds %" PRIu64 "..%" PRIu64, o->seed, o->seed + (o->runs ? o->runs - 1 : 0));
+	if (o->shard_n > 1)
+		fprintf(f, " (shard %u/%u)", o->shard_k, o->shard_n);
+	fprintf(f, ", %u runs, %" PRIu64 " calls in %.2f s: %.0f calls/s; checks: invariants\n",
+		rep->runs, rep->calls, rep->seconds, rep->seconds > 0 ? (double)rep->calls / rep->seconds : 0.0);
+	fprintf(f, "results:");
+	for (int k = 0; k < 8; k++)
+		fprintf(f, " %s %" PRIu64, kinds[k], rep->results[k]);
+	fprintf(f, "\nevents:");
+	for (int e = 0; e < NR_VM_EVENTS; e++)
+		fprintf(f, " %s %" PRIu64, vm_event_name((enum vm_event_item)e), rep->events[e]);
+	fprintf(f, "\n%u failures\n", rep->failures);
+	for (guint i = 0; rep->failure_files && i < rep->failure_files->len; i++)
+		fprintf(f, "  %s\n", (char *)rep->failure_files->pdata[i]);
+}

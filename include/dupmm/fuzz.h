@@ -1,0 +1,52 @@
+/*
+ * emu/fuzz: random traces in the trace language, run against checks, and
+ * shrunk to a minimal replayable trace when a check fails.
+ *
+ * Checks (selectable):
+ *   FUZZ_CHECK_INVARIANTS  validate_vm and the rmap/page-table cross-checks
+ *                          after every call, and no MM_WARN_ON.
+ * (The reference model and the host kernel are the next checks to come.)
+ */
+#ifndef DUPMM_FUZZ_H
+#define DUPMM_FUZZ_H
+
+#include <glib.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum fuzz_check {
+	FUZZ_CHECK_INVARIANTS = 1u << 0,
+};
+
+struct fuzz_options {
+	uint64_t seed;		/* run i uses seed + i */
+	guint ops;		/* calls per generated trace (about) */
+	guint runs;		/* traces to generate */
+	guint shard_k, shard_n;	/* only runs with i % shard_n == shard_k */
+	double time_budget;	/* seconds; 0 = none */
+	unsigned int checks;	/* FUZZ_CHECK_* */
+	const char *out_dir;	/* where shrunk failing traces go */
+	guint max_failures;	/* stop after this many (0 = 1) */
+	FILE *out;		/* progress and summary */
+};
+
+struct fuzz_report {
+	guint runs, failures;
+	uint64_t calls;
+	double seconds;
+	uint64_t results[8];	/* per enum fuzz_result_kind */
+	uint64_t events[32];	/* vm_events at the end of the campaign */
+	GPtrArray *failure_files;	/* paths of the shrunk traces written */
+};
+
+enum fuzz_result_kind { FR_OK, FR_EINVAL, FR_ENOMEM, FR_EEXIST, FR_EAGAIN, FR_EACCES,
+			FR_EFAULT, FR_OTHER };
+
+/* The trace of one seed: the same text on every machine. */
+char *fuzz_generate(uint64_t seed, guint ops);
+/* Run a campaign; false with *error only when the host refuses something. */
+gboolean fuzz_campaign(const struct fuzz_options *opts, struct fuzz_report *rep, GError **error);
+void fuzz_report_clear(struct fuzz_report *rep);
+void fuzz_print_summary(const struct fuzz_options *opts, const struct fuzz_report *rep, FILE *f);
+
+#endif
