@@ -119,7 +119,7 @@ uint64_t calc_vm_prot_bits(uint64_t prot);
 int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
 			   uint64_t flags);
-int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool write);
+int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors);
 extern int64_t vm_committed_as;
 bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages);
 

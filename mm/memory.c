@@ -387,25 +387,29 @@ int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len, struc
 }
 
 /*
- * mm_populate (mm/gup.c __mm_populate): fault in [start, start+len) as
- * MAP_POPULATE and mlock do.  Writable private mappings are write-faulted
- * to break COW up front; others are read-faulted; PROT_NONE and VM_IO
- * ranges are skipped.  Errors are ignored, as the kernel's populate does,
- * except ENOMEM.
+ * mm_populate (mm/gup.c __mm_populate, populate_vma_page_range): fault in
+ * [start, start+len) as MAP_POPULATE, mlock and mlockall do.  Writable
+ * private mappings are write-faulted to break COW up front, others
+ * read-faulted; VM_IO/PFNMAP, PROT_NONE and VM_LOCKONFAULT VMAs are
+ * skipped.  A fault that fails (a guard marker, SIGBUS past a shmem
+ * object's end, OOM) stops that VMA there: with ignore_errors (MAP_POPULATE,
+ * mlockall, brk) the walk goes on with the next VMA; without (mlock) it
+ * returns -EFAULT or -ENOMEM, which mlock reports as ENOMEM or EAGAIN.
+ * Observed: mlock over a guard page gives ENOMEM, the pages before the
+ * guard populated and none after.
  */
-int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool force_write)
+int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors)
 {
 	uint64_t end = start + len;
 
 	for (struct vm_area_struct *vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = vma_next(mm, vma)) {
 		uint64_t a = MAX(start, vma->vm_start), e = MIN(end, vma->vm_end);
-		bool write = force_write || (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
+		bool write = (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
 
-		if ((vma->vm_flags & (VM_IO | VM_PFNMAP)) || !(vma->vm_flags & VM_ACCESS_FLAGS))
+		if ((vma->vm_flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT)) ||
+		    !(vma->vm_flags & VM_ACCESS_FLAGS))
 			continue;
-		if (force_write && !(vma->vm_flags & VM_WRITE))
-			return -EFAULT;
 		for (; a < e; a += PAGE_SIZE) {
 			pte_t *ptep = pte_offset(mm, a);
 			int ret;
@@ -413,10 +417,11 @@ int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool force_w
 			if (ptep && pte_present(*ptep) && (!write || pte_write(*ptep)))
 				continue;
 			ret = handle_mm_fault(vma, a, write ? FAULT_FLAG_WRITE : 0);
-			if (ret & VM_FAULT_OOM)
-				return -ENOMEM;
-			if (ret && force_write)
-				return -EFAULT;
+			if (ret == 0)
+				continue;
+			if (!ignore_errors)
+				return (ret & VM_FAULT_OOM) ? -ENOMEM : -EFAULT;
+			break;	/* the rest of this VMA stays unpopulated */
 		}
 	}
 	return 0;

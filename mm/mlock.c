@@ -80,22 +80,6 @@ static long mlock_posix_error(long err)
 	return err;
 }
 
-/* populate_locked: fault in the VM_LOCKED (not LOCKONFAULT) VMAs of a range. */
-static int populate_locked(struct mm_struct *mm, uint64_t start, uint64_t end)
-{
-	for (struct vm_area_struct *vma = find_vma(mm, start); vma && vma->vm_start < end;
-	     vma = vma_next(mm, vma)) {
-		int err;
-
-		if (!(vma->vm_flags & VM_LOCKED) || (vma->vm_flags & VM_LOCKONFAULT))
-			continue;
-		err = mm_populate(mm, MAX(start, vma->vm_start),
-				  MIN(end, vma->vm_end) - MAX(start, vma->vm_start), false);
-		if (err)
-			return err;
-	}
-	return 0;
-}
 
 long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
 {
@@ -111,7 +95,8 @@ long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags
 	err = apply_vma_lock_flags(mm, start, len, vm_flags);
 	if (err)
 		return err;
-	return mlock_posix_error(populate_locked(mm, start, start + len));
+	/* do_mlock: __mm_populate(start, len, 0): the first failing fault is an error */
+	return mlock_posix_error(mm_populate(mm, start, len, false));
 }
 
 long do_munlock(struct mm_struct *mm, uint64_t start, uint64_t len)
@@ -154,7 +139,7 @@ long do_mlockall(struct mm_struct *mm, uint64_t flags)
 		return -EINVAL;
 	apply_mlockall_flags(mm, flags);
 	if (flags & MCL_CURRENT_)
-		populate_locked(mm, 0, TASK_SIZE);
+		mm_populate(mm, 0, TASK_SIZE, true);	/* mm_populate: errors ignored */
 	return 0;
 }
 

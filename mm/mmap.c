@@ -275,7 +275,7 @@ long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 		return -EINVAL;	/* x86 arch_validate_prot via calc_vm_prot_bits */
 	ret = do_mmap(mm, file, addr, len, prot, flags, pgoff, &populate);
 	if (ret >= 0 && populate) {
-		int err = mm_populate(mm, (uint64_t)ret, populate, false);
+		int err = mm_populate(mm, (uint64_t)ret, populate, true);
 
 		if (err == -ENOMEM)
 			return ret;	/* populate failures are not reported */
@@ -409,6 +409,6 @@ long do_brk_syscall(struct mm_struct *mm, uint64_t brk)
 		return (long)origbrk;
 	mm->brk = brk;
 	if (mm->def_flags & VM_LOCKED)
-		mm_populate(mm, oldbrk, newbrk - oldbrk, false);
+		mm_populate(mm, oldbrk, newbrk - oldbrk, true);
 	return (long)brk;
 }

@@ -39,7 +39,7 @@ static int mprotect_fixup(struct vm_area_struct *vma, struct vm_area_struct **pp
 		vm_committed_as -= nrpages;
 	/* A private VM_LOCKED VMA turning writable is COW-broken at once. */
 	if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
-		mm_populate(mm, start, end - start, false);
+		mm_populate(mm, start, end - start, true);
 	vm_stat_account(mm, oldflags, -nrpages);
 	vm_stat_account(mm, newflags, nrpages);
 	return 0;

@@ -205,7 +205,7 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 		vm_stat_account(mm, vma->vm_flags, (int64_t)pages);
 		if (vma->vm_flags & VM_LOCKED) {
 			mm->locked_vm += pages;
-			mm_populate(mm, addr + old_len, delta, false);
+			mm_populate(mm, addr + old_len, delta, true);
 		}
 		return (long)addr;
 	}
@@ -221,7 +221,7 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 	}
 	err = move_vma(vma, addr, old_len, new_len, new_addr, flags);
 	if (err >= 0 && (vma = find_vma(mm, new_addr)) && (vma->vm_flags & VM_LOCKED))
-		mm_populate(mm, new_addr + old_len, new_len - old_len, false);
+		mm_populate(mm, new_addr + old_len, new_len - old_len, true);
 	return err;
 }
 
