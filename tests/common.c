@@ -22,65 +22,6 @@ static bool is_header(const char *line)
 	return dash && sp && dash < sp && g_ascii_isxdigit(line[0]);
 }
 
-/* "start-end perms offset dev inode name" with dev/inode made comparable. */
-static void canonical_header(const char *line, GString *out)
-{
-	g_auto(GStrv) f = g_strsplit_set(line, " ", 6);
-	const char *name = "";
-
-	if (g_strv_length(f) < 5) {
-		g_string_append_printf(out, "?%s\n", line);
-		return;
-	}
-	if (f[5])
-		name = g_strchug(f[5]);
-	if (strcmp(name, "/dev/zero (deleted)") == 0) {
-		g_string_append_printf(out, "%s %s %s shmem /dev/zero (deleted)\n", f[0], f[1], f[2]);
-	} else if (name[0] == '/') {
-		g_autofree char *base = g_path_get_basename(name);
-
-		g_string_append_printf(out, "%s %s %s file %s\n", f[0], f[1], f[2], base);
-	} else {
-		g_string_append_printf(out, "%s %s %s %s %s %s\n", f[0], f[1], f[2], f[3], f[4], name);
-	}
-}
-
-static const char *const compared_fields[] = {
-	"Size:", "Rss:", "Pss:", "Pss_Dirty:", "Shared_Clean:", "Shared_Dirty:",
-	"Private_Clean:", "Private_Dirty:", "Anonymous:", "Locked:", "VmFlags:", NULL,
-};
-
-char *smaps_canonical(const char *smaps)
-{
-	g_auto(GStrv) lines = g_strsplit(smaps, "\n", -1);
-	GString *out = g_string_new(NULL);
-
-	for (int i = 0; lines[i]; i++) {
-		if (is_header(lines[i])) {
-			canonical_header(lines[i], out);
-			continue;
-		}
-		for (int j = 0; compared_fields[j]; j++)
-			if (g_str_has_prefix(lines[i], compared_fields[j])) {
-				g_autofree char *v = g_strstrip(g_strdup(lines[i] + strlen(compared_fields[j])));
-
-				g_string_append_printf(out, "  %s %s\n", compared_fields[j], v);
-			}
-	}
-	return g_string_free(out, FALSE);
-}
-
-char *maps_canonical(const char *maps)
-{
-	g_auto(GStrv) lines = g_strsplit(maps, "\n", -1);
-	GString *out = g_string_new(NULL);
-
-	for (int i = 0; lines[i]; i++)
-		if (*lines[i])
-			canonical_header(lines[i], out);
-	return g_string_free(out, FALSE);
-}
-
 void assert_vm_valid(void)
 {
 	g_autoptr(GString) why = g_string_new(NULL);

@@ -14,15 +14,7 @@
 void phys_setup(void);
 void phys_teardown(void);
 
-/*
- * The canonical form of smaps text: per VMA its range, perms, offset and
- * name, then Size, Rss, Pss, Pss_Dirty, Shared/Private Clean/Dirty,
- * Anonymous, Locked and VmFlags.  Inode numbers of shared anonymous memory
- * (the host allocates them) and the directory, device and inode of mapped
- * files (they depend on where the repository is checked out) are left out.
- */
-char *smaps_canonical(const char *smaps);
-char *maps_canonical(const char *maps);
+#include <dupmm/compare.h>
 
 /* validate_vm, failing the test with the reasons. */
 void assert_vm_valid(void);
