@@ -97,6 +97,40 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *p
 }
 
 /*
+ * do_fault_around (mm/memory.c, filemap_map_pages): a read fault on a file
+ * or shmem page also maps the pages around it that are already in the
+ * page cache (no read-ahead: only what is cached), within the 16-page
+ * aligned window (fault_around_bytes, 64 KiB) clipped to the VMA and to
+ * the PTE table.  Observed on the host: a parent's read fault maps the
+ * shmem page its child had faulted in, so its Rss grows by both.
+ */
+#define FAULT_AROUND_PAGES 16
+static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
+{
+	struct address_space *mapping = vma->vm_file->f_mapping;
+	uint64_t win = (uint64_t)FAULT_AROUND_PAGES << PAGE_SHIFT;
+	uint64_t from = MAX(MAX(addr & ~(win - 1), vma->vm_start), addr & PMD_MASK);
+	uint64_t to = MIN(MIN((addr & ~(win - 1)) + win, vma->vm_end), (addr & PMD_MASK) + PMD_SIZE);
+	uint64_t eof = PAGE_ALIGN(mapping->size) >> PAGE_SHIFT;
+
+	for (uint64_t a = from; a < to; a += PAGE_SIZE) {
+		pte_t *p = ptep + (((int64_t)a - (int64_t)addr) >> PAGE_SHIFT);
+		uint64_t pgoff = linear_page_index(vma, a);
+		gpointer v;
+		struct page *page;
+
+		if (a == addr || !pte_none(*p) || pgoff >= eof ||
+		    !g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v))
+			continue;
+		page = pfn_to_page(GPOINTER_TO_SIZE(v));
+		get_page(page);
+		folio_add_file_rmap_pte(page);
+		add_mm_counter(vma->vm_mm, mm_counter_of(page), 1);
+		set_pte(p, mk_pte(page_to_pfn(page), vma->vm_flags) | _PAGE_ACCESSED);
+	}
+}
+
+/*
  * do_fault: first touch of a file or shmem page.  Reads and shared writes
  * map the page-cache page (do_read_fault, do_shared_fault); a private
  * write maps a private copy of it (do_cow_fault).  Past the end of the
@@ -136,6 +170,8 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 		page->flags |= PG_dirty;
 	}
 	set_pte(ptep, pte);
+	if (!(flags & FAULT_FLAG_WRITE))
+		do_fault_around(vma, addr, ptep);
 	return 0;
 }
 
@@ -407,9 +443,18 @@ int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_
 		uint64_t a = MAX(start, vma->vm_start), e = MIN(end, vma->vm_end);
 		bool write = (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
 
-		if ((vma->vm_flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT)) ||
-		    !(vma->vm_flags & VM_ACCESS_FLAGS))
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT))
 			continue;
+		/*
+		 * PROT_NONE: populate_vma_page_range gives FOLL_FORCE only to
+		 * accessible VMAs, so GUP fails here (observed: mlock of a
+		 * PROT_NONE range is ENOMEM; MAP_POPULATE ignores it).
+		 */
+		if (!(vma->vm_flags & VM_ACCESS_FLAGS)) {
+			if (!ignore_errors)
+				return -EFAULT;
+			continue;
+		}
 		for (; a < e; a += PAGE_SIZE) {
 			pte_t *ptep = pte_offset(mm, a);
 			int ret;

@@ -107,6 +107,32 @@ static struct vm_area_struct *vma_to_resize(struct mm_struct *mm, uint64_t addr,
 	return vma;
 }
 
+/*
+ * remap_move (6.17+): a move that does not resize (MREMAP_FIXED, equal
+ * lengths) takes every VMA in [addr, addr+len) along, each to the same
+ * offset from new_addr, holes and all.  Observed on the 6.18 host: moving
+ * a range that runs past its VMA's end succeeds (older kernels: EFAULT).
+ */
+static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t new_addr,
+		       uint64_t flags)
+{
+	uint64_t cur = addr, end = addr + len;
+	struct vm_area_struct *vma;
+
+	while (cur < end && (vma = find_vma(mm, cur)) != NULL && vma->vm_start < end) {
+		uint64_t a = MAX(cur, vma->vm_start), l = MIN(end, vma->vm_end) - a;
+		long err;
+
+		if ((flags & MREMAP_DONTUNMAP_) && (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP)))
+			return -EINVAL;
+		err = move_vma(vma, a, l, l, new_addr + (a - addr), flags);
+		if (err < 0)
+			return err;
+		cur = a + l;
+	}
+	return (long)new_addr;
+}
+
 static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 		      uint64_t new_addr, uint64_t new_len, uint64_t flags)
 {
@@ -126,6 +152,8 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 		if (err)
 			return err;
 	}
+	if ((flags & MREMAP_FIXED_) && old_len == new_len)
+		return remap_move(mm, addr, old_len, new_addr, flags);
 	if (old_len > new_len) {
 		err = do_vmi_munmap(mm, addr + new_len, old_len - new_len);
 		if (err)
@@ -176,6 +204,19 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 	new_len = PAGE_ALIGN(new_len);
 	if (!new_len)
 		return -EINVAL;
+	/*
+	 * check_mremap_params (6.15+): everything about new_addr is checked
+	 * before the VMA is looked up (observed on the 6.18 host: an
+	 * overlapping move of an unmapped range is EINVAL, not EFAULT).
+	 */
+	if (flags & (MREMAP_FIXED_ | MREMAP_DONTUNMAP_)) {
+		if (new_addr & ~PAGE_MASK)
+			return -EINVAL;
+		if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
+			return -EINVAL;
+		if (addr + old_len > new_addr && new_addr + new_len > addr)
+			return -EINVAL;
+	}
 	vma = find_vma(mm, addr);
 	if (vma == NULL || vma->vm_start > addr)
 		return -EFAULT;

@@ -34,6 +34,8 @@
 #define MAX_FDS 256
 #define DUMP_MAX (1 << 20)
 #define CMD_DUMP_EXIT 0xffffffffu
+#define CMD_DUMP 0xfffffffeu	/* dump, stay alive */
+#define CMD_EXIT 0xfffffffdu
 
 static const struct strace_log *trace;
 static uint64_t window_lo = 0x200000000000ULL, window_hi = 0x300000000000ULL;
@@ -53,7 +55,8 @@ struct reply {
 	int32_t mismatch;	/* mem_read: 1 if a byte differed */
 	uint64_t where;		/* fault address, or the differing byte's address */
 	uint32_t value;		/* the differing byte */
-	uint32_t dump_len;	/* followed by that many bytes: maps, NUL, smaps */
+	uint32_t dump_len;	/* followed by that many bytes: the dump at exit (maps, NUL,
+				 * smaps, NUL, pagemap), or a mem_read's bytes up to its fault */
 };
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
@@ -241,26 +244,36 @@ static long do_clone(uint64_t flags, int child_slot)
 	}
 }
 
+static volatile uint64_t mem_done;	/* bytes accessed before a fault (survives siglongjmp) */
+
+/* mem_read/mem_write; a read also leaves its bytes in dump_buf for --resolve. */
 static void perform_mem(const struct strace_record *rec, struct reply *r, bool write)
 {
 	uint64_t addr = arg(rec, 0), len = arg(rec, write ? 2 : 1);
 	uint8_t byte = (uint8_t)arg(rec, 1);
 	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
 
+	mem_done = 0;
 	if (sigsetjmp(fault_jmp, 1)) {
 		r->faulted = 1;
 		r->where = fault_addr;
-		return;
-	}
-	for (uint64_t i = 0; i < len; i++) {
-		if (write) {
-			p[i] = byte;
-		} else if (p[i] != (uint8_t)rec->result && !r->mismatch) {
-			r->mismatch = 1;
-			r->where = addr + i;
-			r->value = p[i];
+	} else {
+		for (uint64_t i = 0; i < len; i++, mem_done = i) {
+			if (write) {
+				p[i] = byte;
+				continue;
+			}
+			if (i < DUMP_MAX)
+				dump_buf[i] = (char)p[i];
+			if (p[i] != (uint8_t)rec->result && !r->mismatch && !rec->result_unknown) {
+				r->mismatch = 1;
+				r->where = addr + i;
+				r->value = p[i];
+			}
 		}
 	}
+	if (!write)
+		r->dump_len = (uint32_t)MIN(mem_done, (uint64_t)DUMP_MAX);
 }
 
 static int host_fd(int log_fd)
@@ -334,6 +347,14 @@ static void perform(const struct strace_record *rec, struct reply *r)
 /* serve: the loop of one traced process. */
 static void serve(int slot)
 {
+	/*
+	 * Only the coordinator keeps its pipe ends: if it dies, every traced
+	 * process reads EOF and exits instead of waiting for ever.
+	 */
+	for (int i = 0; i < nslots; i++) {
+		close(cmd_wr[i]);
+		close(rep_rd[i]);
+	}
 	for (;;) {
 		uint32_t cmd;
 		struct reply r = { 0 };
@@ -341,10 +362,14 @@ static void serve(int slot)
 
 		if (!read_all(cmd_fd[slot], &cmd, sizeof(cmd)))
 			_exit(98);
-		if (cmd == CMD_DUMP_EXIT) {
+		if (cmd == CMD_DUMP_EXIT || cmd == CMD_DUMP) {
 			send_dump(slot, &r);
+			if (cmd == CMD_DUMP)
+				continue;
 			syscall(SYS_exit, 0);
 		}
+		if (cmd == CMD_EXIT)
+			syscall(SYS_exit, 0);
 		rec = trace->records->pdata[cmd];
 		if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit")) {
 			send_dump(slot, &r);
@@ -352,6 +377,8 @@ static void serve(int slot)
 		}
 		perform(rec, &r);
 		write_all(rep_fd[slot], &r, sizeof(r));
+		if (!strcmp(rec->name, "mem_read"))
+			write_all(rep_fd[slot], dump_buf, r.dump_len);
 	}
 }
 
@@ -398,6 +425,8 @@ static void check_reply(const struct strace_record *rec, const struct reply *r, 
 	const char *n = rec->name;
 
 	if (!strcmp(n, "mem_write") || !strcmp(n, "mem_read")) {
+		if (rec->result_unknown)
+			return;
 		if (r->faulted && !rec->err)
 			differ(rec, "the host faults at %#" PRIx64 ", the log says it does not", r->where);
 		else if (!r->faulted && rec->err)
@@ -508,6 +537,58 @@ static void dump_and_exit(int slot)
 			collect_pending(i);
 }
 
+/* --resolve: the trace again, with the host's results in place of the log's. */
+static GString *resolved;
+static char **input_lines;
+
+static const char *line_text(const struct strace_record *rec)
+{
+	return input_lines[rec->line - 1];
+}
+
+static void emit_original(const struct strace_record *rec)
+{
+	if (resolved)
+		g_string_append_printf(resolved, "%s\n", line_text(rec));
+}
+
+static void emit_result(const struct strace_record *rec, int64_t ret)
+{
+	const char *line, *eq;
+	int len;
+
+	if (!resolved)
+		return;
+	line = line_text(rec);
+	eq = g_strrstr(line, " = ");
+	len = eq ? (int)(eq - line) : (int)strlen(line);
+	if (ret >= 0 && (!strcmp(rec->name, "mmap") || !strcmp(rec->name, "mremap")))
+		g_string_append_printf(resolved, "%.*s = %#" PRIx64 "\n", len, line, (uint64_t)ret);
+	else if (ret >= 0)
+		g_string_append_printf(resolved, "%.*s = %" PRId64 "\n", len, line, ret);
+	else
+		g_string_append_printf(resolved, "%.*s = -1 %s (%s)\n", len, line,
+				       strace_errno_name((int)-ret), g_strerror((int)-ret));
+}
+
+/* A mem_read: one line per run of equal bytes, then the faulting rest. */
+static void emit_mem_read(const struct strace_record *rec, const struct reply *r, const uint8_t *data)
+{
+	uint64_t addr = arg(rec, 0), len = arg(rec, 1);
+
+	if (!resolved)
+		return;
+	for (uint32_t i = 0, j; i < r->dump_len; i = j) {
+		for (j = i; j < r->dump_len && data[j] == data[i]; j++)
+			;
+		g_string_append_printf(resolved, "%d  mem_read(%#" PRIx64 ", %u) = %#x\n", rec->pid,
+				       addr + i, j - i, data[i]);
+	}
+	if (r->faulted)
+		g_string_append_printf(resolved, "%d  mem_read(%#" PRIx64 ", %" PRIu64 ") = -1 EFAULT (Bad address)\n",
+				       rec->pid, addr + r->dump_len, len - r->dump_len);
+}
+
 static uint64_t clone_flags(const struct strace_record *rec)
 {
 	uint64_t f = 0;
@@ -524,9 +605,13 @@ static void run_record(guint idx)
 
 	if (rec->kind == REC_SIGNAL)
 		return;
-	if (procs[slot].exited)
+	if (procs[slot].exited) {
+		if (rec->kind != REC_CALL)
+			emit_original(rec);
 		return;
+	}
 	if (rec->kind != REC_CALL) {
+		emit_original(rec);
 		dump_and_exit(slot);
 		return;
 	}
@@ -536,6 +621,10 @@ static void run_record(guint idx)
 	}
 	performed++;
 	send_cmd(slot, idx);
+	if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit") ||
+	    !strcmp(rec->name, "fork") || !strcmp(rec->name, "vfork") || !strcmp(rec->name, "clone") ||
+	    !strcmp(rec->name, "wait4"))
+		emit_original(rec);	/* pids are the log's; wait4 is checked below */
 	if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit")) {
 		if (read_reply(slot, &r))
 			write_dump(slot, &r);
@@ -552,8 +641,20 @@ static void run_record(guint idx)
 			procs[slot_of_pid[rec->result] - 1].started = true;
 		return;
 	}
-	if (read_reply(slot, &r))
-		check_reply(rec, &r, slot);
+	if (!read_reply(slot, &r))
+		return;
+	if (!strcmp(rec->name, "mem_read")) {
+		g_autofree uint8_t *data = g_malloc(r.dump_len + 1);
+
+		if (!read_all(rep_rd[slot], data, r.dump_len))
+			return;
+		emit_mem_read(rec, &r, data);
+	} else if (!strcmp(rec->name, "mem_write")) {
+		emit_result(rec, r.faulted ? -EFAULT : 0);
+	} else if (strcmp(rec->name, "fork") && strcmp(rec->name, "clone") && strcmp(rec->name, "wait4")) {
+		emit_result(rec, r.ret);
+	}
+	check_reply(rec, &r, slot);
 }
 
 /*
@@ -603,11 +704,13 @@ int main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - perform a trace's calls on the host kernel");
-	char *window = NULL, *out = NULL;
+	char *window = NULL, *out = NULL, *resolve = NULL;
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
 		  "Write DIR/PID.maps and DIR/PID.smaps (the window's VMAs) at each exit", "DIR" },
+		{ "resolve", 'r', 0, G_OPTION_ARG_FILENAME, &resolve,
+		  "Write the trace again to OUT with the host's results in place of the log's", "OUT" },
 		{ "window", 'w', 0, G_OPTION_ARG_STRING, &window,
 		  "Address window the trace uses (default 0x200000000000-0x300000000000)", "LO-HI" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
@@ -638,6 +741,19 @@ int main(int argc, char **argv)
 	}
 	proc_out = out ? g_canonicalize_filename(out, NULL) : NULL;	/* before the chdir below */
 	g_free(out);
+	if (resolve) {
+		g_autofree char *text = NULL;
+		char *abs = g_canonicalize_filename(resolve, NULL);
+
+		g_free(resolve);
+		resolve = abs;
+		if (!g_file_get_contents(files[0], &text, NULL, &error)) {
+			fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
+			return 2;
+		}
+		input_lines = g_strsplit(text, "\n", -1);
+		resolved = g_string_new(NULL);
+	}
 	if (proc_out && g_mkdir_with_parents(proc_out, 0755) < 0) {
 		fprintf(stderr, "dupmm-hostrun: %s: %s\n", proc_out, g_strerror(errno));
 		return 2;
@@ -653,6 +769,7 @@ int main(int argc, char **argv)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a dead traced process is reported, not fatal */
 	fflush(NULL);
 	root = fork();
 	if (root == 0) {
@@ -663,10 +780,34 @@ int main(int argc, char **argv)
 	procs[0].started = true;
 	for (guint i = 0; i < trace->records->len; i++)
 		run_record(i);
-	for (int i = 0; i < nslots; i++)
-		if (!procs[i].exited && procs[i].host_pid)
-			dump_and_exit(i);
+	/*
+	 * The processes still alive at the end of the log: all of them are
+	 * dumped before any exits, as the replay snapshots them (an exit would
+	 * change the others' Pss and exclusivity).
+	 */
+	{
+		g_autofree bool *alive = g_new0(bool, nslots);
+		uint32_t cmd = CMD_EXIT;
+
+		for (int i = 0; i < nslots; i++) {
+			struct reply r;
+
+			if (procs[i].exited || !procs[i].host_pid)
+				continue;
+			alive[i] = true;
+			send_cmd(i, CMD_DUMP);
+			if (read_reply(i, &r))
+				write_dump(i, &r);
+		}
+		for (int i = nslots - 1; i >= 0; i--)
+			if (alive[i] && write(cmd_wr[i], &cmd, sizeof(cmd)) != sizeof(cmd))
+				fprintf(stderr, "dupmm-hostrun: pid %d: %s\n", procs[i].trace_pid, g_strerror(errno));
+	}
 	waitpid(root, &status, __WALL);
+	if (resolved && !g_file_set_contents(resolve, resolved->str, -1, &error)) {
+		fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
+		return 2;
+	}
 	printf("host ran %u calls, %u differences from the log\n", performed, differences);
 	return differences ? 1 : 0;
 }

@@ -158,7 +158,7 @@ static int cmd_fuzz(int argc, char **argv)
 	gint64 seed = 1;
 	gint ops = 200, runs = 100, max_failures = 1;
 	double budget = 0;
-	char *shard = NULL, *check = NULL, *out_dir = NULL;
+	char *shard = NULL, *check = NULL, *out_dir = NULL, *hostrun = NULL;
 	const GOptionEntry entries[] = {
 		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "First seed; run i uses SEED+i (default 1)", "SEED" },
 		{ "ops", 'n', 0, G_OPTION_ARG_INT, &ops, "Calls per generated trace (default 200)", "N" },
@@ -167,7 +167,10 @@ static int cmd_fuzz(int argc, char **argv)
 		  "Run only the runs i with i % N == K, to spread a campaign over machines", "K/N" },
 		{ "time-budget", 't', 0, G_OPTION_ARG_DOUBLE, &budget, "Stop starting runs after SECONDS", "SECONDS" },
 		{ "check", 'c', 0, G_OPTION_ARG_STRING, &check,
-		  "Checks to run: invariants (the only one so far, and the default)", "LIST" },
+		  "Checks to run, comma-separated: invariants (validate_vm after every call; the "
+		  "default), host (the host kernel as oracle, through dupmm-hostrun)", "LIST" },
+		{ "hostrun", 0, 0, G_OPTION_ARG_FILENAME, &hostrun,
+		  "The dupmm-hostrun helper (default: beside dupmm in the build tree, or on PATH)", "PATH" },
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
 		  "Where shrunk failing traces go (default fuzz-failures)", "DIR" },
 		{ "max-failures", 0, 0, G_OPTION_ARG_INT, &max_failures, "Stop after N failures (default 1)", "N" },
@@ -201,10 +204,37 @@ static int cmd_fuzz(int argc, char **argv)
 		g_printerr("dupmm fuzz: --shard: expected K/N with 0 <= K < N, got '%s'\n", shard);
 		return EXIT_BADINPUT;
 	}
-	if (check && strcmp(check, "invariants") != 0) {
-		g_printerr("dupmm fuzz: --check: '%s' is not a check this version has (invariants)\n", check);
-		return EXIT_BADINPUT;
+	o.checks = check ? 0 : FUZZ_CHECK_INVARIANTS;
+	if (check) {
+		g_auto(GStrv) names = g_strsplit(check, ",", -1);
+
+		for (int i = 0; names[i]; i++) {
+			if (!strcmp(names[i], "invariants")) {
+				o.checks |= FUZZ_CHECK_INVARIANTS;
+			} else if (!strcmp(names[i], "host")) {
+				o.checks |= FUZZ_CHECK_HOST;
+			} else {
+				g_printerr("dupmm fuzz: --check: '%s' is not a check (invariants, host)\n",
+					   names[i]);
+				return EXIT_BADINPUT;
+			}
+		}
 	}
+	if ((o.checks & FUZZ_CHECK_HOST) && hostrun == NULL) {
+		g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+		g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+		g_autofree char *beside = dir ? g_build_filename(dir, "..", "tools", "dupmm-hostrun", NULL) : NULL;
+
+		if (beside && g_file_test(beside, G_FILE_TEST_IS_EXECUTABLE))
+			hostrun = g_steal_pointer(&beside);
+		else
+			hostrun = g_find_program_in_path("dupmm-hostrun");
+		if (hostrun == NULL) {
+			g_printerr("dupmm fuzz: --check host needs dupmm-hostrun: give --hostrun PATH\n");
+			return EXIT_BADINPUT;
+		}
+	}
+	o.hostrun = hostrun;
 	rc = set_planted_bug("fuzz");
 	if (rc)
 		return rc;
@@ -215,7 +245,6 @@ static int cmd_fuzz(int argc, char **argv)
 	o.ops = (guint)ops;
 	o.runs = (guint)runs;
 	o.time_budget = budget;
-	o.checks = FUZZ_CHECK_INVARIANTS;
 	o.out_dir = out_dir;
 	o.max_failures = (guint)max_failures;
 	o.out = stdout;
@@ -231,6 +260,7 @@ static int cmd_fuzz(int argc, char **argv)
 	g_free(shard);
 	g_free(check);
 	g_free(out_dir);
+	g_free(hostrun);
 	return rc;
 }
 

@@ -18,6 +18,9 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
+#include <dupmm/compare.h>
 #include <dupmm/fuzz.h>
 #include <dupmm/mm.h>
 #include <dupmm/replay.h>
@@ -264,10 +267,24 @@ static void gen_fork(struct gen *g, struct gproc *p, int *ops)
 	} else if (kind < 9) {
 		add_step(g, ppid, c->pid, "%d  clone(child_stack=NULL, flags=CLONE_VM|SIGCHLD) = %d\n", ppid, c->pid);
 	} else {
+		/*
+		 * The parent is suspended until the child exits: the vfork, the
+		 * child's calls and its exit are one step, which shrinking can only
+		 * drop whole (dropping the exit alone would leave the real parent
+		 * suspended for ever).
+		 */
+		guint first = g->steps->len;
+		GString *unit = g_string_new(NULL);
+
 		add_step(g, ppid, c->pid, "%d  vfork() = %d\n", ppid, c->pid);
 		for (int i = rnd(g, 4); i > 0; i--, (*ops)--)
 			gen_call(g, c->pid);
 		gen_exit(g, c);
+		for (guint i = first; i < g->steps->len; i++)
+			g_string_append(unit, ((struct step *)g->steps->pdata[i])->text);
+		g_ptr_array_remove_range(g->steps, first, g->steps->len - first);
+		add_step(g, ppid, c->pid, "%s", unit->str);
+		g_string_free(unit, TRUE);
 		return;
 	}
 	if (chance(g, 50))
@@ -319,6 +336,17 @@ char *fuzz_generate(uint64_t seed, guint ops)
 	return steps_text(steps, NULL);
 }
 
+/* The calls of a trace: its lines but the +++ ones. */
+static guint count_calls(const char *text)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	guint n = 0;
+
+	for (int i = 0; lines[i]; i++)
+		n += *lines[i] && !strstr(lines[i], "+++");
+	return n;
+}
+
 /* ---- checks ---- */
 
 static char *last_warning;
@@ -348,48 +376,173 @@ static void count_result(const struct strace_record *r, long ret, void *arg)
 	rep->results[k]++;
 }
 
-/*
- * run_checks: replay text with the selected checks.  Returns true if a
- * check failed, with the first difference in *why.  rep, when given,
- * collects the counts.  A trace the replay cannot run at all is a failure
- * too (a generator bug must not pass silently).
- */
-static bool run_checks(const char *name, const char *text, unsigned int checks,
-		       struct fuzz_report *rep, guint *calls, char **why)
+/* replay_text: replay a trace, invariants checked if asked; true if it diverged. */
+static bool replay_text(const char *name, const char *text, bool invariants, struct fuzz_report *rep,
+			guint *calls, struct replay_result *res, char **why)
 {
 	g_autoptr(GError) error = NULL;
 	struct strace_log *log = strace_parse_text(name, text, &error);
 	struct replay_options opts = {
-		.check = (checks & FUZZ_CHECK_INVARIANTS) != 0, .quiet = true, .cwd = ".",
+		.check = invariants, .quiet = true, .cwd = ".",
 		.on_call = rep ? count_result : NULL, .on_call_arg = rep,
 	};
-	struct replay_result res;
 	unsigned long warns = mm_warn_count;
-	bool failed;
+	bool failed = false;
 
-	*why = NULL;
-	*calls = 0;
 	if (log == NULL) {
 		*why = g_strdup_printf("the generated trace does not parse: %s", error->message);
+		memset(res, 0, sizeof(*res));
 		return true;
 	}
 	g_clear_pointer(&last_warning, g_free);
-	if (!replay_log(log, &opts, &res, &error)) {
+	if (!replay_log(log, &opts, res, &error)) {
 		*why = g_strdup_printf("the generated trace does not replay: %s", error->message);
 		failed = true;
-	} else if (res.divergences) {
-		*why = g_strdup(replay_first_divergence(&res));
+	} else if (res->divergences) {
+		*why = g_strdup(replay_first_divergence(res));
 		failed = true;
-	} else if (mm_warn_count != warns && (checks & FUZZ_CHECK_INVARIANTS)) {
+	} else if (mm_warn_count != warns && invariants) {
 		*why = g_strdup_printf("MM_WARN_ON: %s", last_warning ? last_warning : "?");
 		failed = true;
-	} else {
-		failed = false;
 	}
-	*calls = res.calls;
-	replay_result_clear(&res);
+	*calls = res->calls;
 	strace_log_free(log);
 	return failed;
+}
+
+/* The first line where two texts differ, for a failure message. */
+static char *first_difference(const char *what, const char *host, const char *model)
+{
+	g_auto(GStrv) h = g_strsplit(host, "\n", -1), m = g_strsplit(model, "\n", -1);
+	int i = 0;
+
+	while (h[i] && m[i] && strcmp(h[i], m[i]) == 0)
+		i++;
+	return g_strdup_printf("%s: the host has '%s', the model '%s'", what, h[i] ? h[i] : "(end)",
+			       m[i] ? m[i] : "(end)");
+}
+
+/* Compare the model's /proc snapshots with what the host wrote in dir. */
+static char *compare_snapshots(const char *dir, struct replay_result *res)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, res->snapshots);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct replay_snapshot *s = v;
+		int pid = GPOINTER_TO_INT(k);
+		g_autofree char *sp = g_strdup_printf("%s/%d.smaps", dir, pid);
+		g_autofree char *pp = g_strdup_printf("%s/%d.pagemap", dir, pid);
+		g_autofree char *hs = NULL, *hp = NULL, *ch = NULL, *cm = NULL;
+
+		if (!g_file_get_contents(sp, &hs, NULL, NULL) || !g_file_get_contents(pp, &hp, NULL, NULL))
+			return g_strdup_printf("pid %d: the host wrote no smaps or pagemap", pid);
+		ch = smaps_canonical(hs);
+		cm = smaps_canonical(s->smaps);
+		if (strcmp(ch, cm) != 0) {
+			g_autofree char *what = g_strdup_printf("pid %d smaps at exit", pid);
+
+			return first_difference(what, ch, cm);
+		}
+		if (strcmp(hp, s->pagemap) != 0) {
+			g_autofree char *what = g_strdup_printf("pid %d pagemap at exit", pid);
+
+			return first_difference(what, hp, s->pagemap);
+		}
+	}
+	return NULL;
+}
+
+static void remove_tree(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *n;
+
+	while (d && (n = g_dir_read_name(d)) != NULL) {
+		g_autofree char *p = g_build_filename(dir, n, NULL);
+
+		if (g_file_test(p, G_FILE_TEST_IS_DIR))
+			remove_tree(p);
+		else
+			g_unlink(p);
+	}
+	g_rmdir(dir);
+}
+
+/*
+ * host_check: dupmm-hostrun performs the trace and writes it back with
+ * the host's results (--resolve); the model replays that strictly and
+ * its snapshots are compared with the host's.  *resolved is the trace with
+ * the host's results, the one a failure report should hold.
+ */
+static bool host_check(const struct fuzz_options *o, const char *text, bool invariants,
+		       struct fuzz_report *rep, guint *calls, char **why, char **resolved)
+{
+	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
+	g_autofree char *gen = g_build_filename(dir, "gen.strace", NULL);
+	g_autofree char *res_path = g_build_filename(dir, "resolved.strace", NULL);
+	g_autofree char *host_dir = g_build_filename(dir, "host", NULL);
+	g_autofree char *out = NULL, *err = NULL;
+	const char *argv[] = { o->hostrun, "--resolve", res_path, "-o", host_dir, gen, NULL };
+	gint64 t0 = g_get_monotonic_time();
+	struct replay_result res;
+	int status;
+	bool failed;
+
+	*resolved = NULL;
+	if (dir == NULL || !g_file_set_contents(gen, text, -1, NULL) ||
+	    !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, NULL) ||
+	    !g_spawn_check_wait_status(status, NULL) || !g_file_get_contents(res_path, resolved, NULL, NULL)) {
+		*why = g_strdup_printf("dupmm-hostrun (%s) could not perform the trace: %s%s",
+				       o->hostrun ? o->hostrun : "not found", out ? out : "", err ? err : "");
+		if (dir)
+			remove_tree(dir);
+		return true;
+	}
+	if (rep) {
+		rep->host_seconds += (double)(g_get_monotonic_time() - t0) / 1e6;
+		rep->host_calls += count_calls(text);
+	}
+	failed = replay_text("host-resolved", *resolved, invariants, rep, calls, &res, why);
+	if (!failed && (*why = compare_snapshots(host_dir, &res)) != NULL)
+		failed = true;
+	replay_result_clear(&res);
+	remove_tree(dir);
+	return failed;
+}
+
+/*
+ * run_checks: the selected checks on one trace, cheapest first.  Returns
+ * the check that failed (0 if none) with the first difference in *why, and
+ * in *report the text a failure report should hold.  A trace the checks
+ * cannot run at all is a failure too: a generator bug must not pass
+ * silently.
+ */
+static unsigned int run_checks(const struct fuzz_options *o, const char *text, unsigned int checks,
+			       struct fuzz_report *rep, guint *calls, char **why, char **report)
+{
+	struct replay_result res;
+
+	*why = NULL;
+	*report = NULL;
+	*calls = 0;
+	if (checks & FUZZ_CHECK_INVARIANTS) {
+		bool failed = replay_text("fuzz", text, true, (checks & FUZZ_CHECK_HOST) ? NULL : rep,
+					  calls, &res, why);
+
+		replay_result_clear(&res);
+		if (failed) {
+			*report = g_strdup(text);
+			return FUZZ_CHECK_INVARIANTS;
+		}
+	}
+	if (checks & FUZZ_CHECK_HOST) {
+		if (host_check(o, text, false, rep, calls, why, report))
+			return FUZZ_CHECK_HOST;
+	}
+	g_clear_pointer(report, g_free);
+	return 0;
 }
 
 /* ---- shrinking ---- */
@@ -419,7 +572,8 @@ static void mark_with_subtree(GPtrArray *steps, guint i, bool *mark)
  * shrink: drop steps in halving chunks (then one by one) while the trace
  * still fails the same check; returns the minimal text.
  */
-static char *shrink(GPtrArray *steps, unsigned int checks, char **why)
+static char *shrink(const struct fuzz_options *o, GPtrArray *steps, unsigned int check,
+		    char **why, char **report)
 {
 	guint n = steps->len;
 	bool *removed = g_new0(bool, n), *trial = g_new0(bool, n);
@@ -442,12 +596,19 @@ static char *shrink(GPtrArray *steps, unsigned int checks, char **why)
 				if (!any)
 					continue;
 				t = steps_text(steps, trial);
-				if (run_checks("shrink", t, checks, NULL, &calls, &w) &&
-				    !g_str_has_prefix(w, "the generated trace does not")) {
-					memcpy(removed, trial, n * sizeof(bool));
-					g_free(*why);
-					*why = g_steal_pointer(&w);
-					changed = true;
+				{
+					g_autofree char *rpt = NULL;
+
+					if (run_checks(o, t, check, NULL, &calls, &w, &rpt) == check &&
+					    !g_str_has_prefix(w, "the generated trace does not") &&
+					    !g_str_has_prefix(w, "dupmm-hostrun")) {
+						memcpy(removed, trial, n * sizeof(bool));
+						g_free(*why);
+						*why = g_steal_pointer(&w);
+						g_free(*report);
+						*report = g_steal_pointer(&rpt);
+						changed = true;
+					}
 				}
 			}
 			if (chunk == 1)
@@ -457,22 +618,16 @@ static char *shrink(GPtrArray *steps, unsigned int checks, char **why)
 	text = steps_text(steps, removed);
 	g_free(removed);
 	g_free(trial);
-	return text;
+	return text;	/* *report: what the failing check saw of it */
 }
 
-/* The calls of a trace: its lines but the +++ ones. */
-static guint count_calls(const char *text)
+static const char *check_name(unsigned int check)
 {
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	guint n = 0;
-
-	for (int i = 0; lines[i]; i++)
-		n += *lines[i] && !strstr(lines[i], "+++");
-	return n;
+	return check == FUZZ_CHECK_HOST ? "host" : "invariants";
 }
 
-static bool write_failure(const struct fuzz_options *o, uint64_t seed, const char *text,
-			  const char *why, struct fuzz_report *rep, GError **error)
+static bool write_failure(const struct fuzz_options *o, uint64_t seed, unsigned int check,
+			  const char *text, const char *why, struct fuzz_report *rep, GError **error)
 {
 	const char *dir = o->out_dir ? o->out_dir : "fuzz-failures";
 	g_autofree char *path = g_strdup_printf("%s/fail-%" PRIu64 ".strace", dir, seed);
@@ -484,10 +639,12 @@ static bool write_failure(const struct fuzz_options *o, uint64_t seed, const cha
 		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", dir, g_strerror(errno));
 		return false;
 	}
-	body = g_strdup_printf("# dupmm fuzz: seed %" PRIu64 ", %u ops, check: invariants\n"
+	body = g_strdup_printf("# dupmm fuzz: seed %" PRIu64 ", %u ops, check: %s\n"
 			       "# first difference: %s\n"
-			       "# reproduce: dupmm replay --check %s\n%s",
-			       seed, o->ops, why_comment, path, text);
+			       "# reproduce: dupmm replay --check %s%s\n%s",
+			       seed, o->ops, check_name(check), why_comment, path,
+			       check == FUZZ_CHECK_HOST ? "   (results are the host kernel's)" : "",
+			       text);
 	if (!g_file_set_contents(path, body, -1, error))
 		return false;
 	g_ptr_array_add(rep->failure_files, g_steal_pointer(&path));
@@ -506,7 +663,8 @@ gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GE
 	for (guint i = 0; i < o->runs && ok; i++) {
 		uint64_t seed = o->seed + i;
 		g_autoptr(GPtrArray) steps = NULL;
-		g_autofree char *text = NULL, *why = NULL;
+		g_autofree char *text = NULL, *why = NULL, *report = NULL;
+		unsigned int failed;
 		guint calls;
 
 		if (o->shard_n > 1 && i % o->shard_n != o->shard_k)
@@ -516,19 +674,18 @@ gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GE
 		steps = generate_steps(seed, o->ops);
 		text = steps_text(steps, NULL);
 		rep->runs++;
-		if (!run_checks("fuzz", text, o->checks, rep, &calls, &why)) {
-			rep->calls += calls;
-			continue;
-		}
+		failed = run_checks(o, text, o->checks, rep, &calls, &why, &report);
 		rep->calls += calls;
+		if (!failed)
+			continue;
 		rep->failures++;
 		{
-			g_autofree char *small = shrink(steps, o->checks, &why);
+			g_autofree char *small = shrink(o, steps, failed, &why, &report);
 
 			if (o->out)
-				fprintf(o->out, "seed %" PRIu64 ": FAILED, shrunk to %u calls: %.*s\n",
-					seed, count_calls(small), (int)strcspn(why, "\n"), why);
-			ok = write_failure(o, seed, small, why, rep, error);
+				fprintf(o->out, "seed %" PRIu64 ": FAILED (%s), shrunk to %u calls: %.*s\n",
+					seed, check_name(failed), count_calls(small), (int)strcspn(why, "\n"), why);
+			ok = write_failure(o, seed, failed, report, why, rep, error);
 		}
 		if (rep->failures >= MAX(o->max_failures, 1u))
 			break;
@@ -556,8 +713,13 @@ void fuzz_print_summary(const struct fuzz_options *o, const struct fuzz_report *
 	fprintf(f, "fuzz: seeds %" PRIu64 "..%" PRIu64, o->seed, o->seed + (o->runs ? o->runs - 1 : 0));
 	if (o->shard_n > 1)
 		fprintf(f, " (shard %u/%u)", o->shard_k, o->shard_n);
-	fprintf(f, ", %u runs, %" PRIu64 " calls in %.2f s: %.0f calls/s; checks: invariants\n",
-		rep->runs, rep->calls, rep->seconds, rep->seconds > 0 ? (double)rep->calls / rep->seconds : 0.0);
+	fprintf(f, ", %u runs, %" PRIu64 " calls in %.2f s: %.0f calls/s; checks:%s%s\n",
+		rep->runs, rep->calls, rep->seconds, rep->seconds > 0 ? (double)rep->calls / rep->seconds : 0.0,
+		(o->checks & FUZZ_CHECK_INVARIANTS) ? " invariants" : "",
+		(o->checks & FUZZ_CHECK_HOST) ? " host" : "");
+	if (o->checks & FUZZ_CHECK_HOST)
+		fprintf(f, "host kernel: %" PRIu64 " calls performed in %.2f s: %.0f calls/s\n", rep->host_calls,
+			rep->host_seconds, rep->host_seconds > 0 ? (double)rep->host_calls / rep->host_seconds : 0.0);
 	fprintf(f, "results:");
 	for (int k = 0; k < 8; k++)
 		fprintf(f, " %s %" PRIu64, kinds[k], rep->results[k]);

@@ -5,7 +5,11 @@
  * Checks (selectable):
  *   FUZZ_CHECK_INVARIANTS  validate_vm and the rmap/page-table cross-checks
  *                          after every call, and no MM_WARN_ON.
- * (The reference model and the host kernel are the next checks to come.)
+ *   FUZZ_CHECK_HOST        the host kernel: dupmm-hostrun performs the trace
+ *                          with real processes and fills in every result; the
+ *                          model must give the same results and bytes, and
+ *                          the same smaps and pagemap flags at each exit.
+ * (The reference model, check 2, is still to come.)
  */
 #ifndef DUPMM_FUZZ_H
 #define DUPMM_FUZZ_H
@@ -16,6 +20,7 @@
 
 enum fuzz_check {
 	FUZZ_CHECK_INVARIANTS = 1u << 0,
+	FUZZ_CHECK_HOST = 1u << 2,	/* dupmm-hostrun performs it; the model must agree */
 };
 
 struct fuzz_options {
@@ -28,6 +33,7 @@ struct fuzz_options {
 	const char *out_dir;	/* where shrunk failing traces go */
 	guint max_failures;	/* stop after this many (0 = 1) */
 	FILE *out;		/* progress and summary */
+	const char *hostrun;	/* the dupmm-hostrun executable, for FUZZ_CHECK_HOST */
 };
 
 struct fuzz_report {
@@ -37,6 +43,8 @@ struct fuzz_report {
 	uint64_t results[8];	/* per enum fuzz_result_kind */
 	uint64_t events[32];	/* vm_events at the end of the campaign */
 	GPtrArray *failure_files;	/* paths of the shrunk traces written */
+	uint64_t host_calls;	/* calls the host performed */
+	double host_seconds;	/* time spent in dupmm-hostrun */
 };
 
 enum fuzz_result_kind { FR_OK, FR_EINVAL, FR_ENOMEM, FR_EEXIST, FR_EAGAIN, FR_EACCES,
