@@ -290,7 +290,8 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 /*
  * madvise_populate (MADV_POPULATE_READ/WRITE): fault the range in like a
  * read or write access through GUP, without FOLL_FORCE.  A hole is ENOMEM;
- * an access the mapping forbids, or a fault that would signal, EFAULT.
+ * a VMA without the permission (PROT_NONE, write-only for a read) EINVAL;
+ * a fault that would signal (a guard, SIGBUS) EFAULT.  All observed.
  */
 static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
 {
@@ -303,7 +304,7 @@ static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end,
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
 			return -EINVAL;
 		if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
-			return -EFAULT;
+			return -EINVAL;
 		if (mm_fault(mm, a, write ? FAULT_WRITE : FAULT_READ, &fi))
 			return fi.signo == SIGKILL ? -ENOMEM : -EFAULT;
 	}

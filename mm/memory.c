@@ -280,6 +280,9 @@ static struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr)
 	if (prev && (start < prev->vm_end || start - prev->vm_end < STACK_GUARD_GAP) &&
 	    !(prev->vm_flags & VM_GROWSDOWN))
 		return NULL;
+	/* expand_downwards: the anon_vma first, so fork copies the stack's PTEs (observed) */
+	if (anon_vma_prepare(vma))
+		return NULL;
 	vm_stat_account(mm, vma->vm_flags, (int64_t)((vma->vm_start - start) >> PAGE_SHIFT));
 	if (vma->vm_flags & VM_LOCKED)
 		mm->locked_vm += (vma->vm_start - start) >> PAGE_SHIFT;

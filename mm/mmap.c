@@ -195,6 +195,13 @@ static int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 		return -ENOMEM;
 	vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm->def_flags |
 		   VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	/* placement and MAP_FIXED_NOREPLACE come before the type checks (observed) */
+	ret = (int64_t)get_unmapped_area(mm, addr, len, flags);
+	if (ret < 0)
+		return ret;
+	addr = (uint64_t)ret;
+	if ((flags & MAP_FIXED_NOREPLACE_) && find_vma_intersection(mm, addr, addr + len))
+		return -EEXIST;
 
 	if (file) {
 		switch (flags & MAP_TYPE_) {
@@ -233,14 +240,8 @@ static int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 			return -EINVAL;
 		}
 	}
-	ret = (int64_t)get_unmapped_area(mm, addr, len, flags);
-	if (ret < 0)
-		return ret;
-	addr = (uint64_t)ret;
 	if (!file && (flags & MAP_TYPE_) != MAP_SHARED_)
 		pgoff = addr >> PAGE_SHIFT;
-	if ((flags & MAP_FIXED_NOREPLACE_) && find_vma_intersection(mm, addr, addr + len))
-		return -EEXIST;
 	if (flags & MAP_NORESERVE_)
 		vm_flags |= VM_NORESERVE;
 	ret = mmap_region(mm, file, addr, len, vm_flags, pgoff);

@@ -54,17 +54,17 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		vm_committed_as += (int64_t)(new_len >> PAGE_SHIFT);
 	vm_stat_account(mm, vm_flags, (int64_t)(new_len >> PAGE_SHIFT));
 	if (flags & MREMAP_DONTUNMAP_) {
-		/* The old range stays, empty: a later touch faults in fresh pages. */
-		if (vma->vm_flags & VM_LOCKED_MASK) {
-			int e;
-			struct vm_area_struct *prev = vma_prev(mm, vma);
-			struct vm_area_struct *v = vma_modify_flags(
-				prev, vma, old_addr, old_addr + old_len,
-				vma->vm_flags & ~VM_LOCKED_MASK, &e);
-
-			if (v)
-				v->vm_flags &= ~VM_LOCKED_MASK;
-		}
+		/*
+		 * The old range stays, empty.  The source VMA loses its lock
+		 * flags whole, unsplit (move_vma: vm_flags_clear on the VMA;
+		 * observed on the host).  Divergence: the kernel leaves locked_vm
+		 * as it was; dupmm keeps it equal to the locked VMAs' pages.
+		 */
+		if (vma->vm_flags & VM_LOCKED)
+			mm->locked_vm -= vma_pages(vma);
+		vma->vm_flags &= ~VM_LOCKED_MASK;
+		if (new_vma->vm_flags & VM_LOCKED)
+			mm->locked_vm += new_len >> PAGE_SHIFT;
 		return (long)new_addr;
 	}
 	err = do_vmi_munmap(mm, old_addr, old_len);
@@ -147,6 +147,10 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 	/* Ensure the old/new locations do not overlap */
 	if (addr + old_len > new_addr && new_addr + new_len > addr)
 		return -EINVAL;
+	/* refused before anything is unmapped (observed: the target survives) */
+	vma = find_vma(mm, addr);
+	if (vma && vma->vm_start <= addr && !old_len && !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
+		return -EINVAL;
 	if (flags & MREMAP_FIXED_) {
 		err = do_vmi_munmap(mm, new_addr, new_len);
 		if (err)
@@ -172,7 +176,12 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 			return r;
 		new_addr = (uint64_t)r;
 	}
-	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+	err = move_vma(vma, addr, old_len, new_len, new_addr, flags);
+	/* a locked mapping that grew is populated (mremap's mm_populate) */
+	if (err >= 0 && new_len > old_len && (vma = find_vma(mm, new_addr)) &&
+	    (vma->vm_flags & VM_LOCKED))
+		mm_populate(mm, new_addr + old_len, new_len - old_len, true);
+	return err;
 }
 
 /* vma_expandable: nothing in the way of growing vma by delta in place. */
