@@ -179,7 +179,8 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 		return -EINVAL;
 	if (!vma->vm_file || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
+	/* vma_is_shared_maywrite: may-write suffices (observed: PROT_NONE shmem is fine) */
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
 		return -EACCES;
 	mapping = vma->vm_file->f_mapping;
 	/* Every mapping of the range loses the pages, then the cache does. */

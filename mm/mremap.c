@@ -110,8 +110,10 @@ static struct vm_area_struct *vma_to_resize(struct mm_struct *mm, uint64_t addr,
 /*
  * remap_move (6.17+): a move that does not resize (MREMAP_FIXED, equal
  * lengths) takes every VMA in [addr, addr+len) along, each to the same
- * offset from new_addr, holes and all.  Observed on the 6.18 host: moving
- * a range that runs past its VMA's end succeeds (older kernels: EFAULT).
+ * offset from new_addr; each piece replaces only its own destination, so
+ * what lies opposite a hole stays.  Observed on the 6.18 host: moving a
+ * range that runs past its VMA's end succeeds (older kernels: EFAULT),
+ * and the target opposite the hole is kept.
  */
 static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t new_addr,
 		       uint64_t flags)
@@ -125,6 +127,10 @@ static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64
 
 		if ((flags & MREMAP_DONTUNMAP_) && (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP)))
 			return -EINVAL;
+		err = do_vmi_munmap(mm, new_addr + (a - addr), l);
+		if (err)
+			return err;
+		vma = find_vma(mm, a);
 		err = move_vma(vma, a, l, l, new_addr + (a - addr), flags);
 		if (err < 0)
 			return err;
@@ -151,13 +157,13 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 	vma = find_vma(mm, addr);
 	if (vma && vma->vm_start <= addr && !old_len && !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
+	if ((flags & MREMAP_FIXED_) && old_len == new_len)
+		return remap_move(mm, addr, old_len, new_addr, flags);
 	if (flags & MREMAP_FIXED_) {
 		err = do_vmi_munmap(mm, new_addr, new_len);
 		if (err)
 			return err;
 	}
-	if ((flags & MREMAP_FIXED_) && old_len == new_len)
-		return remap_move(mm, addr, old_len, new_addr, flags);
 	if (old_len > new_len) {
 		err = do_vmi_munmap(mm, addr + new_len, old_len - new_len);
 		if (err)

@@ -349,11 +349,19 @@ static void serve(int slot)
 {
 	/*
 	 * Only the coordinator keeps its pipe ends: if it dies, every traced
-	 * process reads EOF and exits instead of waiting for ever.
+	 * process reads EOF and exits instead of waiting for ever.  Closed once,
+	 * by the first process: the others inherit the closed table, and a
+	 * failing close() in a CLONE_VM child would clobber errno, which it
+	 * shares with its parent (no CLONE_SETTLS).
 	 */
-	for (int i = 0; i < nslots; i++) {
-		close(cmd_wr[i]);
-		close(rep_rd[i]);
+	static bool ends_closed;
+
+	if (!ends_closed) {
+		for (int i = 0; i < nslots; i++) {
+			close(cmd_wr[i]);
+			close(rep_rd[i]);
+		}
+		ends_closed = true;
 	}
 	for (;;) {
 		uint32_t cmd;
