@@ -60,11 +60,12 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		 * observed on the host).  Divergence: the kernel leaves locked_vm
 		 * as it was; dupmm keeps it equal to the locked VMAs' pages.
 		 */
-		if (vma->vm_flags & VM_LOCKED)
-			mm->locked_vm -= vma_pages(vma);
 		vma->vm_flags &= ~VM_LOCKED_MASK;
-		if (new_vma->vm_flags & VM_LOCKED)
-			mm->locked_vm += new_len >> PAGE_SHIFT;
+		/* the destination may have merged into the source: recount */
+		mm->locked_vm = 0;
+		for (struct vm_area_struct *v = vma_first(mm); v; v = vma_next(mm, v))
+			if (v->vm_flags & VM_LOCKED)
+				mm->locked_vm += vma_pages(v);
 		return (long)new_addr;
 	}
 	err = do_vmi_munmap(mm, old_addr, old_len);
