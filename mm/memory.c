@@ -99,9 +99,9 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *p
 /*
  * do_fault_around (mm/memory.c, filemap_map_pages): a read fault on a file
  * or shmem page also maps the pages around it that are already in the
- * page cache (no read-ahead: only what is cached), within the 16-page
- * aligned window (fault_around_bytes, 64 KiB) clipped to the VMA and to
- * the PTE table.  Observed on the host: a parent's read fault maps the
+ * page cache (no read-ahead: only what is cached): 16 pages
+ * (fault_around_bytes, 64 KiB) from the aligned-down address clamped to
+ * the VMA's start, clipped to the VMA and to the PTE table.  Observed on the host: a parent's read fault maps the
  * shmem page its child had faulted in, so its Rss grows by both.
  */
 #define FAULT_AROUND_PAGES 16
@@ -109,8 +109,9 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 {
 	struct address_space *mapping = vma->vm_file->f_mapping;
 	uint64_t win = (uint64_t)FAULT_AROUND_PAGES << PAGE_SHIFT;
+	/* from_pte: aligned down, clamped to the VMA; to_pte: 16 pages on from there */
 	uint64_t from = MAX(MAX(addr & ~(win - 1), vma->vm_start), addr & PMD_MASK);
-	uint64_t to = MIN(MIN((addr & ~(win - 1)) + win, vma->vm_end), (addr & PMD_MASK) + PMD_SIZE);
+	uint64_t to = MIN(MIN(from + win, vma->vm_end), (addr & PMD_MASK) + PMD_SIZE);
 	uint64_t eof = PAGE_ALIGN(mapping->size) >> PAGE_SHIFT;
 
 	for (uint64_t a = from; a < to; a += PAGE_SIZE) {

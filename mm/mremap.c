@@ -154,10 +154,24 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 	/* Ensure the old/new locations do not overlap */
 	if (addr + old_len > new_addr && new_addr + new_len > addr)
 		return -EINVAL;
-	/* refused before anything is unmapped (observed: the target survives) */
+	/*
+	 * check_prep_vma: the source VMA is checked before anything is
+	 * unmapped (observed: a move that fails with EFAULT leaves the target
+	 * and the old tail in place).  A move-only remap may span VMAs.
+	 */
 	vma = find_vma(mm, addr);
-	if (vma && vma->vm_start <= addr && !old_len && !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
-		return -EINVAL;
+	if (vma && vma->vm_start <= addr) {
+		if (!old_len && !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
+			return -EINVAL;
+		if ((flags & MREMAP_DONTUNMAP_) && (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP)))
+			return -EINVAL;
+		/* a shrinking move is checked at its shrunk length */
+		if (!((flags & MREMAP_FIXED_) && old_len == new_len) &&
+		    MIN(old_len, new_len) > vma->vm_end - addr)
+			return -EFAULT;
+		if (new_len > old_len && (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP)))
+			return -EFAULT;
+	}
 	if ((flags & MREMAP_FIXED_) && old_len == new_len)
 		return remap_move(mm, addr, old_len, new_addr, flags);
 	if (flags & MREMAP_FIXED_) {
