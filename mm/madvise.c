@@ -9,8 +9,6 @@
  */
 #include "internal.h"
 
-#define VM_MAYBE_GUARD	(1ULL << 11)	/* 6.19's sticky "gu", seen on the 6.18 host */
-
 static bool madvise_behavior_valid(int behavior)
 {
 	switch (behavior) {
@@ -217,16 +215,16 @@ static bool is_valid_guard_vma(const struct vm_area_struct *vma, bool allow_lock
 
 /*
  * madvise_guard_install (6.13+): replace each PTE of the range with a
- * guard marker; touching one is SIGSEGV.  The VMA gets an anon_vma so that
- * fork copies its page tables, markers included, and the sticky
- * VM_MAYBE_GUARD flag.  No split.
+ * guard marker; touching one is SIGSEGV.  No split.  6.13-6.18 prepared
+ * an anon_vma so that fork would copy the markers; 6.19 (and the 6.18
+ * host, which shows its "gu" flag) sets the sticky VM_MAYBE_GUARD instead,
+ * which vma_needs_copy honours.  Observed: without an anon_vma, the
+ * child's pieces of a guarded shmem VMA merge again after mlock.
  */
 static int madvise_guard_install(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	if (!is_valid_guard_vma(vma, false))
 		return -EINVAL;
-	if (anon_vma_prepare(vma))
-		return -ENOMEM;
 	vma->vm_flags |= VM_MAYBE_GUARD;
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
 		pte_t *ptep = pte_alloc(vma->vm_mm, a);

@@ -603,7 +603,8 @@ void move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
 static bool vma_needs_copy(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
 	(void)dst_vma;
-	if (src_vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP))
+	/* VM_COPY_ON_FORK (6.19): PFN maps, and guard markers only the PTEs hold */
+	if (src_vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD))
 		return true;
 	return src_vma->anon_vma != NULL;
 }

@@ -45,6 +45,26 @@ START_TEST(test_bounded_campaign)
 }
 END_TEST
 
+START_TEST(test_bounded_campaign_host)
+{
+	/* The host kernel as oracle: seeds 2000..2019, every result, every byte,
+	 * and smaps and pagemap at each exit must be the kernel's. */
+	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
+	struct fuzz_options o = { .seed = 2000, .ops = 150, .runs = 20,
+				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_HOST, .out_dir = dir,
+				  .out = stdout, .hostrun = test_env("DUPMM_HOSTRUN"), .max_failures = 20 };
+	struct fuzz_report rep;
+	g_autoptr(GError) error = NULL;
+
+	ck_assert(fuzz_campaign(&o, &rep, &error));
+	fuzz_print_summary(&o, &rep, stdout);
+	ck_assert_uint_eq(rep.failures, 0);
+	ck_assert_uint_gt(rep.calls, 3000);
+	ck_assert_uint_gt(rep.host_calls, 3000);
+	fuzz_report_clear(&rep);
+}
+END_TEST
+
 static guint calls_in(const char *path)
 {
 	g_autofree char *text = NULL;
@@ -95,6 +115,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_same_seed_same_trace);
 	tcase_add_test(tc, test_bounded_campaign);
+	tcase_add_test(tc, test_bounded_campaign_host);
 	tcase_add_test(tc, test_planted_bug_found_and_shrunk);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
