@@ -147,13 +147,7 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 	uint64_t map_flags = 0;
 	long err;
 
-	if (new_addr & ~PAGE_MASK)
-		return -EINVAL;
-	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
-		return -EINVAL;
-	/* Ensure the old/new locations do not overlap */
-	if (addr + old_len > new_addr && new_addr + new_len > addr)
-		return -EINVAL;
+	/* new_addr is checked by do_mremap (check_mremap_params) */
 	/*
 	 * check_prep_vma: the source VMA is checked before anything is
 	 * unmapped (observed: a move that fails with EFAULT leaves the target
