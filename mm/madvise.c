@@ -43,7 +43,7 @@ static int madvise_update_vma(struct vm_area_struct *vma, struct vm_area_struct 
 	if (vma == NULL)
 		return err == -ENOMEM ? -EAGAIN : err;
 	*prev = vma;
-	vma->vm_flags = new_flags;
+	vma->vm_flags = new_flags | (vma->vm_flags & VM_STICKY);
 	return 0;
 }
 

@@ -31,7 +31,7 @@ static int mprotect_fixup(struct vm_area_struct *vma, struct vm_area_struct **pp
 	if (vma == NULL)
 		return err;
 	*pprev = vma;
-	vma->vm_flags = newflags;
+	vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);
 	change_protection(vma, start, end, newflags);
 	if (!(oldflags & VM_ACCOUNT) && (newflags & VM_ACCOUNT))
 		vm_committed_as += nrpages;

@@ -247,7 +247,7 @@ struct vma_merge_struct {
 
 static bool is_mergeable_vma(const struct vma_merge_struct *vmg, const struct vm_area_struct *vma)
 {
-	if ((vma->vm_flags ^ vmg->flags) & ~VM_SOFTDIRTY)
+	if ((vma->vm_flags ^ vmg->flags) & ~(VM_SOFTDIRTY | VM_STICKY))
 		return false;
 	if (vma->vm_file != vmg->file)
 		return false;
@@ -355,6 +355,7 @@ static struct vm_area_struct *vma_merge_existing_range(struct vma_merge_struct *
 		*err = dup_anon_vma(prev, next->anon_vma ? next : middle);
 		if (*err)
 			return NULL;
+		prev->vm_flags |= (middle->vm_flags | next->vm_flags) & VM_STICKY;
 		merge_remove(vmg->mm, middle);
 		merge_remove(vmg->mm, next);
 		vma_set_end(prev, next_end);
@@ -365,6 +366,7 @@ static struct vm_area_struct *vma_merge_existing_range(struct vma_merge_struct *
 		*err = dup_anon_vma(prev, middle);
 		if (*err)
 			return NULL;
+		prev->vm_flags |= middle->vm_flags & VM_STICKY;
 		if (right_side)
 			merge_remove(vmg->mm, middle);
 		else
@@ -376,6 +378,7 @@ static struct vm_area_struct *vma_merge_existing_range(struct vma_merge_struct *
 	*err = dup_anon_vma(next, middle);
 	if (*err)
 		return NULL;
+	next->vm_flags |= middle->vm_flags & VM_STICKY;
 	if (left_side)
 		merge_remove(vmg->mm, middle);
 	else
@@ -453,6 +456,7 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 		if (dup_anon_vma(target, vmg.next))
 			return NULL;
 		end = vmg.next->vm_end;
+		target->vm_flags |= vmg.next->vm_flags & VM_STICKY;
 		merge_remove(mm, vmg.next);
 		vma_set_end(target, end);
 	} else if (left) {

@@ -66,6 +66,8 @@
 
 #define VM_STACK	VM_GROWSDOWN
 #define VM_LOCKED_MASK	(VM_LOCKED | VM_LOCKONFAULT)
+/* 6.19 sticky flags: ignored when merging, kept by the merged VMA */
+#define VM_STICKY	VM_MAYBE_GUARD
 #define VM_SPECIAL	(VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP)
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
 
