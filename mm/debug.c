@@ -235,6 +235,11 @@ static void collect_mappers(struct mm_struct *mm, uint64_t addr, pte_t *ptep, vo
 	g_ptr_array_add(list, g_strdup_printf("%u:%" PRIx64, mm->id, addr));
 }
 
+static void add_cached(uint64_t pfn, void *arg)
+{
+	g_hash_table_add(arg, GSIZE_TO_POINTER(pfn));
+}
+
 /*
  * validate_vm: every live mm, then what only all of them together
  * determine: each page's mapcount equals the PTEs mapping it, its
@@ -251,7 +256,8 @@ bool validate_vm(GString *why)
 	GHashTableIter it;
 	gpointer k, v;
 	bool ok = true;
-	uint64_t tables = 0, cached = 0;
+	GHashTable *pages = g_hash_table_new(g_direct_hash, g_direct_equal);	/* mapped or cached */
+	uint64_t tables = 0;
 
 	for (GList *l = mm_list; l; l = l->next) {
 		struct mm_struct *mm = l->data;
@@ -296,7 +302,15 @@ bool validate_vm(GString *why)
 		CHECK(av->num_active_vmas == GPOINTER_TO_SIZE(v), "anon_vma %u: num_active_vmas %u, %zu VMAs use it",
 		      av->id, av->num_active_vmas, GPOINTER_TO_SIZE(v));
 	}
-	(void)cached;
+	/* frames in use = tables (pgds too) + the distinct pages mapped or cached */
+	g_hash_table_iter_init(&it, mappers);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		g_hash_table_add(pages, k);
+	filemap_for_each_cached(add_cached, pages);
+	CHECK(phys_nr_used() == tables + g_hash_table_size(pages),
+	      "%" PRIu64 " frames in use, %" PRIu64 " tables and %u mapped or cached pages account for them",
+	      phys_nr_used(), tables, g_hash_table_size(pages));
+	g_hash_table_destroy(pages);
 	g_hash_table_destroy(active);
 	g_hash_table_destroy(mappers);
 	g_hash_table_destroy(mapcounts);

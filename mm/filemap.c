@@ -9,6 +9,7 @@
 #include "internal.h"
 
 static GHashTable *inode_table;	/* (dev << 40 ^ ino) -> address_space */
+static GHashTable *all_mappings;	/* every live address_space, shmem too */
 static uint64_t shmem_ino = 1000;
 
 static uint64_t inode_key(uint32_t major, uint32_t minor, uint64_t ino)
@@ -46,6 +47,9 @@ static struct address_space *mapping_get(const struct address_space_operations *
 	mapping->refcount = 1;
 	if (!shmem)
 		g_hash_table_insert(inode_table, g_memdup2(&key, sizeof(key)), mapping);
+	if (all_mappings == NULL)
+		all_mappings = g_hash_table_new(g_direct_hash, g_direct_equal);
+	g_hash_table_add(all_mappings, mapping);
 	return mapping;
 }
 
@@ -80,6 +84,7 @@ static void mapping_put(struct address_space *mapping)
 	}
 	if (mapping->a_ops && mapping->a_ops->release)
 		mapping->a_ops->release(mapping->host);
+	g_hash_table_remove(all_mappings, mapping);
 	g_free(mapping);
 }
 
@@ -165,4 +170,24 @@ struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int
 	g_hash_table_insert(mapping->i_pages, GSIZE_TO_POINTER(pgoff),
 			    GSIZE_TO_POINTER(page_to_pfn(page)));
 	return page;
+}
+
+/* filemap_for_each_cached: call fn for the pfn of every page in every page cache (validate_vm). */
+void filemap_for_each_cached(void (*fn)(uint64_t pfn, void *arg), void *arg)
+{
+	GHashTableIter mi;
+	gpointer k, v;
+
+	if (all_mappings == NULL)
+		return;
+	g_hash_table_iter_init(&mi, all_mappings);
+	while (g_hash_table_iter_next(&mi, &k, &v)) {
+		struct address_space *mapping = k;
+		GHashTableIter pi;
+		gpointer pk, pv;
+
+		g_hash_table_iter_init(&pi, mapping->i_pages);
+		while (g_hash_table_iter_next(&pi, &pk, &pv))
+			fn(GPOINTER_TO_SIZE(pv), arg);
+	}
 }

@@ -166,6 +166,7 @@ extern unsigned long anon_vma_live;
 struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int *err);
 struct file *shmem_file_setup(uint64_t size);
 void truncate_inode_pages(struct address_space *mapping);
+void filemap_for_each_cached(void (*fn)(uint64_t pfn, void *arg), void *arg);
 
 /* madvise.c */
 void lazyfree_forget(struct page *page);

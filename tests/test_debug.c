@@ -57,6 +57,14 @@ START_TEST(test_catches_each_corruption)
 	ck_assert(invalid("num_active_vmas"));
 	find_vma(child, W)->anon_vma->num_active_vmas--;
 	ck_assert(validate_vm(NULL));
+	/* a frame nobody maps, caches or uses as a table: a leak */
+	{
+		struct page *leak = alloc_page(false);
+
+		ck_assert(invalid("frames in use"));
+		put_page(leak);
+	}
+	ck_assert(validate_vm(NULL));
 	mmput(child);
 }
 END_TEST

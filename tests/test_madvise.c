@@ -48,7 +48,6 @@ END_TEST
 
 START_TEST(test_free_semantics)
 {
-	g_autoptr(GString) s = g_string_new(NULL);
 	uint8_t v;
 
 	/* F17: FREE on 4 faulted pages: data still readable, dirty becomes clean,
@@ -77,7 +76,6 @@ START_TEST(test_free_semantics)
 	ck_assert_int_eq(do_madvise(mm, W + 3000 * PG, 2 * PG, MADV_FREE_), -EINVAL);
 	ck_assert_int_eq(do_madvise(mm, W + 3000 * PG, 2 * PG, MADV_DONTNEED_), -EINVAL);
 	ck_assert_int_eq(do_madvise(mm, W + 3000 * PG, 2 * PG, MADV_DONTNEED_LOCKED_), 0);
-	(void)s;
 }
 END_TEST
 
