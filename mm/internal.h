@@ -59,6 +59,8 @@ static inline struct address_space *page_mapping(const struct page *page)
 
 /* page_alloc.c */
 extern struct page *mem_map;	/* for the hot paths: pfn_to_page without its check */
+extern uint8_t *direct_map;	/* frame pfn is at direct_map + pfn * PAGE_SIZE (__va) */
+static inline void *pfn_to_virt(uint64_t pfn) { return direct_map + (pfn << PAGE_SHIFT); }
 struct page *alloc_page(bool zero);	/* refcount 1; NULL on ENOMEM */
 void get_page(struct page *page);
 void put_page(struct page *page);

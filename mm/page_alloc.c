@@ -31,6 +31,7 @@ struct phys_mem {
 
 static struct phys_mem phys = { .memfd = -1 };
 struct page *mem_map;
+uint8_t *direct_map;
 uint64_t zero_pfn;
 uint64_t phys_hwm;
 uint64_t vm_events[NR_VM_EVENTS];
@@ -62,6 +63,7 @@ int phys_init(uint64_t ram_bytes)
 		goto out_unmap;
 	phys.nr_frames = nr;
 	mem_map = phys.mem_map;
+	direct_map = phys.direct_map;
 	phys.nr_used = 0;
 	phys.free_head = 0;
 	phys.fail_countdown = 0;

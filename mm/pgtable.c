@@ -12,7 +12,7 @@
 
 static pte_t *table_of(uint64_t pfn)
 {
-	return page_address(pfn_to_page(pfn));
+	return pfn_to_virt(pfn);
 }
 
 static struct page *table_page_of_entry(pte_t *ptep)
@@ -234,41 +234,36 @@ void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,
 	}
 }
 
-/* walk_ptes: call fn for every non-none PTE in [start, end), in order. */
+/*
+ * walk_ptes: call fn for every non-none PTE in [start, end), in order.
+ * Level by level like walk_pgd_range() in mm/pagewalk.c, so a walk costs
+ * the tables that exist, not the address space it spans.
+ */
+static void walk_level(struct mm_struct *mm, uint64_t table_pfn, unsigned int shift, uint64_t base,
+		       uint64_t start, uint64_t end, pte_visit_fn fn, void *arg)
+{
+	pte_t *table = table_of(table_pfn);
+	uint64_t size = 1ULL << shift;
+	unsigned int first = (unsigned int)((MAX(start, base) - base) >> shift);
+
+	for (unsigned int i = first; i < PTRS_PER_TABLE; i++) {
+		uint64_t addr = base + (uint64_t)i * size;
+
+		if (addr >= end)
+			break;
+		if (shift == PTE_SHIFT) {
+			if (!pte_none(table[i]))
+				fn(mm, addr, &table[i], arg);
+		} else if (table[i] & _PAGE_PRESENT) {
+			walk_level(mm, pte_pfn(table[i]), shift - 9, addr, start, end, fn, arg);
+		}
+	}
+}
+
 void walk_ptes(struct mm_struct *mm, uint64_t start, uint64_t end, pte_visit_fn fn, void *arg)
 {
-	uint64_t addr = start;
-
-	while (addr < end) {
-		pte_t *pgd = entry_at(mm->pgd, addr, PGDIR_SHIFT);
-		pte_t *pud, *pmd, *pte;
-		uint64_t next;
-
-		if (!(*pgd & _PAGE_PRESENT)) {
-			next = (addr & PGDIR_MASK) + PGDIR_SIZE;
-			goto skip;
-		}
-		pud = entry_at(pte_pfn(*pgd), addr, PUD_SHIFT);
-		if (!(*pud & _PAGE_PRESENT)) {
-			next = (addr & PUD_MASK) + PUD_SIZE;
-			goto skip;
-		}
-		pmd = entry_at(pte_pfn(*pud), addr, PMD_SHIFT);
-		if (!(*pmd & _PAGE_PRESENT)) {
-			next = (addr & PMD_MASK) + PMD_SIZE;
-			goto skip;
-		}
-		next = MIN((addr & PMD_MASK) + PMD_SIZE, end);
-		pte = entry_at(pte_pfn(*pmd), addr, PTE_SHIFT);
-		for (; addr < next; addr += PAGE_SIZE, pte++)
-			if (!pte_none(*pte))
-				fn(mm, addr, pte, arg);
-		continue;
-skip:
-		if (next <= addr)	/* wrapped past the top */
-			break;
-		addr = next;
-	}
+	if (mm->pgd && start < end)
+		walk_level(mm, mm->pgd, PGDIR_SHIFT, 0, start, end, fn, arg);
 }
 
 static void count_tables(pte_t *table, int level, uint64_t *n)
