@@ -191,3 +191,31 @@ void filemap_for_each_cached(void (*fn)(uint64_t pfn, void *arg), void *arg)
 			fn(GPOINTER_TO_SIZE(pv), arg);
 	}
 }
+
+/* filemap_remove_page: drop an unmapped page from its page cache (__filemap_remove_folio). */
+void filemap_remove_page(struct page *page)
+{
+	struct address_space *mapping = page_mapping(page);
+
+	MM_WARN_ON(page->mapcount != 0);
+	if (g_hash_table_remove(mapping->i_pages, GSIZE_TO_POINTER(page->index)))
+		put_page(page);
+}
+
+/*
+ * filemap_readahead (page_cache_ra_unbounded): read pages [start,
+ * start + nr) of the file into its page cache, up to its end; what is
+ * cached already stays.  Errors end it quietly, as read-ahead's do.
+ */
+void filemap_readahead(struct address_space *mapping, uint64_t start, uint64_t nr)
+{
+	uint64_t eof = PAGE_ALIGN(mapping->size) >> PAGE_SHIFT;
+
+	for (uint64_t pg = start; pg < start + nr && pg < eof; pg++) {
+		int err = 0;
+
+		if (!g_hash_table_contains(mapping->i_pages, GSIZE_TO_POINTER(pg)) &&
+		    filemap_get_page(mapping, pg, &err) == NULL)
+			return;
+	}
+}

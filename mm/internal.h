@@ -166,6 +166,8 @@ extern unsigned long anon_vma_live;
 
 /* filemap.c, shmem.c */
 struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int *err);
+void filemap_remove_page(struct page *page);
+void filemap_readahead(struct address_space *mapping, uint64_t start, uint64_t nr);
 struct file *shmem_file_setup(uint64_t size);
 void truncate_inode_pages(struct address_space *mapping);
 void filemap_for_each_cached(void (*fn)(uint64_t pfn, void *arg), void *arg);

@@ -158,6 +158,48 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
 	return 0;
 }
 
+/*
+ * madvise_pageout (madvise_cold_or_pageout_pte_range, then reclaim_pages
+ * and shrink_folio_list): reclaim the range's pages that reclaim can free
+ * without swap (the host has none, nor does the model).  The per-CPU
+ * batches drain first (lru_add_drain), so a MADV_FREE'd page is lazyfree
+ * by then.  Pages other processes map are left alone
+ * (folio_maybe_mapped_shared).  A lazyfree page whose PTE is still clean
+ * is discarded, and reads zeroes next (observed); one written since is
+ * swap-backed again and stays.  A clean page-cache page of a file is
+ * unmapped and dropped from the cache.  Anonymous swap-backed and shmem
+ * pages stay: there is no swap to put them in.
+ */
+static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	lru_lazyfree_drain();
+	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
+		pte_t *ptep = pte_offset(vma->vm_mm, a);
+		struct page *page;
+
+		if (ptep == NULL || !pte_present(*ptep))
+			continue;
+		page = vm_normal_page(vma, a, *ptep);
+		if (page == NULL || page->mapcount != 1)
+			continue;
+		if (PageAnon(page)) {
+			if (page->flags & PG_swapbacked)
+				continue;
+			if (pte_dirty(*ptep) || (page->flags & PG_dirty)) {
+				page->flags |= PG_swapbacked;	/* redirtied: cannot be discarded */
+				continue;
+			}
+			zap_page_range_single(vma, a, a + PAGE_SIZE, true);
+		} else if (!page_mapping(page)->shmem && !pte_dirty(*ptep) && !(page->flags & PG_dirty)) {
+			zap_page_range_single(vma, a, a + PAGE_SIZE, true);
+			if (page->mapcount == 0)
+				filemap_remove_page(page);
+		}
+	}
+	mmu_notifier_invalidate(vma->vm_mm, start, end);
+	return 0;
+}
+
 static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior)
 {
 	if (vma->vm_flags & VM_PFNMAP)
@@ -175,9 +217,12 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 
 	if (vma->vm_flags & VM_LOCKED)
 		return -EINVAL;
-	if (!vma->vm_file || !(vma->vm_flags & VM_SHARED))
+	if (!vma->vm_file)
 		return -EINVAL;
-	/* vma_is_shared_maywrite: may-write suffices (observed: PROT_NONE shmem is fine) */
+	/*
+	 * vma_is_shared_maywrite: may-write suffices (observed: PROT_NONE shmem
+	 * is fine); a private file mapping is EACCES, not EINVAL (observed).
+	 */
 	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
 		return -EACCES;
 	mapping = vma->vm_file->f_mapping;
@@ -263,11 +308,22 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 	case MADV_REMOVE_:
 		return madvise_remove(vma, start, end);
 	case MADV_WILLNEED_:
-		return 0;	/* read-ahead: nothing observable without swap */
+		/*
+		 * madvise_willneed: a file's range is read into the page cache
+		 * (vfs_fadvise WILLNEED), which later faults map around; anonymous
+		 * and shmem memory would be swapped in, and there is no swap.
+		 */
+		if (vma->vm_file && !vma->vm_file->f_mapping->shmem)
+			filemap_readahead(vma->vm_file->f_mapping, linear_page_index(vma, start),
+					  (end - start) >> PAGE_SHIFT);
+		return 0;
 	case MADV_COLD_:
 	case MADV_PAGEOUT_:
-		/* can_madv_lru_vma; divergence: no reclaim is modelled */
-		return (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) ? -EINVAL : 0;
+		/* can_madv_lru_vma */
+		if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
+			return -EINVAL;
+		/* COLD only ages the pages: nothing a program or smaps sees */
+		return behavior == MADV_PAGEOUT_ ? madvise_pageout(vma, start, end) : 0;
 	case MADV_FREE_:
 		return madvise_free(vma, start, end);
 	case MADV_DONTNEED_:

@@ -132,6 +132,37 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 }
 
 /*
+ * do_sync_mmap_readahead (mm/filemap.c): a fault that misses a file's page
+ * cache reads more than the page.  VM_RAND_READ: just the page.
+ * VM_SEQ_READ: a read-ahead window from the page on.  Otherwise the mmap
+ * read-around: ra_pages centred on the page.  ra_pages is 32 (the default
+ * read_ahead_kb of 128, the host's).  VM_EXEC (6.16+): executable code is
+ * read at random, so only from the page to the end of the VMA, ra_pages
+ * at most, and nothing before it.  Observed: the first read of a 6-page
+ * file maps all 6 pages (fault-around maps what read-around cached); in a
+ * PROT_EXEC mapping it maps the page alone when the page ends the VMA.
+ * Divergence: the kernel stops reading around after 100 misses without
+ * hits (MMAP_LOTSAMISS); the model always reads around.
+ */
+#define RA_PAGES 32
+static void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping, uint64_t pgoff)
+{
+	if (vma->vm_flags & VM_RAND_READ)
+		return;
+	if (vma->vm_flags & VM_SEQ_READ) {
+		filemap_readahead(mapping, pgoff, RA_PAGES);
+		return;
+	}
+	if (vma->vm_flags & VM_EXEC) {
+		uint64_t end = vma->vm_pgoff + vma_pages(vma);
+
+		filemap_readahead(mapping, pgoff, MIN(pgoff + RA_PAGES, end) - pgoff);
+		return;
+	}
+	filemap_readahead(mapping, pgoff > RA_PAGES / 2 ? pgoff - RA_PAGES / 2 : 0, RA_PAGES);
+}
+
+/*
  * do_fault: first touch of a file or shmem page.  Reads and shared writes
  * map the page-cache page (do_read_fault, do_shared_fault); a private
  * write maps a private copy of it (do_cow_fault).  Past the end of the
@@ -146,8 +177,18 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 	pte_t pte;
 	int err;
 
-	if (pgoff >= PAGE_ALIGN(mapping->size) >> PAGE_SHIFT)
+	if (pgoff >= PAGE_ALIGN(mapping->size) >> PAGE_SHIFT) {
+		/*
+		 * do_read_fault maps around before ->fault finds the page past
+		 * the end: the cached neighbours get mapped, then SIGBUS
+		 * (observed).
+		 */
+		if (!(flags & FAULT_FLAG_WRITE))
+			do_fault_around(vma, addr, ptep);
 		return VM_FAULT_SIGBUS;
+	}
+	if (!mapping->shmem && !g_hash_table_contains(mapping->i_pages, GSIZE_TO_POINTER(pgoff)))
+		do_sync_mmap_readahead(vma, mapping, pgoff);
 	page = filemap_get_page(mapping, pgoff, &err);
 	if (page == NULL)
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
@@ -268,7 +309,9 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flag
 /*
  * expand_stack (mm/mmap.c expand_downwards): a VM_GROWSDOWN VMA grows to
  * cover an access just below it, keeping a guard gap (stack_guard_gap,
- * 256 pages) above the previous VMA.
+ * 256 pages) above the previous VMA if that one is accessible and not a
+ * stack itself.  It grows before the access is checked: a PROT_NONE stack
+ * grows, then the access faults (observed).
  */
 #define STACK_GUARD_GAP (256UL << PAGE_SHIFT)
 static struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr)
@@ -279,7 +322,7 @@ static struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr)
 	if (!vma || !(vma->vm_flags & VM_GROWSDOWN) || start < MMAP_MIN_ADDR)
 		return NULL;
 	if (prev && (start < prev->vm_end || start - prev->vm_end < STACK_GUARD_GAP) &&
-	    !(prev->vm_flags & VM_GROWSDOWN))
+	    !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS))
 		return NULL;
 	/* expand_downwards: the anon_vma first, so fork copies the stack's PTEs (observed) */
 	if (anon_vma_prepare(vma))
@@ -427,6 +470,55 @@ int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len, struc
 }
 
 /*
+ * mm_peek: the bytes a read of the page at addr would see, without
+ * faulting anything in and without filling the page cache, for the
+ * fuzzer's reference check (a debugging accessor in the spirit of
+ * follow_page(); access_remote_vm() would fault).  *bytes points at the
+ * mapped frame, the zero page, a cached page, or buf when the file's page
+ * is not cached yet.  Returns 0, or what the read would raise: -EFAULT
+ * for SIGSEGV (no VMA, no access, a guard marker), -EIO for SIGBUS (past
+ * the end of the file).  Stack growth is not a peek's business.
+ */
+int mm_peek(struct mm_struct *mm, uint64_t addr, const uint8_t **bytes, uint8_t *buf)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+	struct address_space *mapping;
+	uint64_t pgoff;
+	pte_t pte;
+	gpointer v;
+
+	if (vma == NULL || vma->vm_start > addr || !(vma->vm_flags & VM_ACCESS_FLAGS))
+		return -EFAULT;
+	pte = mm_lookup_pte(mm, addr);
+	if (pte_present(pte)) {
+		*bytes = pfn_to_virt(pte_pfn(pte));
+		return 0;
+	}
+	if (!pte_none(pte))
+		return pte_is_guard(pte) ? -EFAULT : -EIO;
+	if (vma->vm_file == NULL) {
+		*bytes = pfn_to_virt(zero_pfn);
+		return 0;
+	}
+	mapping = vma->vm_file->f_mapping;
+	pgoff = linear_page_index(vma, addr);
+	if (pgoff >= PAGE_ALIGN(mapping->size) >> PAGE_SHIFT)
+		return -EIO;
+	if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v)) {
+		*bytes = pfn_to_virt(GPOINTER_TO_SIZE(v));
+		return 0;
+	}
+	if (mapping->a_ops && mapping->a_ops->read_folio) {
+		if (mapping->a_ops->read_folio(mapping->host, pgoff, buf))
+			return -EIO;
+	} else {
+		memset(buf, 0, PAGE_SIZE);	/* a shmem hole */
+	}
+	*bytes = buf;
+	return 0;
+}
+
+/*
  * mm_populate (mm/gup.c __mm_populate, populate_vma_page_range): fault in
  * [start, start+len) as MAP_POPULATE, mlock and mlockall do.  Writable
  * private mappings are write-faulted to break COW up front, others
@@ -441,6 +533,9 @@ int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len, struc
 int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors)
 {
 	uint64_t end = start + len;
+
+	if (len == 0)
+		return 0;	/* observed: mlock(addr, 0) in a PROT_NONE VMA is 0 */
 
 	for (struct vm_area_struct *vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = vma_next(mm, vma)) {

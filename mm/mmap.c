@@ -216,6 +216,9 @@ static int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 		case MAP_PRIVATE_:
 			if (!file->readable)
 				return -EACCES;
+			/* do_mmap: a file mapping cannot grow down (observed: EINVAL) */
+			if (vm_flags & VM_GROWSDOWN)
+				return -EINVAL;
 			break;
 		default:
 			return -EINVAL;

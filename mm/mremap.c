@@ -68,7 +68,12 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 				mm->locked_vm += vma_pages(v);
 		return (long)new_addr;
 	}
-	err = do_vmi_munmap(mm, old_addr, old_len);
+	/*
+	 * old_len 0 (a second mapping of shared memory): nothing to unmap.
+	 * The kernel's munmap of 0 bytes fails and move_vma ignores it
+	 * (observed: mremap(shm, 0, n, MAYMOVE|FIXED, to) succeeds).
+	 */
+	err = old_len ? do_vmi_munmap(mm, old_addr, old_len) : 0;
 	if (err)
 		return err;
 	if (vm_flags & VM_LOCKED)

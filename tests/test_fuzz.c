@@ -1,11 +1,14 @@
 /*
- * emu/fuzz: reproducible generation, a bounded campaign that is not
- * vacuous, and a planted semantic bug that the fuzzer must find and shrink
- * to a handful of calls.
+ * emu/fuzz: reproducible generation, bounded campaigns that are not
+ * vacuous (checks 1 and 2 on their own; all three checks with the host),
+ * and a planted semantic bug that the fuzzer must find and shrink to a
+ * handful of calls, once through the invariants and once through the
+ * reference model alone.
  */
 #include <dupmm/fuzz.h>
 #include <dupmm/replay.h>
 
+#include "../emu/fuzz/checks.h"
 #include "common.h"
 
 START_TEST(test_same_seed_same_trace)
@@ -22,15 +25,16 @@ END_TEST
 START_TEST(test_bounded_campaign)
 {
 	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
-	struct fuzz_options o = { .seed = 1000, .ops = 150, .runs = 24, .checks = FUZZ_CHECK_INVARIANTS,
-				  .out_dir = dir, .out = stdout };
+	struct fuzz_options o = { .seed = 1000, .ops = 150, .runs = 40,
+				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL, .out_dir = dir, .out = stdout };
 	struct fuzz_report rep;
 	g_autoptr(GError) error = NULL;
 
 	ck_assert(fuzz_campaign(&o, &rep, &error));
 	fuzz_print_summary(&o, &rep, stdout);
 	ck_assert_uint_eq(rep.failures, 0);
-	ck_assert_uint_gt(rep.calls, 3000);
+	ck_assert_uint_gt(rep.calls, 5000);
+	ck_assert_uint_gt(rep.pages_compared, rep.calls);
 	/* not vacuous: the interesting events happened */
 	ck_assert_uint_gt(rep.events[COW_COPY], 0);
 	ck_assert_uint_gt(rep.events[PGREUSE], 0);
@@ -41,17 +45,21 @@ START_TEST(test_bounded_campaign)
 	ck_assert_uint_gt(rep.results[FR_OK], 0);
 	ck_assert_uint_gt(rep.results[FR_EINVAL], 0);
 	ck_assert_uint_gt(rep.results[FR_ENOMEM], 0);
+	ck_assert_uint_gt(rep.results[FR_EEXIST], 0);
+	ck_assert_uint_gt(rep.results[FR_EFAULT], 0);
+	ck_assert_uint_gt(rep.results[FR_EACCES], 0);
 	fuzz_report_clear(&rep);
 }
 END_TEST
 
 START_TEST(test_bounded_campaign_host)
 {
-	/* The host kernel as oracle: seeds 2000..2019, every result, every byte,
-	 * and smaps and pagemap at each exit must be the kernel's. */
+	/* All three checks; the host kernel as oracle: seeds 2000..2019, every
+	 * result, every byte, and smaps and pagemap at each exit must be the
+	 * kernel's. */
 	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
 	struct fuzz_options o = { .seed = 2000, .ops = 150, .runs = 20,
-				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_HOST, .out_dir = dir,
+				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL | FUZZ_CHECK_HOST, .out_dir = dir,
 				  .out = stdout, .hostrun = test_env("DUPMM_HOSTRUN"), .max_failures = 20 };
 	struct fuzz_report rep;
 	g_autoptr(GError) error = NULL;
@@ -61,10 +69,12 @@ START_TEST(test_bounded_campaign_host)
 	ck_assert_uint_eq(rep.failures, 0);
 	ck_assert_uint_gt(rep.calls, 3000);
 	ck_assert_uint_gt(rep.host_calls, 3000);
+	ck_assert_uint_gt(rep.pages_compared, rep.calls);
 	fuzz_report_clear(&rep);
 }
 END_TEST
 
+/* The calls of a trace file but its fixed first line, the data file's openat. */
 static guint calls_in(const char *path)
 {
 	g_autofree char *text = NULL;
@@ -74,9 +84,54 @@ static guint calls_in(const char *path)
 	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
 	lines = g_strsplit(text, "\n", -1);
 	for (int i = 0; lines[i]; i++)
-		n += *lines[i] && lines[i][0] != '#' && !strstr(lines[i], "+++");
+		n += *lines[i] && lines[i][0] != '#' && !strstr(lines[i], "+++") &&
+		     !strstr(lines[i], "openat(AT_FDCWD, \"fuzz-file.bin\"");
 	return n;
 }
+
+/* Replay a failure file with the reference model beside it, as 'dupmm replay --model' does. */
+static guint model_divergences(const char *path)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	struct fuzz_checker *c = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, FUZZ_WINDOW_PAGES, dir, 1);
+	struct replay_options ro = { .quiet = true, .on_step = fuzz_checker_step, .on_step_arg = c };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+	guint n;
+
+	ck_assert(replay_file(path, &ro, &res, &error));
+	n = res.divergences;
+	replay_result_clear(&res);
+	fuzz_checker_free(c);
+	return n;
+}
+
+START_TEST(test_planted_bug_found_by_the_model)
+{
+	/* The reference model alone, no invariant checks: it sees the parent's
+	 * write show through in the child's memory. */
+	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
+	struct fuzz_options o = { .seed = 1, .ops = 200, .runs = 50, .checks = FUZZ_CHECK_MODEL,
+				  .out_dir = dir, .out = stdout };
+	struct fuzz_report rep;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = NULL;
+	const char *path;
+
+	mm_planted_bug = MM_BUG_FORK_NO_WRPROTECT;
+	ck_assert(fuzz_campaign(&o, &rep, &error));
+	ck_assert_uint_eq(rep.failures, 1);
+	path = rep.failure_files->pdata[0];
+	ck_assert_uint_le(calls_in(path), 5);
+	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+	ck_assert_ptr_nonnull(strstr(text, "check: model"));
+	ck_assert_ptr_nonnull(strstr(text, "dupmm replay --model"));
+	ck_assert_uint_gt(model_divergences(path), 0);
+	mm_planted_bug = 0;
+	ck_assert_uint_eq(model_divergences(path), 0);
+	fuzz_report_clear(&rep);
+}
+END_TEST
 
 START_TEST(test_planted_bug_found_and_shrunk)
 {
@@ -117,6 +172,7 @@ int main(void)
 	tcase_add_test(tc, test_bounded_campaign);
 	tcase_add_test(tc, test_bounded_campaign_host);
 	tcase_add_test(tc, test_planted_bug_found_and_shrunk);
+	tcase_add_test(tc, test_planted_bug_found_by_the_model);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -308,9 +308,13 @@ static void perform(const struct strace_record *rec, struct reply *r)
 		 * A file just written (a fresh checkout) has dirty page-cache pages
 		 * until writeback; the model's cache starts clean.  Flush so both
 		 * start alike: the dirty state is the disk's business, not the mm's.
+		 * Then drop its clean pages: the model's cache starts empty, and
+		 * fault-around maps whatever neighbours are cached.
 		 */
-		if (fd >= 0)
+		if (fd >= 0) {
 			fdatasync((int)fd);
+			posix_fadvise((int)fd, 0, 0, POSIX_FADV_DONTNEED);
+		}
 		if (fd >= 0 && rec->result >= 0 && rec->result < MAX_FDS)
 			log_fds[rec->result] = (int)fd + 1;
 	} else if (!strcmp(n, "close")) {
@@ -659,6 +663,9 @@ static void run_record(guint idx)
 		emit_mem_read(rec, &r, data);
 	} else if (!strcmp(rec->name, "mem_write")) {
 		emit_result(rec, r.faulted ? -EFAULT : 0);
+	} else if ((!strcmp(rec->name, "openat") || !strcmp(rec->name, "open")) && r.ret >= 0 &&
+		   !rec->result_unknown && !rec->err) {
+		emit_original(rec);	/* fd numbers are the log's: the host's are mapped to them */
 	} else if (strcmp(rec->name, "fork") && strcmp(rec->name, "clone") && strcmp(rec->name, "wait4")) {
 		emit_result(rec, r.ret);
 	}

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <dupmm/fuzz.h>
+
+#include "../fuzz/checks.h"
 #include <dupmm/mm.h>
 #include <dupmm/replay.h>
 #include <dupmm/strace.h>
@@ -87,8 +89,9 @@ static const GOptionEntry ram_entry[] = {
 
 static int cmd_replay(int argc, char **argv)
 {
-	gboolean maps = FALSE, smaps = FALSE, check = FALSE;
+	gboolean maps = FALSE, smaps = FALSE, check = FALSE, model = FALSE;
 	char *proc_out = NULL;
+	struct fuzz_checker *checker = NULL;
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &proc_out,
@@ -98,6 +101,9 @@ static int cmd_replay(int argc, char **argv)
 		{ "smaps", 0, 0, G_OPTION_ARG_NONE, &smaps, "Print each process's /proc/PID/smaps", NULL },
 		{ "check", 'c', 0, G_OPTION_ARG_NONE, &check,
 		  "Check every invariant of the model (validate_vm) after every call", NULL },
+		{ "model", 'm', 0, G_OPTION_ARG_NONE, &model,
+		  "Run the fuzzer's reference model beside it and compare every result, every byte "
+		  "read and every page of the fuzzer's window after every call", NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
@@ -133,13 +139,22 @@ static int cmd_replay(int argc, char **argv)
 	opts.print_maps = maps;
 	opts.print_smaps = smaps;
 	opts.check = check;
+	if (model) {
+		g_autofree char *dir = g_path_get_dirname(files[0]);
+
+		checker = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, FUZZ_WINDOW_PAGES, dir, 1);
+		opts.on_step = fuzz_checker_step;
+		opts.on_step_arg = checker;
+	}
 	if (!replay_file(files[0], &opts, &res, &error)) {
+		fuzz_checker_free(checker);
 		g_printerr("dupmm replay: %s\n", error->message);
 		replay_result_clear(&res);
 		phys_exit();
 		g_free(proc_out);
 		return EXIT_BADINPUT;
 	}
+	fuzz_checker_free(checker);
 	printf("replayed %u calls, %u divergences\n", res.calls, res.divergences);
 	rc = res.divergences ? EXIT_DIVERGED : 0;
 	if (mm_warn_count) {	/* a model bug: never a silent pass */
@@ -156,7 +171,7 @@ static int cmd_replay(int argc, char **argv)
 static int cmd_fuzz(int argc, char **argv)
 {
 	gint64 seed = 1;
-	gint ops = 200, runs = 100, max_failures = 1;
+	gint ops = 200, runs = 100, max_failures = 1, full_every = FUZZ_FULL_EVERY_DEFAULT;
 	double budget = 0;
 	char *shard = NULL, *check = NULL, *out_dir = NULL, *hostrun = NULL;
 	const GOptionEntry entries[] = {
@@ -167,8 +182,12 @@ static int cmd_fuzz(int argc, char **argv)
 		  "Run only the runs i with i % N == K, to spread a campaign over machines", "K/N" },
 		{ "time-budget", 't', 0, G_OPTION_ARG_DOUBLE, &budget, "Stop starting runs after SECONDS", "SECONDS" },
 		{ "check", 'c', 0, G_OPTION_ARG_STRING, &check,
-		  "Checks to run, comma-separated: invariants (validate_vm after every call; the "
-		  "default), host (the host kernel as oracle, through dupmm-hostrun)", "LIST" },
+		  "Checks to run, comma-separated: invariants (validate_mm and the rmap and page-table "
+		  "cross-checks), model (the reference model, a separate page-granular model), host (the "
+		  "host kernel as oracle, through dupmm-hostrun).  Default: invariants,model", "LIST" },
+		{ "full-every", 0, 0, G_OPTION_ARG_INT, &full_every,
+		  "Checks invariants and model look at what each call touched after every call, and at "
+		  "everything every N calls and at every exit (default 16; 1: everything, every call)", "N" },
 		{ "hostrun", 0, 0, G_OPTION_ARG_FILENAME, &hostrun,
 		  "The dupmm-hostrun helper (default: beside dupmm in the build tree, or on PATH)", "PATH" },
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
@@ -183,20 +202,21 @@ static int cmd_fuzz(int argc, char **argv)
 	int rc;
 
 	g_option_context_set_summary(ctx,
-		"Generates random traces (several processes, mmap/munmap/mprotect/madvise/mremap/\n"
-		"mlock, fork/vfork/clone(CLONE_VM) chains, mem_write/mem_read), replays each on\n"
-		"the model with the chosen checks, and shrinks a failing one to a minimal trace\n"
-		"that 'dupmm replay --check' reproduces.  The same seed gives the same trace on\n"
-		"every machine.  Exit status: 0 no failure, 1 failures, 2 bad usage.");
+		"Generates random traces (several processes, anonymous and file mmap, munmap,\n"
+		"mprotect, madvise, mremap, mlock, fork/vfork/clone(CLONE_VM) chains, mem_write,\n"
+		"mem_read), replays each on the model with the chosen checks, and shrinks a failing\n"
+		"one to a minimal trace that 'dupmm replay --check' reproduces (beside it, the data\n"
+		"file the trace maps).  The same seed gives the same trace on every machine.\n"
+		"Exit status: 0 no failure, 1 failures, 2 bad usage.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_add_main_entries(ctx, ram_entry, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		g_printerr("dupmm fuzz: %s\n", error->message);
 		return EXIT_BADINPUT;
 	}
-	if (argc > 1 || ops <= 0 || runs <= 0 || max_failures <= 0 || seed < 0) {
-		g_printerr("dupmm fuzz: --ops, --runs and --max-failures take positive numbers, --seed a "
-			   "non-negative one, and there are no file arguments\n");
+	if (argc > 1 || ops <= 0 || runs <= 0 || max_failures <= 0 || full_every <= 0 || seed < 0) {
+		g_printerr("dupmm fuzz: --ops, --runs, --max-failures and --full-every take positive numbers, "
+			   "--seed a non-negative one, and there are no file arguments\n");
 		return EXIT_BADINPUT;
 	}
 	if (shard && (sscanf(shard, "%u/%u", &o.shard_k, &o.shard_n) != 2 || o.shard_n == 0 ||
@@ -204,17 +224,19 @@ static int cmd_fuzz(int argc, char **argv)
 		g_printerr("dupmm fuzz: --shard: expected K/N with 0 <= K < N, got '%s'\n", shard);
 		return EXIT_BADINPUT;
 	}
-	o.checks = check ? 0 : FUZZ_CHECK_INVARIANTS;
+	o.checks = check ? 0 : FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL;
 	if (check) {
 		g_auto(GStrv) names = g_strsplit(check, ",", -1);
 
 		for (int i = 0; names[i]; i++) {
 			if (!strcmp(names[i], "invariants")) {
 				o.checks |= FUZZ_CHECK_INVARIANTS;
+			} else if (!strcmp(names[i], "model")) {
+				o.checks |= FUZZ_CHECK_MODEL;
 			} else if (!strcmp(names[i], "host")) {
 				o.checks |= FUZZ_CHECK_HOST;
 			} else {
-				g_printerr("dupmm fuzz: --check: '%s' is not a check (invariants, host)\n",
+				g_printerr("dupmm fuzz: --check: '%s' is not a check (invariants, model, host)\n",
 					   names[i]);
 				return EXIT_BADINPUT;
 			}
@@ -247,6 +269,7 @@ static int cmd_fuzz(int argc, char **argv)
 	o.time_budget = budget;
 	o.out_dir = out_dir;
 	o.max_failures = (guint)max_failures;
+	o.full_every = (guint)full_every;
 	o.out = stdout;
 	if (!fuzz_campaign(&o, &rep, &error)) {
 		g_printerr("dupmm fuzz: %s\n", error->message);

@@ -26,10 +26,16 @@
 #include <dupmm/replay.h>
 #include <dupmm/strace.h>
 
-#define ARENA_BASE	0x200000000000ULL
+#include "checks.h"
+
+#define ARENA_BASE	FUZZ_WINDOW_BASE
 #define ARENA_PAGES	48
 #define MAX_PROCS	8
 #define FIRST_PID	1000
+#define WINDOW_PAGES	FUZZ_WINDOW_PAGES	/* the arena and what grows out of it */
+#define DATA_FILE	"fuzz-file.bin"
+#define DATA_PAGES	6	/* page k of it holds bytes 'A' + k */
+#define DATA_FD		3
 
 struct step {
 	int pid;
@@ -124,8 +130,17 @@ static const char *pick_advice(struct gen *g)
 static void gen_mmap(struct gen *g, int pid)
 {
 	GString *flags = g_string_new(chance(g, 20) ? "MAP_SHARED" : "MAP_PRIVATE");
+	bool file = chance(g, 25);
+	uint64_t off = 0;
 
-	g_string_append(flags, "|MAP_ANONYMOUS");
+	if (file) {
+		/* the data file, open read-only: a shared mapping of it cannot be made writable */
+		off = (uint64_t)rnd(g, 4) * 4096 + (chance(g, 3) ? 100 : 0);
+		if (flags->str[4] == 'S' && chance(g, 70))
+			g_string_assign(flags, "MAP_PRIVATE");
+	} else {
+		g_string_append(flags, "|MAP_ANONYMOUS");
+	}
 	g_string_append(flags, chance(g, 70) ? "|MAP_FIXED" : "|MAP_FIXED_NOREPLACE");
 	if (chance(g, 8))
 		g_string_append(flags, "|MAP_NORESERVE");
@@ -137,8 +152,8 @@ static void gen_mmap(struct gen *g, int pid)
 		g_string_append(flags, "|MAP_STACK");
 	if (chance(g, 2))
 		g_string_append(flags, "|MAP_GROWSDOWN");
-	add_step(g, pid, 0, "%d  mmap(%#" PRIx64 ", %" PRIu64 ", %s, %s, -1, 0) = ?\n", pid,
-		 arena_addr(g), range_len(g), pick_prot(g), flags->str);
+	add_step(g, pid, 0, "%d  mmap(%#" PRIx64 ", %" PRIu64 ", %s, %s, %d, %#" PRIx64 ") = ?\n", pid,
+		 arena_addr(g), range_len(g), pick_prot(g), flags->str, file ? DATA_FD : -1, off);
 	g_string_free(flags, TRUE);
 }
 
@@ -319,9 +334,16 @@ static GPtrArray *generate_steps(uint64_t seed, guint ops)
 	return g.steps;
 }
 
+/*
+ * The text of the steps not removed.  Every trace starts by opening the
+ * data file (fd 3) in the first process: a line shrinking never drops, so
+ * that every mmap of fd 3 means the same file.
+ */
 static char *steps_text(GPtrArray *steps, const bool *removed)
 {
 	GString *t = g_string_new(NULL);
+
+	g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_FILE "\", O_RDONLY) = %d\n", FIRST_PID, DATA_FD);
 
 	for (guint i = 0; i < steps->len; i++)
 		if (!removed || !removed[i])
@@ -376,15 +398,34 @@ static void count_result(const struct strace_record *r, long ret, void *arg)
 	rep->results[k]++;
 }
 
-/* replay_text: replay a trace, invariants checked if asked; true if it diverged. */
-static bool replay_text(const char *name, const char *text, bool invariants, struct fuzz_report *rep,
-			guint *calls, struct replay_result *res, char **why)
+gboolean fuzz_write_data_file(const char *dir, GError **error)
+{
+	g_autofree char *path = g_build_filename(dir, DATA_FILE, NULL);
+	char bytes[DATA_PAGES * 4096];
+
+	for (int k = 0; k < DATA_PAGES; k++)
+		memset(bytes + k * 4096, 'A' + k, 4096);
+	return g_file_set_contents(path, bytes, sizeof(bytes), error);
+}
+
+/* Where the campaign's replays run: the data file lives there. */
+static char *data_dir;
+
+/*
+ * replay_text: replay a trace with checks 1 and 2 as asked (FUZZ_CHECK_*);
+ * true if it diverged.  snapshots: take the /proc snapshots at exits (the
+ * host check compares them).
+ */
+static bool replay_text(const struct fuzz_options *o, const char *name, const char *text, unsigned int checks,
+			bool snapshots, struct fuzz_report *rep, bool count_results, guint *calls,
+			struct replay_result *res, char **why)
 {
 	g_autoptr(GError) error = NULL;
 	struct strace_log *log = strace_parse_text(name, text, &error);
+	struct fuzz_checker *fc = NULL;
 	struct replay_options opts = {
-		.check = invariants, .quiet = true, .cwd = ".",
-		.on_call = rep ? count_result : NULL, .on_call_arg = rep,
+		.quiet = true, .cwd = data_dir ? data_dir : ".", .no_snapshots = !snapshots,
+		.on_call = rep && count_results ? count_result : NULL, .on_call_arg = rep,
 	};
 	unsigned long warns = mm_warn_count;
 	bool failed = false;
@@ -394,6 +435,12 @@ static bool replay_text(const char *name, const char *text, bool invariants, str
 		memset(res, 0, sizeof(*res));
 		return true;
 	}
+	if (checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL)) {
+		fc = fuzz_checker_new(checks & FUZZ_CHECK_INVARIANTS, checks & FUZZ_CHECK_MODEL, ARENA_BASE,
+				      WINDOW_PAGES, opts.cwd, o->full_every ? o->full_every : FUZZ_FULL_EVERY_DEFAULT);
+		opts.on_step = fuzz_checker_step;
+		opts.on_step_arg = fc;
+	}
 	g_clear_pointer(&last_warning, g_free);
 	if (!replay_log(log, &opts, res, &error)) {
 		*why = g_strdup_printf("the generated trace does not replay: %s", error->message);
@@ -401,10 +448,13 @@ static bool replay_text(const char *name, const char *text, bool invariants, str
 	} else if (res->divergences) {
 		*why = g_strdup(replay_first_divergence(res));
 		failed = true;
-	} else if (mm_warn_count != warns && invariants) {
+	} else if (mm_warn_count != warns && (checks & FUZZ_CHECK_INVARIANTS)) {
 		*why = g_strdup_printf("MM_WARN_ON: %s", last_warning ? last_warning : "?");
 		failed = true;
 	}
+	if (fc && rep)
+		rep->pages_compared += fuzz_checker_pages_compared(fc);
+	fuzz_checker_free(fc);
 	*calls = res->calls;
 	strace_log_free(log);
 	return failed;
@@ -476,8 +526,8 @@ static void remove_tree(const char *dir)
  * its snapshots are compared with the host's.  *resolved is the trace with
  * the host's results, the one a failure report should hold.
  */
-static bool host_check(const struct fuzz_options *o, const char *text, bool invariants,
-		       struct fuzz_report *rep, guint *calls, char **why, char **resolved)
+static bool host_check(const struct fuzz_options *o, const char *text, struct fuzz_report *rep,
+		       guint *calls, char **why, char **resolved)
 {
 	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
 	g_autofree char *gen = g_build_filename(dir, "gen.strace", NULL);
@@ -491,7 +541,7 @@ static bool host_check(const struct fuzz_options *o, const char *text, bool inva
 	bool failed;
 
 	*resolved = NULL;
-	if (dir == NULL || !g_file_set_contents(gen, text, -1, NULL) ||
+	if (dir == NULL || !g_file_set_contents(gen, text, -1, NULL) || !fuzz_write_data_file(dir, NULL) ||
 	    !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, NULL) ||
 	    !g_spawn_check_wait_status(status, NULL) || !g_file_get_contents(res_path, resolved, NULL, NULL)) {
 		*why = g_strdup_printf("dupmm-hostrun (%s) could not perform the trace: %s%s",
@@ -504,7 +554,7 @@ static bool host_check(const struct fuzz_options *o, const char *text, bool inva
 		rep->host_seconds += (double)(g_get_monotonic_time() - t0) / 1e6;
 		rep->host_calls += count_calls(text);
 	}
-	failed = replay_text("host-resolved", *resolved, invariants, rep, calls, &res, why);
+	failed = replay_text(o, "host-resolved", *resolved, 0, true, rep, true, calls, &res, why);
 	if (!failed && (*why = compare_snapshots(host_dir, &res)) != NULL)
 		failed = true;
 	replay_result_clear(&res);
@@ -527,18 +577,20 @@ static unsigned int run_checks(const struct fuzz_options *o, const char *text, u
 	*why = NULL;
 	*report = NULL;
 	*calls = 0;
-	if (checks & FUZZ_CHECK_INVARIANTS) {
-		bool failed = replay_text("fuzz", text, true, (checks & FUZZ_CHECK_HOST) ? NULL : rep,
-					  calls, &res, why);
+	if (checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL)) {
+		bool failed = replay_text(o, "fuzz", text, checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL), false,
+					  rep, !(checks & FUZZ_CHECK_HOST), calls, &res, why);
 
 		replay_result_clear(&res);
 		if (failed) {
 			*report = g_strdup(text);
-			return FUZZ_CHECK_INVARIANTS;
+			/* which check spoke: the reference model's messages say so */
+			return strstr(*why, ": " FUZZ_MODEL_PREFIX " after ") ? FUZZ_CHECK_MODEL
+									     : FUZZ_CHECK_INVARIANTS;
 		}
 	}
 	if (checks & FUZZ_CHECK_HOST) {
-		if (host_check(o, text, false, rep, calls, why, report))
+		if (host_check(o, text, rep, calls, why, report))
 			return FUZZ_CHECK_HOST;
 	}
 	g_clear_pointer(report, g_free);
@@ -572,14 +624,21 @@ static void mark_with_subtree(GPtrArray *steps, guint i, bool *mark)
  * shrink: drop steps in halving chunks (then one by one) while the trace
  * still fails the same check; returns the minimal text.
  */
-static char *shrink(const struct fuzz_options *o, GPtrArray *steps, unsigned int check,
+static char *shrink(const struct fuzz_options *campaign, GPtrArray *steps, unsigned int check,
 		    char **why, char **report)
 {
+	/*
+	 * While shrinking, checks 1 and 2 look at everything after every
+	 * call: a difference is then seen at the call that makes it, and the
+	 * calls that only led to a full check can go.
+	 */
+	struct fuzz_options full = *campaign, *o = &full;
 	guint n = steps->len;
 	bool *removed = g_new0(bool, n), *trial = g_new0(bool, n);
 	bool changed = true;
 	char *text;
 
+	full.full_every = 1;
 	while (changed) {
 		changed = false;
 		for (guint chunk = MAX(n / 2, 1);; chunk /= 2) {
@@ -623,7 +682,7 @@ static char *shrink(const struct fuzz_options *o, GPtrArray *steps, unsigned int
 
 static const char *check_name(unsigned int check)
 {
-	return check == FUZZ_CHECK_HOST ? "host" : "invariants";
+	return check == FUZZ_CHECK_HOST ? "host" : check == FUZZ_CHECK_MODEL ? "model" : "invariants";
 }
 
 static bool write_failure(const struct fuzz_options *o, uint64_t seed, unsigned int check,
@@ -641,11 +700,12 @@ static bool write_failure(const struct fuzz_options *o, uint64_t seed, unsigned 
 	}
 	body = g_strdup_printf("# dupmm fuzz: seed %" PRIu64 ", %u ops, check: %s\n"
 			       "# first difference: %s\n"
-			       "# reproduce: dupmm replay --check %s%s\n%s",
-			       seed, o->ops, check_name(check), why_comment, path,
+			       "# reproduce: dupmm replay %s %s%s\n%s",
+			       seed, o->ops, check_name(check), why_comment,
+			       check == FUZZ_CHECK_MODEL ? "--model" : "--check", path,
 			       check == FUZZ_CHECK_HOST ? "   (results are the host kernel's)" : "",
 			       text);
-	if (!g_file_set_contents(path, body, -1, error))
+	if (!g_file_set_contents(path, body, -1, error) || !fuzz_write_data_file(dir, error))
 		return false;
 	g_ptr_array_add(rep->failure_files, g_steal_pointer(&path));
 	return true;
@@ -659,6 +719,9 @@ gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GE
 
 	memset(rep, 0, sizeof(*rep));
 	rep->failure_files = g_ptr_array_new_with_free_func(g_free);
+	data_dir = g_dir_make_tmp("dupmm-fuzz-data-XXXXXX", error);
+	if (data_dir == NULL || !fuzz_write_data_file(data_dir, error))
+		return FALSE;
 	mm_warn_handler = capture_warning;
 	for (guint i = 0; i < o->runs && ok; i++) {
 		uint64_t seed = o->seed + i;
@@ -692,6 +755,8 @@ gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GE
 	}
 	mm_warn_handler = saved;
 	g_clear_pointer(&last_warning, g_free);
+	remove_tree(data_dir);
+	g_clear_pointer(&data_dir, g_free);
 	rep->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
 	for (int e = 0; e < NR_VM_EVENTS && e < 32; e++)
 		rep->events[e] = vm_events[e];
@@ -713,10 +778,15 @@ void fuzz_print_summary(const struct fuzz_options *o, const struct fuzz_report *
 	fprintf(f, "fuzz: seeds %" PRIu64 "..%" PRIu64, o->seed, o->seed + (o->runs ? o->runs - 1 : 0));
 	if (o->shard_n > 1)
 		fprintf(f, " (shard %u/%u)", o->shard_k, o->shard_n);
-	fprintf(f, ", %u runs, %" PRIu64 " calls in %.2f s: %.0f calls/s; checks:%s%s\n",
+	fprintf(f, ", %u runs, %" PRIu64 " calls in %.2f s: %.0f calls/s; checks:%s%s%s\n",
 		rep->runs, rep->calls, rep->seconds, rep->seconds > 0 ? (double)rep->calls / rep->seconds : 0.0,
 		(o->checks & FUZZ_CHECK_INVARIANTS) ? " invariants" : "",
-		(o->checks & FUZZ_CHECK_HOST) ? " host" : "");
+		(o->checks & FUZZ_CHECK_MODEL) ? " model" : "", (o->checks & FUZZ_CHECK_HOST) ? " host" : "");
+	if (o->checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL))
+		fprintf(f, "checks 1-2: touched state after every call, everything every %u calls and at exits\n",
+			o->full_every ? o->full_every : FUZZ_FULL_EVERY_DEFAULT);
+	if (o->checks & FUZZ_CHECK_MODEL)
+		fprintf(f, "reference model: %" PRIu64 " page comparisons\n", rep->pages_compared);
 	if (o->checks & FUZZ_CHECK_HOST)
 		fprintf(f, "host kernel: %" PRIu64 " calls performed in %.2f s: %.0f calls/s\n", rep->host_calls,
 			rep->host_seconds, rep->host_seconds > 0 ? (double)rep->host_calls / rep->host_seconds : 0.0);

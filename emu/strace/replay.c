@@ -22,6 +22,8 @@ struct replay {
 	const struct replay_options *opts;
 	struct replay_result *res;
 	GHashTable *skipped_names;	/* name -> count */
+	long last_ret;			/* the model's result of the last record */
+	GByteArray *read;		/* a mem_read's bytes, up to its fault */
 };
 
 static void snapshot_free(gpointer p)
@@ -156,6 +158,7 @@ static void replay_mem_write(struct replay *rp, struct task *t, const struct str
 		return;
 	}
 	ret = mm_fill(t->mm, addr, (uint8_t)byte, len, &fi);
+	rp->last_ret = ret ? -EFAULT : 0;
 	if (r->result_unknown)
 		return;
 	if (ret == 0 && r->err)
@@ -180,15 +183,21 @@ static void replay_mem_read(struct replay *rp, struct task *t, const struct stra
 			    rp->log->path, r->line);
 		return;
 	}
+	g_byte_array_set_size(rp->read, 0);
+	rp->last_ret = 0;
 	for (uint64_t off = 0; off < len; off += sizeof(buf)) {
 		size_t n = (size_t)MIN(sizeof(buf), len - off);
 
 		if (mm_read(t->mm, addr + off, buf, n, &fi)) {
+			rp->last_ret = -EFAULT;
+			if (fi.addr > addr + off && fi.addr - (addr + off) < n)
+				g_byte_array_append(rp->read, buf, (guint)(fi.addr - (addr + off)));
 			if (!r->err && !r->result_unknown)
 				diverge(rp, r, "mem_read(%#" PRIx64 "): the model faults at %#" PRIx64 " with %s",
 					addr, fi.addr, signal_desc(&fi));
 			return;
 		}
+		g_byte_array_append(rp->read, buf, (guint)n);
 		for (size_t i = 0; i < n && !r->err && !r->result_unknown; i++)
 			if (buf[i] != (uint8_t)r->result) {
 				diverge(rp, r, "mem_read(%#" PRIx64 "): byte at %#" PRIx64 " reads %#x, the log says %#x",
@@ -307,6 +316,7 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 	}
 	rp->res->calls++;
 	ret = do_syscall(rp->k, t, nr, &args);
+	rp->last_ret = ret;
 	if (rp->opts->on_call)
 		rp->opts->on_call(r, ret, rp->opts->on_call_arg);
 	if (placed && ret == -EEXIST)
@@ -328,6 +338,17 @@ static void run_checks(struct replay *rp, const struct strace_record *r)
 	}
 }
 
+/* The on_step hook: what the model just did, for a driver's own checks. */
+static void run_step_hook(struct replay *rp, const struct strace_record *r)
+{
+	struct replay_step st = { .r = r, .ret = rp->last_ret, .k = rp->k,
+				  .read = rp->read->data, .read_len = rp->read->len };
+	g_autofree char *msg = rp->opts->on_step(&st, rp->opts->on_step_arg);
+
+	if (msg)
+		diverge(rp, r, "%s", msg);
+}
+
 static bool replay_record(struct replay *rp, const struct strace_record *r, GError **error)
 {
 	struct task *t;
@@ -339,6 +360,9 @@ static bool replay_record(struct replay *rp, const struct strace_record *r, GErr
 		return false;
 	if (r->kind == REC_EXITED || r->kind == REC_KILLED) {
 		kernel_exit(rp->k, t, r->kind == REC_EXITED ? r->code : 0);
+		rp->last_ret = 0;
+		if (rp->opts->on_step)
+			run_step_hook(rp, r);
 		return true;
 	}
 	if (t->state != TASK_RUNNING) {
@@ -360,6 +384,8 @@ static bool replay_record(struct replay *rp, const struct strace_record *r, GErr
 		return false;
 	if (rp->opts->check)
 		run_checks(rp, r);
+	if (rp->opts->on_step)
+		run_step_hook(rp, r);
 	return true;
 }
 
@@ -430,11 +456,14 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 	rp.opts = opts;
 	rp.res = res;
 	rp.skipped_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	rp.k->on_exit = take_snapshot;
-	rp.k->on_exit_arg = &rp;
+	rp.read = g_byte_array_new();
+	if (!opts->no_snapshots) {
+		rp.k->on_exit = take_snapshot;
+		rp.k->on_exit_arg = &rp;
+	}
 	for (guint i = 0; i < log->records->len && ok; i++)
 		ok = replay_record(&rp, log->records->pdata[i], error);
-	if (ok) {
+	if (ok && !opts->no_snapshots) {
 		GHashTableIter it;
 		gpointer k, v;
 
@@ -458,6 +487,7 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 		fputc('\n', f);
 	}
 	g_hash_table_destroy(rp.skipped_names);
+	g_byte_array_unref(rp.read);
 	kernel_free(rp.k);
 	return ok;
 }

@@ -5,11 +5,16 @@
  * Checks (selectable):
  *   FUZZ_CHECK_INVARIANTS  validate_vm and the rmap/page-table cross-checks
  *                          after every call, and no MM_WARN_ON.
+ *   FUZZ_CHECK_MODEL       the reference model (emu/fuzz/refmodel.h), a
+ *                          page-granular model sharing no code with mm/:
+ *                          results, bytes read, and each page's mapping,
+ *                          VmFlags, guard and contents after every call.
  *   FUZZ_CHECK_HOST        the host kernel: dupmm-hostrun performs the trace
  *                          with real processes and fills in every result; the
  *                          model must give the same results and bytes, and
  *                          the same smaps and pagemap flags at each exit.
- * (The reference model, check 2, is still to come.)
+ * Checks 1 and 2 look at what a call touched after every call, and at
+ * everything every full_every calls and at every exit.
  */
 #ifndef DUPMM_FUZZ_H
 #define DUPMM_FUZZ_H
@@ -20,6 +25,7 @@
 
 enum fuzz_check {
 	FUZZ_CHECK_INVARIANTS = 1u << 0,
+	FUZZ_CHECK_MODEL = 1u << 1,	/* the reference model must agree */
 	FUZZ_CHECK_HOST = 1u << 2,	/* dupmm-hostrun performs it; the model must agree */
 };
 
@@ -34,6 +40,7 @@ struct fuzz_options {
 	guint max_failures;	/* stop after this many (0 = 1) */
 	FILE *out;		/* progress and summary */
 	const char *hostrun;	/* the dupmm-hostrun executable, for FUZZ_CHECK_HOST */
+	guint full_every;	/* checks 1 and 2 look at everything every N calls (0: default 16) */
 };
 
 struct fuzz_report {
@@ -45,10 +52,18 @@ struct fuzz_report {
 	GPtrArray *failure_files;	/* paths of the shrunk traces written */
 	uint64_t host_calls;	/* calls the host performed */
 	double host_seconds;	/* time spent in dupmm-hostrun */
+	uint64_t pages_compared;	/* pages compared with the reference model */
 };
 
 enum fuzz_result_kind { FR_OK, FR_EINVAL, FR_ENOMEM, FR_EEXIST, FR_EAGAIN, FR_EACCES,
 			FR_EFAULT, FR_OTHER };
+
+#define FUZZ_FULL_EVERY_DEFAULT 16
+/* Where generated traces map: the reference model's window. */
+#define FUZZ_WINDOW_BASE	0x200000000000ULL
+#define FUZZ_WINDOW_PAGES	64
+/* The file the generated traces map (fuzz-file.bin), written into dir. */
+gboolean fuzz_write_data_file(const char *dir, GError **error);
 
 /* The trace of one seed: the same text on every machine. */
 char *fuzz_generate(uint64_t seed, guint ops);

@@ -84,6 +84,12 @@ int mm_write(struct mm_struct *mm, uint64_t addr, const void *buf, size_t len,
 	     struct mm_fault_info *fi);
 int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len,
 	    struct mm_fault_info *fi);
+/*
+ * mm_peek: what reading the page at addr would see, faulting nothing in:
+ * 0 with *bytes at PAGE_SIZE bytes (perhaps buf, which must hold a page),
+ * -EFAULT if the read would raise SIGSEGV, -EIO if SIGBUS.
+ */
+int mm_peek(struct mm_struct *mm, uint64_t addr, const uint8_t **bytes, uint8_t *buf);
 /* The PTE mapping addr, if its tables exist (0 otherwise). */
 pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr);
 

@@ -7,9 +7,22 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "strace.h"
+
+struct kernel;
+
+/* What the model did for one record, for a driver's own checks (on_step). */
+struct replay_step {
+	const struct strace_record *r;	/* a call, a mem op, or an exit */
+	long ret;			/* the model's result (mem ops: 0 or -EFAULT) */
+	struct kernel *k;		/* the simulated kernel, after the record */
+	const uint8_t *read;		/* mem_read: the bytes read before any fault */
+	size_t read_len;
+};
 
 struct replay_options {
 	const char *proc_out;	/* write DIR/PID.{maps,smaps,smaps_rollup,status,pagemap} */
@@ -22,6 +35,10 @@ struct replay_options {
 	/* Called after every replayed call with the model's return value. */
 	void (*on_call)(const struct strace_record *r, long ret, void *arg);
 	void *on_call_arg;
+	/* Called after every record; a message it returns is a divergence. */
+	char *(*on_step)(const struct replay_step *st, void *arg);
+	void *on_step_arg;
+	bool no_snapshots;	/* take no /proc snapshots at exits (the fuzzer's speed) */
 };
 
 struct replay_result {

@@ -1,0 +1,266 @@
+/*
+ * The fuzzer's checks 1 and 2 (see checks.h).  This is the one place that
+ * looks at dupmm and the reference model side by side: it reads dupmm
+ * through include/dupmm/ only (find_vma, pagemap_read, mm_peek) and turns
+ * vm_flags into the VmFlags names the reference model keeps.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <dupmm/kernel.h>
+#include <dupmm/mm.h>
+
+#include "checks.h"
+#include "refmodel.h"
+
+struct fuzz_checker {
+	bool invariants, model;
+	unsigned int full_every, since_full;
+	struct ref_model *ref;
+	struct kernel *k;		/* of the step being checked */
+	uint64_t pages_compared;
+	uint8_t buf[REF_PAGE_SIZE];
+};
+
+static const struct { uint64_t vm; enum ref_flag rf; } flag_map[] = {
+	{ VM_READ, RF_RD }, { VM_WRITE, RF_WR }, { VM_EXEC, RF_EX }, { VM_SHARED, RF_SH },
+	{ VM_MAYREAD, RF_MR }, { VM_MAYWRITE, RF_MW }, { VM_MAYEXEC, RF_ME }, { VM_MAYSHARE, RF_MS },
+	{ VM_GROWSDOWN, RF_GD }, { VM_LOCKED, RF_LO }, { VM_SEQ_READ, RF_SR }, { VM_RAND_READ, RF_RR },
+	{ VM_DONTCOPY, RF_DC }, { VM_LOCKONFAULT, RF_LF }, { VM_ACCOUNT, RF_AC }, { VM_NORESERVE, RF_NR },
+	{ VM_WIPEONFORK, RF_WF }, { VM_DONTDUMP, RF_DD }, { VM_HUGEPAGE, RF_HG }, { VM_NOHUGEPAGE, RF_NH },
+	{ VM_MERGEABLE, RF_MG },
+};
+
+static uint32_t ref_flags_of(uint64_t vm_flags)
+{
+	uint32_t f = 0;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(flag_map); i++)
+		if (vm_flags & flag_map[i].vm)
+			f |= RFB(flag_map[i].rf);
+	return f;
+}
+
+static char *flag_names(uint32_t f)
+{
+	GString *s = g_string_new(NULL);
+
+	for (int i = 0; i < NR_REF_FLAGS; i++)
+		if (f & RFB(i))
+			g_string_append_printf(s, "%s%s", s->len ? " " : "", ref_flag_names[i]);
+	return g_string_free(s, FALSE);
+}
+
+static bool vma_extent(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg)
+{
+	struct fuzz_checker *c = arg;
+	struct task *t = c->k ? kernel_find_task(c->k, pid) : NULL;
+	struct vm_area_struct *vma = t && t->mm ? find_vma(t->mm, addr) : NULL;
+
+	if (vma == NULL || vma->vm_start > addr)
+		return false;
+	*start = vma->vm_start;
+	*end = vma->vm_end;
+	return true;
+}
+
+struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base, unsigned int npages,
+				      const char *dir, unsigned int full_every)
+{
+	struct fuzz_checker *c = g_new0(struct fuzz_checker, 1);
+
+	c->invariants = invariants;
+	c->model = model;
+	c->full_every = MAX(full_every, 1u);
+	if (model)
+		c->ref = ref_new(base, npages, dir, vma_extent, c);
+	return c;
+}
+
+void fuzz_checker_free(struct fuzz_checker *c)
+{
+	if (c == NULL)
+		return;
+	ref_free(c->ref);
+	g_free(c);
+}
+
+uint64_t fuzz_checker_pages_compared(const struct fuzz_checker *c)
+{
+	return c->pages_compared;
+}
+
+static char *describe(long v)
+{
+	if (v < 0 && v >= -4095)
+		return g_strdup_printf("-1 %s", strace_errno_name((int)-v));
+	if (v > 0xffff)
+		return g_strdup_printf("%#lx", v);
+	return g_strdup_printf("%ld", v);
+}
+
+static const char *fault_name(int f)
+{
+	return f == 0 ? "reads" : f == -EIO ? "SIGBUS" : "SIGSEGV";
+}
+
+/* One page of one process: dupmm against the reference model. */
+static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm, unsigned int i)
+{
+	uint64_t addr = ref_base(c->ref) + (uint64_t)i * REF_PAGE_SIZE;
+	struct vm_area_struct *vma = find_vma(mm, addr);
+	bool mapped = vma && vma->vm_start <= addr;
+	struct ref_view v;
+	const uint8_t *bytes = NULL;
+	uint64_t pm = 0;
+	uint32_t flags;
+	int fault;
+
+	ref_view(c->ref, pid, i, &v);
+	c->pages_compared++;
+	if (mapped != v.mapped)
+		return g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has it %s, dupmm %s", pid,
+				       addr, v.mapped ? "mapped" : "unmapped", mapped ? "mapped" : "unmapped");
+	if (!mapped)
+		return NULL;
+	/*
+	 * Not compared: "ac".  mprotect drops VM_ACCOUNT from a read-only
+	 * anonymous VMA that has no anon_vma yet (mprotect_fixup), and whether
+	 * a VMA has one is beyond a page-granular model.  The host check
+	 * compares it.
+	 */
+	flags = ref_flags_of(vma->vm_flags) & ~RFB(RF_AC);
+	v.flags &= ~RFB(RF_AC);
+	if (flags != v.flags) {
+		g_autofree char *want = flag_names(v.flags), *got = flag_names(flags);
+
+		return g_strdup_printf("pid %d, page %#" PRIx64 ": VmFlags: the reference model has '%s', dupmm '%s'",
+				       pid, addr, want, got);
+	}
+	pagemap_read(mm, addr, 1, &pm);
+	if (((pm & PM_GUARD_REGION) != 0) != v.guard)
+		return g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has %s guard, dupmm %s", pid,
+				       addr, v.guard ? "a" : "no", (pm & PM_GUARD_REGION) ? "a guard" : "none");
+	fault = mm_peek(mm, addr, &bytes, c->buf);
+	if (fault != v.read_fault)
+		return g_strdup_printf("pid %d, page %#" PRIx64 ": a read: the reference model %s, dupmm %s", pid,
+				       addr, fault_name(v.read_fault), fault_name(fault));
+	if (fault == 0) {
+		static const uint8_t zeroes[REF_PAGE_SIZE];
+		const uint8_t *want = v.bytes ? v.bytes : zeroes;
+
+		if (memcmp(want, bytes, REF_PAGE_SIZE) != 0) {
+			size_t o = 0;
+
+			while (want[o] == bytes[o])
+				o++;
+			return g_strdup_printf("pid %d, byte %#" PRIx64 ": the reference model reads %#x, dupmm %#x",
+					       pid, addr + o, want[o], bytes[o]);
+		}
+	}
+	return NULL;
+}
+
+static char *compare_state(struct fuzz_checker *c, bool full)
+{
+	int pids[64];
+	unsigned int n = ref_pids(c->ref, pids, G_N_ELEMENTS(pids));
+	char *msg = NULL;
+
+	for (unsigned int p = 0; p < n && !msg; p++) {
+		struct task *t = kernel_find_task(c->k, pids[p]);
+
+		if (t == NULL || t->mm == NULL) {
+			msg = g_strdup_printf("pid %d lives in the reference model, not in dupmm", pids[p]);
+			break;
+		}
+		for (unsigned int i = 0; i < ref_npages(c->ref) && !msg; i++)
+			if (full || ref_dirty(c->ref, pids[p], i))
+				msg = compare_page(c, pids[p], t->mm, i);
+	}
+	ref_clear_dirty(c->ref);
+	return msg;
+}
+
+static char *model_step(struct fuzz_checker *c, const struct replay_step *st, bool full)
+{
+	const struct strace_record *r = st->r;
+	struct ref_result res;
+	char *msg = NULL;
+
+	ref_step(c->ref, r, st->ret, &res);
+	if (res.error) {
+		msg = g_strdup_printf("%s: %s", r->name ? r->name : "?", res.error);
+	} else if (r->kind == REC_CALL && !res.delegated && res.ret != st->ret) {
+		g_autofree char *want = describe(res.ret), *got = describe(st->ret);
+
+		msg = g_strdup_printf("%s: the reference model returns %s, dupmm %s", r->name, want, got);
+	} else if (r->kind == REC_CALL && !strcmp(r->name, "mem_read")) {
+		size_t n = MIN(res.read_len, st->read_len), o = 0;
+
+		while (o < n && res.read[o] == st->read[o])
+			o++;
+		if (o < n)
+			msg = g_strdup_printf("mem_read: byte %u reads %#x in the reference model, %#x in dupmm",
+					      (unsigned int)o, res.read[o], st->read[o]);
+		else if (res.read_len != st->read_len)
+			msg = g_strdup_printf("mem_read: %zu bytes read before the fault in the reference model, %zu in dupmm",
+					      res.read_len, st->read_len);
+	}
+	ref_result_clear(&res);
+	if (msg == NULL)
+		msg = compare_state(c, full);
+	if (msg) {
+		char *m = g_strdup_printf(FUZZ_MODEL_PREFIX " after %s: %s", r->name ? r->name : "exit", msg);
+
+		g_free(msg);
+		msg = m;
+	}
+	return msg;
+}
+
+static char *invariant_step(struct fuzz_checker *c, const struct replay_step *st, bool full)
+{
+	g_autoptr(GString) why = g_string_new(NULL);
+	const struct strace_record *r = st->r;
+	bool ok = true;
+
+	if (full) {
+		ok = validate_vm(why);
+	} else {
+		struct task *t = kernel_find_task(c->k, r->pid);
+
+		if (t && t->mm)
+			ok = validate_mm(t->mm, why);
+		if (ok && st->ret > 0 && r->name && (!strcmp(r->name, "fork") || !strcmp(r->name, "vfork") ||
+						     !strcmp(r->name, "clone"))) {
+			struct task *child = kernel_find_task(c->k, (int)st->ret);
+
+			if (child && child->mm && (t == NULL || child->mm != t->mm))
+				ok = validate_mm(child->mm, why);
+		}
+	}
+	if (ok)
+		return NULL;
+	g_strchomp(why->str);
+	return g_strdup_printf(FUZZ_INVARIANT_PREFIX " after %s:\n%s", r->name ? r->name : "exit", why->str);
+}
+
+char *fuzz_checker_step(const struct replay_step *st, void *arg)
+{
+	struct fuzz_checker *c = arg;
+	bool exit = st->r->kind != REC_CALL;
+	bool full = exit || ++c->since_full >= c->full_every;
+	char *msg = NULL;
+
+	if (full)
+		c->since_full = 0;
+	c->k = st->k;
+	if (c->invariants)
+		msg = invariant_step(c, st, full);
+	if (msg == NULL && c->model)
+		msg = model_step(c, st, full);
+	c->k = NULL;
+	return msg;
+}

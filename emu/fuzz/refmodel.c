@@ -1,0 +1,1294 @@
+/*
+ * The reference model: see refmodel.h.  Written from the syscalls' man
+ * pages and the kernel's syscall entry points (do_mmap, do_mprotect_pkey,
+ * madvise_walk_vmas and the madvise_* visitors, apply_vma_lock_flags and
+ * __mm_populate, dup_mmap's per-VMA rules), restated page by page.  It
+ * includes nothing of mm/ and keeps its own names on purpose: where it and
+ * mm/ disagree, one of them misread the kernel, and the host decides.
+ *
+ * An address space is an array of pages over the window.  A page is
+ * either unmapped or mapped with flags (the smaps VmFlags it would show),
+ * maybe a guard marker, maybe a backing object (a file, or the shmem
+ * segment of a MAP_SHARED|MAP_ANONYMOUS mapping) at an offset, and maybe
+ * private data: the page's own bytes once written.  Private data is
+ * shared between address spaces after fork, exactly where the kernel
+ * shares a physical page, because two rules depend on that sharing: a
+ * write to shared data copies it first (that is COW, as seen from
+ * outside), and MADV_FREE and MADV_PAGEOUT act only on data no other
+ * address space maps.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include <dupmm/uapi.h>
+
+#include "refmodel.h"
+
+#define PG REF_PAGE_SIZE
+#define TASK_TOP 0x7ffffffff000ULL
+#define STACK_GUARD_GAP (256ULL * PG)	/* the kernel's default stack_guard_gap */
+
+const char *const ref_flag_names[NR_REF_FLAGS] = {
+	"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "lo", "sr", "rr", "dc", "lf",
+	"ac", "nr", "wf", "dd", "hg", "nh", "mg",
+};
+
+#define F(x) RFB(RF_##x)
+#define ACCESS (F(RD) | F(WR) | F(EX))
+#define LOCK_BITS (F(LO) | F(LF))
+
+struct rdata {
+	int refs;		/* address spaces mapping these bytes */
+	bool lazyfree;		/* MADV_FREE'd and not written since */
+	uint8_t b[PG];
+};
+
+struct robj {
+	bool file;
+	unsigned int npages;	/* pages that exist: beyond them, SIGBUS */
+	struct rdata **pages;	/* shmem: its pages (NULL: zeroes) */
+	uint8_t *fbytes;	/* file: its contents, padded to npages */
+};
+
+struct rpage {
+	bool mapped, guard;
+	bool dirty;		/* written through this mapping since MADV_FREE cleaned it */
+	uint32_t flags;
+	struct robj *obj;	/* file or shmem behind the page, or NULL */
+	uint64_t pgoff;
+	struct rdata *data;	/* a private page's own bytes, or NULL */
+};
+
+struct rspace {
+	int refs;		/* processes using it (CLONE_VM, vfork) */
+	uint32_t def_flags;	/* mlockall(MCL_FUTURE): lo, lf for new mappings */
+	struct rpage *pages;
+	uint64_t *dirty;
+};
+
+struct rfd {
+	struct robj *obj;
+	bool writable;
+};
+
+struct rproc {
+	int pid;
+	struct rspace *space;
+	GHashTable *fds;	/* fd -> struct rfd * */
+};
+
+struct ref_model {
+	uint64_t base;
+	unsigned int npages;
+	char *dir;
+	ref_vma_fn vma_fn;
+	void *vma_arg;
+	GHashTable *procs;	/* pid -> struct rproc * */
+	GPtrArray *spaces;	/* live struct rspace * */
+	GPtrArray *objs;	/* struct robj *, all freed at the end */
+	GByteArray *read;
+};
+
+/* ---- data ---- */
+
+static struct rdata *data_new(const uint8_t *from)
+{
+	struct rdata *d = g_new(struct rdata, 1);
+
+	d->refs = 1;
+	d->lazyfree = false;
+	if (from)
+		memcpy(d->b, from, PG);
+	else
+		memset(d->b, 0, PG);
+	return d;
+}
+
+static void data_put(struct rdata *d)
+{
+	if (d && --d->refs == 0)
+		g_free(d);
+}
+
+static void obj_free(gpointer p)
+{
+	struct robj *o = p;
+
+	for (unsigned int i = 0; o->pages && i < o->npages; i++)
+		data_put(o->pages[i]);
+	g_free(o->pages);
+	g_free(o->fbytes);
+	g_free(o);
+}
+
+static struct robj *shmem_new(struct ref_model *m, unsigned int npages)
+{
+	struct robj *o = g_new0(struct robj, 1);
+
+	o->npages = npages;
+	o->pages = g_new0(struct rdata *, npages);
+	g_ptr_array_add(m->objs, o);
+	return o;
+}
+
+/* ---- address spaces ---- */
+
+static struct rspace *space_new(struct ref_model *m)
+{
+	struct rspace *s = g_new0(struct rspace, 1);
+
+	s->refs = 1;
+	s->pages = g_new0(struct rpage, m->npages);
+	s->dirty = g_new0(uint64_t, (m->npages + 63) / 64);
+	g_ptr_array_add(m->spaces, s);
+	return s;
+}
+
+static void mark(struct ref_model *m, struct rspace *s, unsigned int i)
+{
+	(void)m;
+	s->dirty[i / 64] |= 1ULL << (i % 64);
+}
+
+static void page_clear(struct rpage *p)
+{
+	data_put(p->data);
+	memset(p, 0, sizeof(*p));
+}
+
+static void space_put(struct ref_model *m, struct rspace *s)
+{
+	if (--s->refs)
+		return;
+	for (unsigned int i = 0; i < m->npages; i++)
+		page_clear(&s->pages[i]);
+	g_ptr_array_remove_fast(m->spaces, s);
+	g_free(s->pages);
+	g_free(s->dirty);
+	g_free(s);
+}
+
+static void proc_free(gpointer p)
+{
+	struct rproc *pr = p;
+
+	g_hash_table_destroy(pr->fds);
+	g_free(pr);
+}
+
+static struct rproc *proc_new(struct ref_model *m, int pid, struct rspace *s, GHashTable *fds_from)
+{
+	struct rproc *p = g_new0(struct rproc, 1);
+
+	p->pid = pid;
+	p->space = s;
+	p->fds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	if (fds_from) {
+		GHashTableIter it;
+		gpointer k, v;
+
+		g_hash_table_iter_init(&it, fds_from);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			g_hash_table_insert(p->fds, k, g_memdup2(v, sizeof(struct rfd)));
+	}
+	g_hash_table_insert(m->procs, GINT_TO_POINTER(pid), p);
+	return p;
+}
+
+struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir, ref_vma_fn vma_fn,
+			  void *vma_arg)
+{
+	struct ref_model *m = g_new0(struct ref_model, 1);
+
+	m->base = base;
+	m->npages = npages;
+	m->dir = g_strdup(dir ? dir : ".");
+	m->vma_fn = vma_fn;
+	m->vma_arg = vma_arg;
+	m->procs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, proc_free);
+	m->spaces = g_ptr_array_new();
+	m->objs = g_ptr_array_new_with_free_func(obj_free);
+	m->read = g_byte_array_new();
+	return m;
+}
+
+void ref_free(struct ref_model *m)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	if (m == NULL)
+		return;
+	g_hash_table_iter_init(&it, m->procs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		space_put(m, ((struct rproc *)v)->space);
+	g_hash_table_destroy(m->procs);
+	g_ptr_array_unref(m->spaces);
+	g_ptr_array_unref(m->objs);
+	g_byte_array_unref(m->read);
+	g_free(m->dir);
+	g_free(m);
+}
+
+uint64_t ref_base(const struct ref_model *m) { return m->base; }
+unsigned int ref_npages(const struct ref_model *m) { return m->npages; }
+
+static gint cmp_int(gconstpointer a, gconstpointer b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+unsigned int ref_pids(const struct ref_model *m, int *pids, unsigned int max)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	unsigned int n = 0;
+
+	g_hash_table_iter_init(&it, m->procs);
+	while (g_hash_table_iter_next(&it, &k, &v) && n < max)
+		pids[n++] = GPOINTER_TO_INT(k);
+	qsort(pids, n, sizeof(int), cmp_int);
+	return n;
+}
+
+bool ref_dirty(const struct ref_model *m, int pid, unsigned int i)
+{
+	struct rproc *p = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
+
+	return p && (p->space->dirty[i / 64] >> (i % 64) & 1);
+}
+
+void ref_clear_dirty(struct ref_model *m)
+{
+	for (guint i = 0; i < m->spaces->len; i++) {
+		struct rspace *s = m->spaces->pdata[i];
+
+		memset(s->dirty, 0, ((m->npages + 63) / 64) * sizeof(uint64_t));
+	}
+}
+
+/* ---- what a page reads ---- */
+
+static bool is_shared(const struct rpage *p)
+{
+	return (p->flags & F(MS)) != 0;
+}
+
+/*
+ * The bytes of a mapped page (NULL for zeroes), or -EIO where a read is
+ * SIGBUS: past the end of its file or shmem segment.
+ */
+static int page_bytes(const struct rpage *p, const uint8_t **out)
+{
+	if (p->data && !is_shared(p)) {
+		*out = p->data->b;
+		return 0;
+	}
+	if (p->obj == NULL) {
+		*out = NULL;
+		return 0;
+	}
+	if (p->pgoff >= p->obj->npages)
+		return -EIO;
+	if (p->obj->file)
+		*out = p->obj->fbytes + p->pgoff * PG;
+	else
+		*out = p->obj->pages[p->pgoff] ? p->obj->pages[p->pgoff]->b : NULL;
+	return 0;
+}
+
+bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v)
+{
+	struct rproc *pr = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
+	const struct rpage *p;
+
+	if (pr == NULL || i >= m->npages)
+		return false;
+	p = &pr->space->pages[i];
+	memset(v, 0, sizeof(*v));
+	v->mapped = p->mapped;
+	v->guard = p->guard;
+	v->flags = p->flags;
+	if (!p->mapped || p->guard || !(p->flags & ACCESS))
+		v->read_fault = -EFAULT;
+	else
+		v->read_fault = page_bytes(p, &v->bytes);
+	return true;
+}
+
+/* Mark every address space's page that maps page pgoff of o: a shared write. */
+static void mark_obj_page(struct ref_model *m, const struct robj *o, uint64_t pgoff)
+{
+	for (guint s = 0; s < m->spaces->len; s++) {
+		struct rspace *sp = m->spaces->pdata[s];
+
+		for (unsigned int i = 0; i < m->npages; i++)
+			if (sp->pages[i].mapped && sp->pages[i].obj == o && sp->pages[i].pgoff == pgoff)
+				mark(m, sp, i);
+	}
+}
+
+/*
+ * The bytes a write to page i lands in: the shared object's page, or the
+ * page's own private data, copied first if another address space maps it
+ * (COW) or if there is none yet (the first write to the page).
+ */
+static uint8_t *write_target(struct ref_model *m, struct rspace *s, unsigned int i)
+{
+	struct rpage *p = &s->pages[i];
+	const uint8_t *cur = NULL;
+
+	if (is_shared(p)) {
+		struct rdata **slot = &p->obj->pages[p->pgoff];
+
+		if (*slot == NULL)
+			*slot = data_new(NULL);
+		mark_obj_page(m, p->obj, p->pgoff);
+		return (*slot)->b;
+	}
+	mark(m, s, i);
+	p->dirty = true;
+	if (p->data && p->data->refs == 1)
+		return p->data->b;
+	page_bytes(p, &cur);
+	{
+		struct rdata *d = data_new(cur);
+
+		data_put(p->data);
+		p->data = d;
+		return d->b;
+	}
+}
+
+/* A write fault that breaks COW without writing (populate, FOLL_WRITE). */
+static void break_cow(struct ref_model *m, struct rspace *s, unsigned int i)
+{
+	struct rpage *p = &s->pages[i];
+
+	if (!is_shared(p) && p->data && p->data->refs > 1) {
+		struct rdata *d = data_new(p->data->b);
+
+		data_put(p->data);
+		p->data = d;
+		p->dirty = true;	/* a write fault made the copy */
+		mark(m, s, i);
+	}
+}
+
+/* ---- arguments ---- */
+
+static uint64_t arg(const struct strace_record *r, guint i)
+{
+	uint64_t v = 0;
+
+	strace_arg_u64(r, i, &v);
+	return v;
+}
+
+static uint64_t page_align(uint64_t len)
+{
+	return (len + PG - 1) & ~(uint64_t)(PG - 1);
+}
+
+/*
+ * The window pages a byte range [start, end) covers, clipped: pages
+ * outside the window are never mapped (ref_step refuses calls that would
+ * map them), so clipping loses nothing.
+ */
+static bool window_range(const struct ref_model *m, uint64_t start, uint64_t end, unsigned int *first,
+			 unsigned int *last)
+{
+	uint64_t top = m->base + (uint64_t)m->npages * PG;
+
+	if (end <= m->base || start >= top || end <= start)
+		return false;
+	*first = (unsigned int)((MAX(start, m->base) - m->base) / PG);
+	*last = (unsigned int)((MIN(end, top) - m->base + PG - 1) / PG);
+	return true;
+}
+
+static bool inside_window(const struct ref_model *m, uint64_t start, uint64_t end)
+{
+	return start >= m->base && end <= m->base + (uint64_t)m->npages * PG && start <= end;
+}
+
+static void unmap_range(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t end)
+{
+	unsigned int a, b;
+
+	if (!window_range(m, start, end, &a, &b))
+		return;
+	for (unsigned int i = a; i < b; i++)
+		if (s->pages[i].mapped) {
+			page_clear(&s->pages[i]);
+			mark(m, s, i);
+		}
+}
+
+/* ---- mmap, munmap, mprotect ---- */
+
+static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_record *r, char **error)
+{
+	uint64_t addr = arg(r, 0), len = arg(r, 1), prot = arg(r, 2), flags = arg(r, 3), off = arg(r, 5);
+	int fd = (int)arg(r, 4);
+	uint64_t type = flags & MAP_TYPE_;
+	struct rfd *f = NULL;
+	struct rspace *s = pr->space;
+	uint32_t vf;
+	unsigned int a = 0, b = 0;
+
+	if (off & (PG - 1))
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS_)) {
+		f = g_hash_table_lookup(pr->fds, GINT_TO_POINTER(fd));
+		if (f == NULL)
+			return -EBADF;
+	}
+	if (len == 0)
+		return -EINVAL;
+	if (flags & MAP_FIXED_NOREPLACE_)
+		flags |= MAP_FIXED_;
+	if (!(flags & MAP_FIXED_)) {
+		*error = g_strdup("mmap without MAP_FIXED: placement is beyond the reference model");
+		return 0;
+	}
+	len = page_align(len);
+	if (len == 0)
+		return -ENOMEM;
+	if (addr & (PG - 1))
+		return -EINVAL;
+	if (addr > TASK_TOP || len > TASK_TOP - addr)
+		return -ENOMEM;
+	if ((flags & MAP_FIXED_NOREPLACE_) && window_range(m, addr, addr + len, &a, &b))
+		for (unsigned int i = a; i < b; i++)
+			if (s->pages[i].mapped)
+				return -EEXIST;
+	vf = F(MR) | F(MW) | F(ME) | s->def_flags;
+	if (prot & PROT_READ_)
+		vf |= F(RD);
+	if (prot & PROT_WRITE_)
+		vf |= F(WR);
+	if (prot & PROT_EXEC_)
+		vf |= F(EX);
+	if (flags & MAP_GROWSDOWN_)
+		vf |= F(GD);
+	if (flags & MAP_LOCKED_)
+		vf |= F(LO);
+	if (flags & MAP_STACK_)
+		vf |= F(NH);	/* 6.7+: MAP_STACK means no THP */
+	if (f) {
+		switch (type) {
+		case MAP_SHARED_:
+		case MAP_SHARED_VALIDATE_:
+			if ((prot & PROT_WRITE_) && !f->writable)
+				return -EACCES;
+			vf |= F(SH) | F(MS);
+			if (!f->writable)
+				vf &= ~(F(MW) | F(SH));
+			/* fallthrough */
+		case MAP_PRIVATE_:
+			if (vf & F(GD))
+				return -EINVAL;
+			break;
+		default:
+			return -EINVAL;
+		}
+	} else {
+		switch (type) {
+		case MAP_SHARED_:
+		case MAP_SHARED_VALIDATE_:
+			if (vf & F(GD))
+				return -EINVAL;
+			vf |= F(SH) | F(MS);
+			break;
+		case MAP_PRIVATE_:
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (flags & MAP_NORESERVE_)
+		vf |= F(NR);
+	/* accountable_mapping(): private and writable, unless NORESERVE */
+	if ((vf & (F(NR) | F(SH) | F(WR))) == F(WR) && !(vf & F(MS)))
+		vf |= F(AC);
+	if (!inside_window(m, addr, addr + len)) {
+		*error = g_strdup_printf("mmap at %#" G_GINT64_MODIFIER "x: outside the reference model's window", addr);
+		return 0;
+	}
+	{
+		struct robj *o = f ? f->obj : NULL;
+
+		if (!f && (vf & F(MS)))
+			o = shmem_new(m, (unsigned int)(len / PG));
+		unmap_range(m, s, addr, addr + len);
+		window_range(m, addr, addr + len, &a, &b);
+		for (unsigned int i = a; i < b; i++) {
+			struct rpage *p = &s->pages[i];
+
+			p->mapped = true;
+			p->flags = vf;
+			p->obj = o;
+			p->pgoff = (f ? off / PG : 0) + (i - a);
+			mark(m, s, i);
+		}
+	}
+	return (long)addr;
+}
+
+static long ref_munmap(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t len)
+{
+	if ((addr & (PG - 1)) || addr > TASK_TOP || len > TASK_TOP - addr)
+		return -EINVAL;
+	len = page_align(len);
+	if (len == 0)
+		return -EINVAL;
+	unmap_range(m, s, addr, addr + len);
+	return 0;
+}
+
+/* The populate a locked private VMA gets when it becomes writable, and mlock's. */
+static void populate_unshare(struct ref_model *m, struct rspace *s, unsigned int i)
+{
+	const struct rpage *p = &s->pages[i];
+
+	if ((p->flags & (F(WR) | F(MS))) == F(WR))
+		break_cow(m, s, i);
+}
+
+static long ref_mprotect(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint64_t prot)
+{
+	unsigned int a, b;
+	uint64_t end;
+
+	if (start & (PG - 1))
+		return -EINVAL;
+	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	len = page_align(len);
+	end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	if (!window_range(m, start, end, &a, &b) || start < m->base)
+		return -ENOMEM;
+	for (unsigned int i = a; i < b; i++) {
+		struct rpage *p = &s->pages[i];
+		uint32_t nf = p->flags & ~ACCESS;
+
+		if (!p->mapped)
+			return -ENOMEM;
+		if (prot & PROT_READ_)
+			nf |= F(RD);
+		if (prot & PROT_WRITE_)
+			nf |= F(WR);
+		if (prot & PROT_EXEC_)
+			nf |= F(EX);
+		if (((nf & F(RD)) && !(nf & F(MR))) || ((nf & F(WR)) && !(nf & F(MW))) ||
+		    ((nf & F(EX)) && !(nf & F(ME))))
+			return -EACCES;
+		/* mprotect_fixup: a private mapping made writable is charged */
+		if ((nf & F(WR)) && !(p->flags & (F(AC) | F(WR) | F(SH) | F(NR))) && !(p->flags & F(MS)))
+			nf |= F(AC);
+		{
+			/* a locked private VMA made writable is populated, breaking COW */
+			bool populate = (p->flags & (F(WR) | F(MS) | F(LO))) == F(LO) && (nf & F(WR));
+
+			p->flags = nf;
+			if (populate && !p->guard)
+				populate_unshare(m, s, i);
+		}
+		mark(m, s, i);
+	}
+	if (end > m->base + (uint64_t)m->npages * PG)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- madvise ---- */
+
+static bool advice_valid(uint64_t adv)
+{
+	switch (adv) {
+	case MADV_NORMAL_: case MADV_RANDOM_: case MADV_SEQUENTIAL_: case MADV_WILLNEED_:
+	case MADV_DONTNEED_: case MADV_FREE_: case MADV_REMOVE_: case MADV_DONTFORK_:
+	case MADV_DOFORK_: case MADV_MERGEABLE_: case MADV_UNMERGEABLE_: case MADV_HUGEPAGE_:
+	case MADV_NOHUGEPAGE_: case MADV_DONTDUMP_: case MADV_DODUMP_: case MADV_WIPEONFORK_:
+	case MADV_KEEPONFORK_: case MADV_COLD_: case MADV_PAGEOUT_: case MADV_POPULATE_READ_:
+	case MADV_POPULATE_WRITE_: case MADV_DONTNEED_LOCKED_: case MADV_GUARD_INSTALL_:
+	case MADV_GUARD_REMOVE_:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Drop a page's private data: it reads zeroes, or its file, again. */
+static void zap(struct ref_model *m, struct rspace *s, unsigned int i)
+{
+	struct rpage *p = &s->pages[i];
+
+	if (p->data) {
+		data_put(p->data);
+		p->data = NULL;
+	}
+	p->dirty = false;
+	mark(m, s, i);
+}
+
+/* One page of a madvise_walk_vmas() visit; 0 or the error that stops the walk. */
+static long advise_page(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+{
+	struct rpage *p = &s->pages[i];
+	uint32_t fl = p->flags;
+
+	switch (adv) {
+	case MADV_NORMAL_: fl &= ~(F(SR) | F(RR)); break;
+	case MADV_RANDOM_: fl = (fl & ~F(SR)) | F(RR); break;
+	case MADV_SEQUENTIAL_: fl = (fl & ~F(RR)) | F(SR); break;
+	case MADV_DONTFORK_: fl |= F(DC); break;
+	case MADV_DOFORK_: fl &= ~F(DC); break;
+	case MADV_DONTDUMP_: fl |= F(DD); break;
+	case MADV_DODUMP_: fl &= ~F(DD); break;
+	case MADV_HUGEPAGE_: fl = (fl & ~F(NH)) | F(HG); break;
+	case MADV_NOHUGEPAGE_: fl = (fl & ~F(HG)) | F(NH); break;
+	case MADV_KEEPONFORK_: fl &= ~F(WF); break;
+	case MADV_WIPEONFORK_:
+		if (p->obj || (fl & F(MS)))
+			return -EINVAL;	/* private anonymous memory only */
+		fl |= F(WF);
+		break;
+	case MADV_MERGEABLE_:
+		if (!(fl & F(MS)))	/* KSM ignores shared mappings */
+			fl |= F(MG);
+		break;
+	case MADV_UNMERGEABLE_: fl &= ~F(MG); break;
+	case MADV_WILLNEED_:
+		break;
+	case MADV_COLD_:
+	case MADV_PAGEOUT_:
+		if (fl & F(LO))
+			return -EINVAL;
+		/*
+		 * Reclaim, without swap, frees a lazyfree page mapped only here
+		 * if nothing wrote it since MADV_FREE; one written since is
+		 * ordinary memory again.
+		 */
+		if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree && p->data->refs == 1) {
+			if (p->dirty)
+				p->data->lazyfree = false;
+			else
+				zap(m, s, i);
+		}
+		break;
+	case MADV_DONTNEED_:
+	case MADV_DONTNEED_LOCKED_:
+		if (adv == MADV_DONTNEED_ && (fl & F(LO)))
+			return -EINVAL;
+		if (!is_shared(p))
+			zap(m, s, i);
+		break;
+	case MADV_FREE_:
+		if ((fl & F(LO)) || p->obj || is_shared(p))
+			return -EINVAL;
+		/*
+		 * The page is lazyfree even if another process maps it too (only
+		 * a dirty folio is skipped then, and anonymous folios are not
+		 * dirty without swap); this mapping's PTE is cleaned.
+		 */
+		if (p->data)
+			p->data->lazyfree = true;
+		p->dirty = false;
+		break;
+	case MADV_REMOVE_:
+		if (fl & F(LO))
+			return -EINVAL;
+		if (p->obj == NULL)
+			return -EINVAL;
+		if ((fl & (F(SH) | F(MW))) != (F(SH) | F(MW)))
+			return -EACCES;
+		if (!p->obj->file && p->pgoff < p->obj->npages && p->obj->pages[p->pgoff]) {
+			data_put(p->obj->pages[p->pgoff]);
+			p->obj->pages[p->pgoff] = NULL;
+			mark_obj_page(m, p->obj, p->pgoff);
+		}
+		break;
+	case MADV_GUARD_INSTALL_:
+		if (fl & F(LO))
+			return -EINVAL;
+		if (!is_shared(p))
+			zap(m, s, i);
+		p->guard = true;
+		mark(m, s, i);
+		break;
+	case MADV_GUARD_REMOVE_:
+		if (p->guard) {
+			p->guard = false;
+			mark(m, s, i);
+		}
+		break;
+	}
+	if (fl != p->flags) {
+		p->flags = fl;
+		mark(m, s, i);
+	}
+	return 0;
+}
+
+/* MADV_POPULATE_(READ|WRITE): faultin_page_range, page by page. */
+static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t end, bool write)
+{
+	for (uint64_t a = start; a < end; a += PG) {
+		unsigned int i;
+		struct rpage *p;
+		const uint8_t *bytes;
+
+		if (!inside_window(m, a, a + PG))
+			return -ENOMEM;
+		i = (unsigned int)((a - m->base) / PG);
+		p = &s->pages[i];
+		if (!p->mapped)
+			return -ENOMEM;
+		if (write ? !(p->flags & F(WR)) : !(p->flags & F(RD)))
+			return -EINVAL;
+		if (p->guard || page_bytes(p, &bytes) == -EIO)
+			return -EFAULT;
+		if (write)
+			break_cow(m, s, i);
+	}
+	return 0;
+}
+
+static long ref_madvise(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len_in, uint64_t adv)
+{
+	uint64_t len, end;
+	bool hole = false;
+	unsigned int a, b;
+
+	if (!advice_valid(adv))
+		return -EINVAL;
+	if (start & (PG - 1))
+		return -EINVAL;
+	len = page_align(len_in);
+	if (len_in && !len)
+		return -EINVAL;
+	end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+	if (adv == MADV_POPULATE_READ_ || adv == MADV_POPULATE_WRITE_)
+		return advise_populate(m, s, start, end, adv == MADV_POPULATE_WRITE_);
+	if (!inside_window(m, start, end))
+		hole = true;
+	if (window_range(m, start, end, &a, &b))
+		for (unsigned int i = a; i < b; i++) {
+			long err;
+
+			if (!s->pages[i].mapped) {
+				hole = true;
+				continue;
+			}
+			err = advise_page(m, s, i, adv);
+			if (err)
+				return err;
+		}
+	return hole ? -ENOMEM : 0;
+}
+
+/* ---- mlock ---- */
+
+/* __mm_populate without ignore_errors: stops at the first page it cannot fault in. */
+static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned int a, unsigned int b)
+{
+	for (unsigned int i = a; i < b; i++) {
+		struct rpage *p = &s->pages[i];
+		const uint8_t *bytes;
+
+		if (p->flags & F(LF))
+			continue;
+		if (!(p->flags & ACCESS) || p->guard || page_bytes(p, &bytes) == -EIO)
+			return -ENOMEM;	/* GUP's EFAULT, which mlock reports as ENOMEM */
+		populate_unshare(m, s, i);
+	}
+	return 0;
+}
+
+static long ref_mlock(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint32_t lock)
+{
+	unsigned int a, b;
+	uint64_t end;
+
+	len = page_align(len + (start & (PG - 1)));
+	start &= ~(uint64_t)(PG - 1);
+	end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+	if (!window_range(m, start, end, &a, &b) || start < m->base)
+		return -ENOMEM;
+	for (unsigned int i = a; i < b; i++) {
+		struct rpage *p = &s->pages[i];
+		uint32_t nf;
+
+		if (!p->mapped)
+			return -ENOMEM;
+		nf = (p->flags & ~LOCK_BITS) | lock;
+		if (nf != p->flags) {
+			p->flags = nf;
+			mark(m, s, i);
+		}
+	}
+	if (end > m->base + (uint64_t)m->npages * PG)
+		return -ENOMEM;
+	if (lock)
+		return populate_for_mlock(m, s, a, b);
+	return 0;
+}
+
+static long ref_mlockall(struct ref_model *m, struct rspace *s, uint64_t flags)
+{
+	uint32_t add = 0;
+
+	if (!flags || (flags & ~(uint64_t)(MCL_CURRENT_ | MCL_FUTURE_ | MCL_ONFAULT_)) || flags == MCL_ONFAULT_)
+		return -EINVAL;
+	s->def_flags &= ~LOCK_BITS;
+	if (flags & MCL_FUTURE_) {
+		s->def_flags |= F(LO) | ((flags & MCL_ONFAULT_) ? F(LF) : 0);
+		if (!(flags & MCL_CURRENT_))
+			return 0;
+	}
+	add = F(LO) | ((flags & MCL_ONFAULT_) ? F(LF) : 0);
+	for (unsigned int i = 0; i < m->npages; i++) {
+		struct rpage *p = &s->pages[i];
+
+		if (!p->mapped)
+			continue;
+		p->flags = (p->flags & ~LOCK_BITS) | add;
+		mark(m, s, i);
+	}
+	/* mm_populate(0, TASK_SIZE), errors ignored */
+	for (unsigned int i = 0; i < m->npages; i++) {
+		struct rpage *p = &s->pages[i];
+		const uint8_t *bytes;
+
+		if (p->mapped && !(p->flags & F(LF)) && (p->flags & ACCESS) && !p->guard &&
+		    page_bytes(p, &bytes) == 0)
+			populate_unshare(m, s, i);
+	}
+	return 0;
+}
+
+static long ref_munlockall(struct ref_model *m, struct rspace *s)
+{
+	s->def_flags &= ~LOCK_BITS;
+	for (unsigned int i = 0; i < m->npages; i++)
+		if (s->pages[i].mapped && (s->pages[i].flags & LOCK_BITS)) {
+			s->pages[i].flags &= ~LOCK_BITS;
+			mark(m, s, i);
+		}
+	return 0;
+}
+
+/* ---- mremap: the outcome is the simulated kernel's (see refmodel.h) ---- */
+
+static long mremap_params(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr)
+{
+	if (flags & ~(uint64_t)(MREMAP_FIXED_ | MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_))
+		return -EINVAL;
+	if (addr & (PG - 1))
+		return -EINVAL;
+	old_len = page_align(old_len);
+	new_len = page_align(new_len);
+	if (!new_len)
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED_) && !(flags & MREMAP_MAYMOVE_))
+		return -EINVAL;
+	if ((flags & MREMAP_DONTUNMAP_) && (!(flags & MREMAP_MAYMOVE_) || old_len != new_len))
+		return -EINVAL;
+	if (flags & MREMAP_FIXED_) {
+		if (new_addr & (PG - 1))
+			return -EINVAL;
+		if (new_len > TASK_TOP || new_addr > TASK_TOP - new_len)
+			return -EINVAL;
+		if (addr + old_len > new_addr && new_addr + new_len > addr)
+			return -EINVAL;	/* overlapping ranges */
+	}
+	return 0;
+}
+
+/* A page beyond a mapping's end, as growing the mapping creates it. */
+static void grow_page(struct rpage *to, const struct rpage *last, uint64_t k)
+{
+	memset(to, 0, sizeof(*to));
+	to->mapped = true;
+	to->flags = last->flags;
+	to->obj = last->obj;
+	to->pgoff = last->pgoff + k;
+}
+
+static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strace_record *r, long model_ret,
+		       bool *delegated, char **error)
+{
+	uint64_t addr = arg(r, 0), ol = page_align(arg(r, 1)), nl = page_align(arg(r, 2));
+	uint64_t flags = arg(r, 3), new_addr = arg(r, 4), to;
+	struct rspace *s = pr->space;
+	long err = mremap_params(addr, arg(r, 1), arg(r, 2), flags, new_addr);
+	unsigned int oi, ni, mv;
+
+	if (err)
+		return err;
+	if (!inside_window(m, addr, addr + PG) || !s->pages[(addr - m->base) / PG].mapped)
+		return -EFAULT;	/* no VMA at addr */
+	*delegated = true;
+	if (model_ret < 0 && model_ret >= -4095)
+		return model_ret;	/* a refusal that depends on VMA boundaries */
+	to = (uint64_t)model_ret;
+	if ((!(flags & MREMAP_MAYMOVE_) && to != addr) || ((flags & MREMAP_FIXED_) && to != new_addr)) {
+		*delegated = false;	/* it cannot have landed there */
+		return (long)((flags & MREMAP_FIXED_) ? new_addr : addr);
+	}
+	if (!inside_window(m, addr, addr + MAX(ol, PG)) || !inside_window(m, to, to + nl)) {
+		*error = g_strdup("mremap beyond the reference model's window");
+		return model_ret;
+	}
+	oi = (unsigned int)((addr - m->base) / PG);
+	ni = (unsigned int)((to - m->base) / PG);
+	if (ol == 0) {
+		/* a second mapping of a shared object */
+		const struct rpage *src = &s->pages[oi];
+
+		for (unsigned int k = 0; k < nl / PG; k++) {
+			page_clear(&s->pages[ni + k]);
+			grow_page(&s->pages[ni + k], src, k);
+			mark(m, s, ni + k);
+		}
+		return model_ret;
+	}
+	if (to == addr) {
+		/* in place: shrink the tail, or grow it from the last page */
+		if (nl < ol)
+			unmap_range(m, s, addr + nl, addr + ol);
+		for (uint64_t k = ol / PG; k < nl / PG; k++) {
+			page_clear(&s->pages[oi + k]);
+			grow_page(&s->pages[oi + k], &s->pages[oi + ol / PG - 1], k - ol / PG + 1);
+			mark(m, s, (unsigned int)(oi + k));
+		}
+		return model_ret;
+	}
+	mv = (unsigned int)(MIN(ol, nl) / PG);
+	if (!((flags & MREMAP_FIXED_) && ol == nl))
+		unmap_range(m, s, to, to + nl);
+	if (nl < ol)
+		unmap_range(m, s, addr + nl, addr + ol);
+	{
+		struct rpage last = { 0 };
+		bool any = false;
+
+		for (unsigned int k = 0; k < mv; k++) {
+			struct rpage *src = &s->pages[oi + k], *dst = &s->pages[ni + k];
+
+			if (!src->mapped)
+				continue;	/* 6.17+: a hole in the source leaves its destination */
+			page_clear(dst);
+			*dst = *src;
+			last = *src;
+			any = true;
+			memset(src, 0, sizeof(*src));
+			if (flags & MREMAP_DONTUNMAP_) {
+				/* the source VMA stays, empty: its pages fault afresh */
+				src->mapped = true;
+				src->flags = dst->flags;
+				src->obj = dst->obj;
+				src->pgoff = dst->pgoff;
+			}
+			mark(m, s, oi + k);
+			mark(m, s, ni + k);
+		}
+		for (unsigned int k = mv; any && k < nl / PG; k++) {
+			page_clear(&s->pages[ni + k]);
+			grow_page(&s->pages[ni + k], &last, k - mv + 1);
+			mark(m, s, ni + k);
+		}
+	}
+	if ((flags & MREMAP_DONTUNMAP_) && m->vma_fn) {
+		/*
+		 * Each whole source VMA loses VM_LOCKED, beyond the range too:
+		 * their extents are the kernel's.
+		 */
+		for (uint64_t a = addr; a < addr + ol;) {
+			uint64_t vs, ve;
+			unsigned int x, y;
+
+			if (!m->vma_fn(pr->pid, a, &vs, &ve, m->vma_arg)) {
+				a += PG;
+				continue;
+			}
+			if (window_range(m, vs, ve, &x, &y))
+				for (unsigned int i = x; i < y; i++)
+					if (s->pages[i].mapped && (s->pages[i].flags & LOCK_BITS)) {
+						s->pages[i].flags &= ~LOCK_BITS;
+						mark(m, s, i);
+					}
+			a = MAX(ve, a + PG);
+		}
+	}
+	return model_ret;
+}
+
+/* ---- memory accesses ---- */
+
+/*
+ * An access to unmapped page i: the stack VMA above grows down to it
+ * (expand_downwards) if it is VM_GROWSDOWN and no accessible, non-stack
+ * mapping lies within stack_guard_gap below.
+ */
+static bool grow_stack(struct ref_model *m, struct rspace *s, unsigned int i)
+{
+	unsigned int j = i, k;
+
+	while (j < m->npages && !s->pages[j].mapped)
+		j++;
+	if (j == m->npages || !(s->pages[j].flags & F(GD)))
+		return false;
+	for (k = i; k-- > 0;)
+		if (s->pages[k].mapped)
+			break;
+	if (k != (unsigned int)-1) {
+		const struct rpage *prev = &s->pages[k];
+
+		if (!(prev->flags & F(GD)) && (prev->flags & ACCESS) && (uint64_t)(i - k - 1) * PG < STACK_GUARD_GAP)
+			return false;
+	}
+	for (unsigned int n = i; n < j; n++) {
+		grow_page(&s->pages[n], &s->pages[j], 0);
+		s->pages[n].pgoff = 0;
+		mark(m, s, n);
+	}
+	return true;
+}
+
+/* Can page i be accessed (after any stack growth)?  0, -EFAULT or -EIO. */
+static int access_page(struct ref_model *m, struct rspace *s, uint64_t a, bool write)
+{
+	unsigned int i;
+	struct rpage *p;
+	const uint8_t *bytes;
+
+	if (!inside_window(m, a, a + 1))
+		return -EFAULT;
+	i = (unsigned int)((a - m->base) / PG);
+	p = &s->pages[i];
+	if (!p->mapped && !grow_stack(m, s, i))
+		return -EFAULT;
+	if (p->guard)
+		return -EFAULT;
+	if (write ? !(p->flags & F(WR)) : !(p->flags & ACCESS))
+		return -EFAULT;
+	return page_bytes(p, &bytes);
+}
+
+static long ref_mem(struct ref_model *m, struct rspace *s, const struct strace_record *r, bool write)
+{
+	uint64_t addr = arg(r, 0), len = arg(r, write ? 2 : 1), done = 0;
+	uint8_t byte = (uint8_t)arg(r, 1);
+
+	g_byte_array_set_size(m->read, 0);
+	while (done < len) {
+		uint64_t a = addr + done, n = MIN(len - done, PG - (a & (PG - 1)));
+		unsigned int i;
+		const uint8_t *bytes;
+
+		if (access_page(m, s, a, write))
+			return -EFAULT;
+		i = (unsigned int)((a - m->base) / PG);
+		if (write) {
+			memset(write_target(m, s, i) + (a & (PG - 1)), byte, n);
+		} else {
+			static const uint8_t zeroes[PG];
+
+			page_bytes(&s->pages[i], &bytes);
+			g_byte_array_append(m->read, (bytes ? bytes : zeroes) + (a & (PG - 1)), (guint)n);
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* ---- processes ---- */
+
+static struct rspace *space_copy(struct ref_model *m, const struct rspace *from)
+{
+	struct rspace *s = space_new(m);
+
+	for (unsigned int i = 0; i < m->npages; i++) {
+		const struct rpage *p = &from->pages[i];
+		struct rpage *c = &s->pages[i];
+
+		mark(m, s, i);
+		if (!p->mapped || (p->flags & F(DC)))
+			continue;	/* MADV_DONTFORK: a hole in the child */
+		*c = *p;
+		c->flags &= ~LOCK_BITS;	/* locks are not inherited */
+		if (p->flags & F(WF)) {
+			c->data = NULL;	/* MADV_WIPEONFORK: the child's reads zero */
+			c->guard = false;
+			c->dirty = false;
+		} else if (c->data) {
+			c->data->refs++;
+		}
+	}
+	return s;
+}
+
+static long ref_fork(struct ref_model *m, struct rproc *pr, const struct strace_record *r, long model_ret)
+{
+	uint64_t flags = 0;
+	bool share = strcmp(r->name, "vfork") == 0;
+
+	if (model_ret <= 0)
+		return model_ret;
+	if (strcmp(r->name, "clone") == 0 && strace_arg_named(r, "flags", &flags))
+		share = (flags & CLONE_VM_) != 0;
+	if (share) {
+		pr->space->refs++;
+		proc_new(m, (int)model_ret, pr->space, pr->fds);
+	} else {
+		proc_new(m, (int)model_ret, space_copy(m, pr->space), pr->fds);
+	}
+	return model_ret;
+}
+
+static long ref_openat(struct ref_model *m, struct rproc *pr, const struct strace_record *r, long model_ret,
+		       char **error)
+{
+	const struct strace_arg *p = r->args->len > 1 ? r->args->pdata[1] : NULL;
+	uint64_t oflags = arg(r, 2);
+	g_autofree char *path = NULL;
+	g_autofree gchar *bytes = NULL;
+	gsize size = 0;
+	struct robj *o;
+	struct rfd *f;
+
+	if (model_ret < 0)
+		return model_ret;
+	if (p == NULL || !p->is_string) {
+		*error = g_strdup("openat without a path");
+		return model_ret;
+	}
+	path = g_path_is_absolute(p->str) ? g_strdup(p->str) : g_build_filename(m->dir, p->str, NULL);
+	if (!g_file_get_contents(path, &bytes, &size, NULL)) {
+		*error = g_strdup_printf("openat: the reference model cannot read %s", path);
+		return model_ret;
+	}
+	o = g_new0(struct robj, 1);
+	o->file = true;
+	o->npages = (unsigned int)((size + PG - 1) / PG);
+	o->fbytes = g_malloc0((gsize)o->npages * PG + 1);
+	memcpy(o->fbytes, bytes, size);
+	g_ptr_array_add(m->objs, o);
+	f = g_new0(struct rfd, 1);
+	f->obj = o;
+	f->writable = (oflags & 3) != 0;	/* O_WRONLY or O_RDWR */
+	g_hash_table_insert(pr->fds, GINT_TO_POINTER((int)model_ret), f);
+	return model_ret;
+}
+
+void ref_result_clear(struct ref_result *res)
+{
+	g_clear_pointer(&res->error, g_free);
+}
+
+static void ref_step1(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out);
+
+void ref_step(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out)
+{
+	ref_step1(m, r, model_ret, out);
+	if (g_getenv("DUPMM_REF_TRACE")) {
+		GHashTableIter it;
+		gpointer k, v;
+
+		g_printerr("ref: line %d pid %d %s -> %ld\n", r->line, r->pid, r->name ? r->name : "", out->ret);
+		g_hash_table_iter_init(&it, m->procs);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			struct rproc *p = v;
+
+			g_printerr("  %d:", p->pid);
+			for (unsigned int i = 0; i < m->npages; i++)
+				if (p->space->pages[i].mapped)
+					g_printerr(" %x", i);
+			g_printerr("\n");
+		}
+	}
+}
+
+static void ref_step1(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out)
+{
+	struct rproc *pr;
+	const char *n = r->name;
+
+	memset(out, 0, sizeof(*out));
+	if (r->kind == REC_SIGNAL)
+		return;
+	pr = g_hash_table_lookup(m->procs, GINT_TO_POINTER(r->pid));
+	if (pr == NULL && r->kind != REC_CALL)
+		return;		/* the +++ line after exit_group */
+	if (pr == NULL) {
+		if (g_hash_table_size(m->procs) != 0) {
+			out->error = g_strdup_printf("pid %d unknown to the reference model", r->pid);
+			return;
+		}
+		pr = proc_new(m, r->pid, space_new(m), NULL);	/* the first process */
+	}
+	if (r->kind == REC_EXITED || r->kind == REC_KILLED || !strcmp(n, "exit_group") || !strcmp(n, "exit")) {
+		struct rspace *s = pr->space;
+
+		g_hash_table_remove(m->procs, GINT_TO_POINTER(r->pid));
+		space_put(m, s);
+		out->ret = model_ret;
+		out->delegated = true;
+		return;
+	}
+	if (!strcmp(n, "mmap"))
+		out->ret = ref_mmap(m, pr, r, &out->error);
+	else if (!strcmp(n, "munmap"))
+		out->ret = ref_munmap(m, pr->space, arg(r, 0), arg(r, 1));
+	else if (!strcmp(n, "mprotect"))
+		out->ret = ref_mprotect(m, pr->space, arg(r, 0), arg(r, 1), arg(r, 2));
+	else if (!strcmp(n, "madvise"))
+		out->ret = ref_madvise(m, pr->space, arg(r, 0), arg(r, 1), arg(r, 2));
+	else if (!strcmp(n, "mlock"))
+		out->ret = ref_mlock(m, pr->space, arg(r, 0), arg(r, 1), F(LO));
+	else if (!strcmp(n, "mlock2"))
+		out->ret = (arg(r, 2) & ~(uint64_t)MLOCK_ONFAULT_) ? -EINVAL :
+			   ref_mlock(m, pr->space, arg(r, 0), arg(r, 1),
+				     F(LO) | ((arg(r, 2) & MLOCK_ONFAULT_) ? F(LF) : 0));
+	else if (!strcmp(n, "munlock"))
+		out->ret = ref_mlock(m, pr->space, arg(r, 0), arg(r, 1), 0);
+	else if (!strcmp(n, "mlockall"))
+		out->ret = ref_mlockall(m, pr->space, arg(r, 0));
+	else if (!strcmp(n, "munlockall"))
+		out->ret = ref_munlockall(m, pr->space);
+	else if (!strcmp(n, "mremap"))
+		out->ret = ref_mremap(m, pr, r, model_ret, &out->delegated, &out->error);
+	else if (!strcmp(n, "mem_write"))
+		out->ret = ref_mem(m, pr->space, r, true);
+	else if (!strcmp(n, "mem_read")) {
+		out->ret = ref_mem(m, pr->space, r, false);
+		out->read = m->read->data;
+		out->read_len = m->read->len;
+	} else if (!strcmp(n, "fork") || !strcmp(n, "vfork") || !strcmp(n, "clone")) {
+		out->ret = ref_fork(m, pr, r, model_ret);
+		out->delegated = true;	/* pid numbering */
+	} else if (!strcmp(n, "openat")) {
+		out->ret = ref_openat(m, pr, r, model_ret, &out->error);
+		out->delegated = true;	/* fd numbering */
+	} else {
+		out->ret = model_ret;	/* exit_group, wait4, ...: nothing the pages show */
+		out->delegated = true;
+	}
+}

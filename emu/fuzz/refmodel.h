@@ -1,0 +1,77 @@
+/*
+ * The reference model (the fuzzer's check 2): a deliberately simple,
+ * page-granular model of what a program can observe of its address space,
+ * written apart from mm/ and sharing no code with it.  For each page of a
+ * window it knows whether the page is mapped, its protection, the VmFlags
+ * of the VMA holding it, whether it is a guard page, what each byte reads
+ * and whether a read faults.  There are no VMAs, no anon_vma, no page
+ * tables: a mapping is a run of pages, fork copies the pages.
+ *
+ * It computes the result of every call itself, with two exceptions where
+ * the answer depends on VMA boundaries, which pages alone do not have:
+ * mremap (is the old range one VMA? does it end where its VMA ends?) and
+ * the extent of the source VMA that MREMAP_DONTUNMAP unlocks.  There it
+ * takes the simulated kernel's outcome (ref_step's model_ret, and
+ * ref_vma_fn) and applies it; each such step is marked delegated.
+ */
+#ifndef DUPMM_REFMODEL_H
+#define DUPMM_REFMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dupmm/strace.h>
+
+#define REF_PAGE_SIZE 4096
+
+/* The VmFlags the reference model keeps, as /proc/PID/smaps names them. */
+enum ref_flag {
+	RF_RD, RF_WR, RF_EX, RF_SH, RF_MR, RF_MW, RF_ME, RF_MS, RF_GD, RF_LO,
+	RF_SR, RF_RR, RF_DC, RF_LF, RF_AC, RF_NR, RF_WF, RF_DD, RF_HG, RF_NH,
+	RF_MG, NR_REF_FLAGS
+};
+#define RFB(f) (1u << (f))
+extern const char *const ref_flag_names[NR_REF_FLAGS];
+
+/* What a program sees of one page. */
+struct ref_view {
+	bool mapped;
+	bool guard;
+	int read_fault;		/* 0, -EFAULT (SIGSEGV) or -EIO (SIGBUS) */
+	uint32_t flags;		/* RFB(RF_*) */
+	const uint8_t *bytes;	/* REF_PAGE_SIZE bytes; NULL: all zero */
+};
+
+struct ref_result {
+	long ret;		/* the result the reference model expects */
+	bool delegated;		/* it took the simulated kernel's (ret == model_ret) */
+	const uint8_t *read;	/* mem_read: the bytes it expects, up to any fault */
+	size_t read_len;
+	char *error;		/* the record is beyond what the model covers */
+};
+
+/* The extent of the simulated kernel's VMA at addr, for the delegated cases. */
+typedef bool (*ref_vma_fn)(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg);
+
+struct ref_model;
+
+/* A model of the pages [base, base + npages * 4K); files open relative to dir. */
+struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir,
+			  ref_vma_fn vma_fn, void *vma_arg);
+void ref_free(struct ref_model *m);
+/* Apply record r; the simulated kernel returned model_ret for it. */
+void ref_step(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out);
+void ref_result_clear(struct ref_result *res);
+
+uint64_t ref_base(const struct ref_model *m);
+unsigned int ref_npages(const struct ref_model *m);
+/* The live processes, ascending; returns how many (at most max). */
+unsigned int ref_pids(const struct ref_model *m, int *pids, unsigned int max);
+/* Page i of the window in pid's address space; false if pid is unknown. */
+bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v);
+/* Whether the steps since ref_clear_dirty may have changed page i of pid. */
+bool ref_dirty(const struct ref_model *m, int pid, unsigned int i);
+void ref_clear_dirty(struct ref_model *m);
+
+#endif
