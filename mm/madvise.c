@@ -166,9 +166,9 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
  * by then.  Pages other processes map are left alone
  * (folio_maybe_mapped_shared).  A lazyfree page whose PTE is still clean
  * is discarded, and reads zeroes next (observed); one written since is
- * swap-backed again and stays.  A clean page-cache page of a file is
- * unmapped and dropped from the cache.  Anonymous swap-backed and shmem
- * pages stay: there is no swap to put them in.
+ * swap-backed again and stays.  A page-cache page (file or shmem) is
+ * unmapped, and dropped from the cache if clean.  Anonymous swap-backed
+ * pages stay mapped: there is no swap to put them in.
  */
 static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
@@ -190,9 +190,16 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 				continue;
 			}
 			zap_page_range_single(vma, a, a + PAGE_SIZE, true);
-		} else if (!page_mapping(page)->shmem && !pte_dirty(*ptep) && !(page->flags & PG_dirty)) {
+		} else {
+			/*
+			 * Page cache (file or shmem): try_to_unmap takes it out of
+			 * the page table (the PTE's dirty bit goes to the page);
+			 * clean, it leaves the cache; dirty, it stays there, as
+			 * shmem has no swap to go to (observed: Rss 0, the bytes
+			 * still there).
+			 */
 			zap_page_range_single(vma, a, a + PAGE_SIZE, true);
-			if (page->mapcount == 0)
+			if (page->mapcount == 0 && !(page->flags & PG_dirty))
 				filemap_remove_page(page);
 		}
 	}
@@ -270,6 +277,15 @@ static int madvise_guard_install(struct vm_area_struct *vma, uint64_t start, uin
 {
 	if (!is_valid_guard_vma(vma, false))
 		return -EINVAL;
+	/*
+	 * An anonymous VMA gets its anon_vma too, as before 6.19: the host's
+	 * 6.18.44 sets VM_MAYBE_GUARD *and* prepares one.  Observed: a guarded
+	 * VMA made read-only keeps "ac" (mprotect_fixup drops it only without
+	 * an anon_vma), and a fork child's guarded VMAs no longer merge (each
+	 * got its own anon_vma from anon_vma_fork).
+	 */
+	if (vma_is_anonymous(vma) && anon_vma_prepare(vma))
+		return -ENOMEM;
 	vma->vm_flags |= VM_MAYBE_GUARD;
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
 		pte_t *ptep = pte_alloc(vma->vm_mm, a);

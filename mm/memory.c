@@ -177,6 +177,13 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 	pte_t pte;
 	int err;
 
+	/*
+	 * do_cow_fault prepares the anon_vma before ->fault looks at the page
+	 * (so a private write past the end leaves one, and fork then copies
+	 * the VMA's PTEs: observed).
+	 */
+	if ((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED) && anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
 	if (pgoff >= PAGE_ALIGN(mapping->size) >> PAGE_SHIFT) {
 		/*
 		 * do_read_fault maps around before ->fault finds the page past
