@@ -94,7 +94,8 @@ static guint model_divergences(const char *path)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
 	struct fuzz_checker *c = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, FUZZ_WINDOW_PAGES, dir, 1);
-	struct replay_options ro = { .quiet = true, .on_step = fuzz_checker_step, .on_step_arg = c };
+	struct replay_options ro = { .quiet = true, .on_step = fuzz_checker_step,
+				     .before_step = fuzz_checker_before, .on_step_arg = c };
 	struct replay_result res;
 	g_autoptr(GError) error = NULL;
 	guint n;

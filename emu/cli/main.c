@@ -144,6 +144,7 @@ static int cmd_replay(int argc, char **argv)
 
 		checker = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, FUZZ_WINDOW_PAGES, dir, 1);
 		opts.on_step = fuzz_checker_step;
+		opts.before_step = fuzz_checker_before;
 		opts.on_step_arg = checker;
 	}
 	if (!replay_file(files[0], &opts, &res, &error)) {

@@ -21,6 +21,9 @@ struct fuzz_checker {
 	struct kernel *k;		/* of the step being checked */
 	uint64_t pages_compared;
 	uint8_t buf[REF_PAGE_SIZE];
+	/* the VMAs an mremap's source range touched, before the call */
+	uint64_t src_vmas[64][2];
+	unsigned int nr_src_vmas;
 };
 
 static const struct { uint64_t vm; enum ref_flag rf; } flag_map[] = {
@@ -52,17 +55,50 @@ static char *flag_names(uint32_t f)
 	return g_string_free(s, FALSE);
 }
 
+/* The extent dupmm's VMA at addr had before the call (mremap's source VMAs). */
 static bool vma_extent(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg)
+{
+	struct fuzz_checker *c = arg;
+
+	(void)pid;
+	for (unsigned int i = 0; i < c->nr_src_vmas; i++)
+		if (c->src_vmas[i][0] <= addr && addr < c->src_vmas[i][1]) {
+			*start = c->src_vmas[i][0];
+			*end = c->src_vmas[i][1];
+			return true;
+		}
+	return false;
+}
+
+/* The lock bits dupmm's page at addr has now (-1: unmapped). */
+static int lock_bits(int pid, uint64_t addr, void *arg)
 {
 	struct fuzz_checker *c = arg;
 	struct task *t = c->k ? kernel_find_task(c->k, pid) : NULL;
 	struct vm_area_struct *vma = t && t->mm ? find_vma(t->mm, addr) : NULL;
 
 	if (vma == NULL || vma->vm_start > addr)
-		return false;
-	*start = vma->vm_start;
-	*end = vma->vm_end;
-	return true;
+		return -1;
+	return (int)(ref_flags_of(vma->vm_flags) & (RFB(RF_LO) | RFB(RF_LF)));
+}
+
+void fuzz_checker_before(const struct strace_record *r, struct kernel *k, void *arg)
+{
+	struct fuzz_checker *c = arg;
+	struct task *t;
+	uint64_t addr = 0, len = 0;
+
+	c->nr_src_vmas = 0;
+	if (!c->model || r->kind != REC_CALL || strcmp(r->name, "mremap") != 0 ||
+	    !strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &len) ||
+	    (t = kernel_find_task(k, r->pid)) == NULL || t->mm == NULL)
+		return;
+	for (struct vm_area_struct *vma = find_vma(t->mm, addr);
+	     vma && vma->vm_start < addr + MAX(len, 1) && c->nr_src_vmas < G_N_ELEMENTS(c->src_vmas);
+	     vma = vma_next(t->mm, vma)) {
+		c->src_vmas[c->nr_src_vmas][0] = vma->vm_start;
+		c->src_vmas[c->nr_src_vmas++][1] = vma->vm_end;
+	}
 }
 
 struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base, unsigned int npages,
@@ -74,7 +110,7 @@ struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base
 	c->model = model;
 	c->full_every = MAX(full_every, 1u);
 	if (model)
-		c->ref = ref_new(base, npages, dir, vma_extent, c);
+		c->ref = ref_new(base, npages, dir, vma_extent, lock_bits, c);
 	return c;
 }
 

@@ -27,6 +27,8 @@ struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base
 void fuzz_checker_free(struct fuzz_checker *c);
 /* The on_step hook: a message prefixed "invariant broken" or "reference model". */
 char *fuzz_checker_step(const struct replay_step *st, void *arg);
+/* The before_step hook (same arg): what the model must know of dupmm before a call. */
+void fuzz_checker_before(const struct strace_record *r, struct kernel *k, void *arg);
 /* Pages compared with the reference model so far (to show a campaign is not vacuous). */
 uint64_t fuzz_checker_pages_compared(const struct fuzz_checker *c);
 

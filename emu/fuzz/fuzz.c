@@ -439,6 +439,7 @@ static bool replay_text(const struct fuzz_options *o, const char *name, const ch
 		fc = fuzz_checker_new(checks & FUZZ_CHECK_INVARIANTS, checks & FUZZ_CHECK_MODEL, ARENA_BASE,
 				      WINDOW_PAGES, opts.cwd, o->full_every ? o->full_every : FUZZ_FULL_EVERY_DEFAULT);
 		opts.on_step = fuzz_checker_step;
+		opts.before_step = fuzz_checker_before;
 		opts.on_step_arg = fc;
 	}
 	g_clear_pointer(&last_warning, g_free);

@@ -27,6 +27,7 @@
 #include "refmodel.h"
 
 #define PG REF_PAGE_SIZE
+#define REF_MAX_PAGES 1024	/* the largest window */
 #define TASK_TOP 0x7ffffffff000ULL
 #define STACK_GUARD_GAP (256ULL * PG)	/* the kernel's default stack_guard_gap */
 
@@ -84,6 +85,7 @@ struct ref_model {
 	unsigned int npages;
 	char *dir;
 	ref_vma_fn vma_fn;
+	ref_lock_fn lock_fn;
 	void *vma_arg;
 	GHashTable *procs;	/* pid -> struct rproc * */
 	GPtrArray *spaces;	/* live struct rspace * */
@@ -198,14 +200,16 @@ static struct rproc *proc_new(struct ref_model *m, int pid, struct rspace *s, GH
 }
 
 struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir, ref_vma_fn vma_fn,
-			  void *vma_arg)
+			  ref_lock_fn lock_fn, void *vma_arg)
 {
 	struct ref_model *m = g_new0(struct ref_model, 1);
 
+	g_assert(npages <= REF_MAX_PAGES);
 	m->base = base;
 	m->npages = npages;
 	m->dir = g_strdup(dir ? dir : ".");
 	m->vma_fn = vma_fn;
+	m->lock_fn = lock_fn;
 	m->vma_arg = vma_arg;
 	m->procs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, proc_free);
 	m->spaces = g_ptr_array_new();
@@ -931,6 +935,24 @@ static void grow_page(struct rpage *to, const struct rpage *last, uint64_t k)
 	to->pgoff = last->pgoff + k;
 }
 
+/* Pages [start, end) take the simulated kernel's lock bits (delegated). */
+static void take_lock_bits(struct ref_model *m, struct rproc *pr, uint64_t start, uint64_t end)
+{
+	unsigned int a, b;
+
+	if (!window_range(m, start, end, &a, &b))
+		return;
+	for (unsigned int i = a; i < b; i++) {
+		struct rpage *p = &pr->space->pages[i];
+		int bits = m->lock_fn(pr->pid, m->base + (uint64_t)i * PG, m->vma_arg);
+
+		if (p->mapped && bits >= 0 && (p->flags & LOCK_BITS) != (uint32_t)bits) {
+			p->flags = (p->flags & ~LOCK_BITS) | ((uint32_t)bits & LOCK_BITS);
+			mark(m, pr->space, i);
+		}
+	}
+}
+
 static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strace_record *r, long model_ret,
 		       bool *delegated, char **error)
 {
@@ -944,6 +966,17 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
 		return err;
 	if (!inside_window(m, addr, addr + PG) || !s->pages[(addr - m->base) / PG].mapped)
 		return -EFAULT;	/* no VMA at addr */
+	if (ol == 0 && !is_shared(&s->pages[(addr - m->base) / PG]))
+		return -EINVAL;	/* only shared memory can be mapped twice */
+	if ((flags & MREMAP_FIXED_) && ol == 0 && new_addr <= addr && addr < new_addr + nl) {
+		/*
+		 * A second mapping of shared memory onto itself: MREMAP_FIXED
+		 * unmaps the destination first, and the source goes with it
+		 * (observed: EFAULT, the page gone).
+		 */
+		unmap_range(m, s, new_addr, new_addr + nl);
+		return -EFAULT;
+	}
 	*delegated = true;
 	if (model_ret < 0 && model_ret >= -4095)
 		return model_ret;	/* a refusal that depends on VMA boundaries */
@@ -996,7 +1029,7 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
 				continue;	/* 6.17+: a hole in the source leaves its destination */
 			page_clear(dst);
 			*dst = *src;
-			last = *src;
+			last = *dst;
 			any = true;
 			memset(src, 0, sizeof(*src));
 			if (flags & MREMAP_DONTUNMAP_) {
@@ -1015,27 +1048,22 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
 			mark(m, s, ni + k);
 		}
 	}
-	if ((flags & MREMAP_DONTUNMAP_) && m->vma_fn) {
+	if ((flags & MREMAP_DONTUNMAP_) && m->vma_fn && m->lock_fn) {
 		/*
-		 * Each whole source VMA loses VM_LOCKED, beyond the range too:
-		 * their extents are the kernel's.
+		 * The source VMAs lose VM_LOCKED whole, but which pages that
+		 * covers depends on how the kernel split them (each piece's
+		 * destination is unmapped first) and merged the destination
+		 * into them: take the simulated kernel's lock bits there.
 		 */
-		for (uint64_t a = addr; a < addr + ol;) {
+		for (uint64_t a = addr; a < addr + ol; a += PG) {
 			uint64_t vs, ve;
-			unsigned int x, y;
 
-			if (!m->vma_fn(pr->pid, a, &vs, &ve, m->vma_arg)) {
-				a += PG;
-				continue;
+			if (m->vma_fn(pr->pid, a, &vs, &ve, m->vma_arg)) {
+				take_lock_bits(m, pr, vs, ve);
+				a = MAX(ve, a + PG) - PG;
 			}
-			if (window_range(m, vs, ve, &x, &y))
-				for (unsigned int i = x; i < y; i++)
-					if (s->pages[i].mapped && (s->pages[i].flags & LOCK_BITS)) {
-						s->pages[i].flags &= ~LOCK_BITS;
-						mark(m, s, i);
-					}
-			a = MAX(ve, a + PG);
 		}
+		take_lock_bits(m, pr, to, to + nl);
 	}
 	return model_ret;
 }

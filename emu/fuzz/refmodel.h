@@ -10,9 +10,11 @@
  * It computes the result of every call itself, with two exceptions where
  * the answer depends on VMA boundaries, which pages alone do not have:
  * mremap (is the old range one VMA? does it end where its VMA ends?) and
- * the extent of the source VMA that MREMAP_DONTUNMAP unlocks.  There it
- * takes the simulated kernel's outcome (ref_step's model_ret, and
- * ref_vma_fn) and applies it; each such step is marked delegated.
+ * which pages MREMAP_DONTUNMAP unlocks (the source VMAs, as the kernel
+ * splits and merges them piece by piece).  There it takes the simulated
+ * kernel's outcome (ref_step's model_ret; the lock bits of the source VMAs'
+ * and the destination's pages) and applies it; such a step is marked
+ * delegated.
  */
 #ifndef DUPMM_REFMODEL_H
 #define DUPMM_REFMODEL_H
@@ -51,14 +53,19 @@ struct ref_result {
 	char *error;		/* the record is beyond what the model covers */
 };
 
-/* The extent of the simulated kernel's VMA at addr, for the delegated cases. */
+/*
+ * For the delegated cases: the extent the simulated kernel's VMA at addr
+ * had before the call, and the lock bits (RFB(RF_LO) | RFB(RF_LF)) its page
+ * at addr has after it (-1: unmapped).
+ */
 typedef bool (*ref_vma_fn)(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg);
+typedef int (*ref_lock_fn)(int pid, uint64_t addr, void *arg);
 
 struct ref_model;
 
 /* A model of the pages [base, base + npages * 4K); files open relative to dir. */
 struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir,
-			  ref_vma_fn vma_fn, void *vma_arg);
+			  ref_vma_fn vma_fn, ref_lock_fn lock_fn, void *arg);
 void ref_free(struct ref_model *m);
 /* Apply record r; the simulated kernel returned model_ret for it. */
 void ref_step(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out);

@@ -355,6 +355,8 @@ static bool replay_record(struct replay *rp, const struct strace_record *r, GErr
 
 	if (r->kind == REC_SIGNAL)
 		return true;
+	if (rp->opts->before_step)
+		rp->opts->before_step(r, rp->k, rp->opts->on_step_arg);
 	t = task_of(rp, r, error);
 	if (t == NULL)
 		return false;

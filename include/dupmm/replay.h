@@ -35,6 +35,8 @@ struct replay_options {
 	/* Called after every replayed call with the model's return value. */
 	void (*on_call)(const struct strace_record *r, long ret, void *arg);
 	void *on_call_arg;
+	/* Called before every record is replayed, with the kernel as it is then. */
+	void (*before_step)(const struct strace_record *r, struct kernel *k, void *arg);
 	/* Called after every record; a message it returns is a divergence. */
 	char *(*on_step)(const struct replay_step *st, void *arg);
 	void *on_step_arg;
