@@ -3,12 +3,16 @@
  * checked after every call: no divergence from the log, and each process's
  * maps, smaps and pagemap flags equal to what the HOST KERNEL showed for the same calls
  * (traces/expected/, written by dupmm-hostrun; tools/regen-expected.sh).
+ * And every trace again beside the fuzzer's reference model, as 'dupmm
+ * replay --model' runs it: its results, bytes and pages must agree too.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include <dupmm/fuzz.h>
 #include <dupmm/replay.h>
 
+#include "../emu/fuzz/checks.h"
 #include "common.h"
 
 static GPtrArray *trace_names;
@@ -66,6 +70,26 @@ START_TEST(test_trace_replays_like_the_host)
 }
 END_TEST
 
+START_TEST(test_trace_agrees_with_the_reference_model)
+{
+	const char *name = trace_names->pdata[_i];
+	g_autofree char *path = g_strdup_printf("%s/%s.strace", test_env("DUPMM_TRACES"), name);
+	struct fuzz_checker *c = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, REPLAY_MODEL_PAGES,
+						  test_env("DUPMM_TRACES"), 1);
+	struct replay_options opts = { .out = stdout, .diag = stderr, .on_step = fuzz_checker_step,
+				       .before_step = fuzz_checker_before, .on_step_arg = c };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+
+	ck_assert_msg(replay_file(path, &opts, &res, &error), "%s", error ? error->message : "");
+	ck_assert_msg(res.divergences == 0, "%s: %u divergences from the reference model (see above)", name,
+		      res.divergences);
+	ck_assert_uint_gt(fuzz_checker_pages_compared(c), 0);
+	replay_result_clear(&res);
+	fuzz_checker_free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("traces");
@@ -79,6 +103,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, phys_setup, phys_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_trace_replays_like_the_host, 0, (int)trace_names->len);
+	tcase_add_loop_test(tc, test_trace_agrees_with_the_reference_model, 0, (int)trace_names->len);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -394,6 +394,24 @@ static void serve(int slot)
 	}
 }
 
+/*
+ * wait_gone: until the process has exited (its pidfd polls readable once
+ * it is a zombie, after exit_mm tore its address space down).  Without
+ * this, the next process's dump could see pages the dying one still maps
+ * (observed: Pss varying from run to run).
+ */
+static void wait_gone(pid_t pid)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+	if (pfd < 0)
+		return;		/* already reaped */
+	while (poll(&p, 1, 10000) < 0 && errno == EINTR)
+		;
+	close(pfd);
+}
+
 /* The coordinator's view of one traced process. */
 struct proc {
 	int trace_pid;
@@ -640,6 +658,7 @@ static void run_record(guint idx)
 	if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit")) {
 		if (read_reply(slot, &r))
 			write_dump(slot, &r);
+		wait_gone(procs[slot].host_pid);
 		for (int i = 0; i < nslots; i++)
 			if (procs[i].reply_pending)
 				collect_pending(i);
@@ -779,6 +798,22 @@ int main(int argc, char **argv)
 	if (chdir(dir) < 0) {
 		perror("dupmm-hostrun: chdir");
 		return 2;
+	}
+	/*
+	 * All the trace's processes on one CPU.  Reclaim and the LRU keep
+	 * per-CPU batches (MADV_FREE's lazyfree batch, activations), and
+	 * lru_add_drain() drains only the local CPU's: spread over CPUs, a
+	 * MADV_PAGEOUT after another process touched the pages discards them
+	 * or not by chance (observed).  The model has one batch, as one CPU.
+	 */
+	{
+		cpu_set_t one;
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&one);
+		CPU_SET(cpu >= 0 ? cpu : 0, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			perror("dupmm-hostrun: sched_setaffinity (results may vary between runs)");
 	}
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;

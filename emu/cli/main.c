@@ -142,7 +142,7 @@ static int cmd_replay(int argc, char **argv)
 	if (model) {
 		g_autofree char *dir = g_path_get_dirname(files[0]);
 
-		checker = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, FUZZ_WINDOW_PAGES, dir, 1);
+		checker = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, REPLAY_MODEL_PAGES, dir, 1);
 		opts.on_step = fuzz_checker_step;
 		opts.before_step = fuzz_checker_before;
 		opts.on_step_arg = checker;

@@ -450,6 +450,20 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_
 		if (f == NULL)
 			return -EBADF;
 	}
+	if (flags & MAP_HUGETLB_) {
+		/*
+		 * Huge pages (2 MiB): not on a file that is not hugetlbfs; the
+		 * address must be aligned; and the host reserves none, so a
+		 * mapping that gets that far cannot be made.
+		 */
+		if (f)
+			return -EINVAL;
+		if (len == 0)
+			return -EINVAL;
+		if ((flags & MAP_FIXED_) && (addr & ((2ULL << 20) - 1)))
+			return -EINVAL;
+		return -ENOMEM;
+	}
 	if (len == 0)
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE_)

@@ -62,6 +62,8 @@ enum fuzz_result_kind { FR_OK, FR_EINVAL, FR_ENOMEM, FR_EEXIST, FR_EAGAIN, FR_EA
 /* Where generated traces map: the reference model's window. */
 #define FUZZ_WINDOW_BASE	0x200000000000ULL
 #define FUZZ_WINDOW_PAGES	64
+/* replay --model: the reference model over 4 MiB from FUZZ_WINDOW_BASE */
+#define REPLAY_MODEL_PAGES	1024
 /* The file the generated traces map (fuzz-file.bin), written into dir. */
 gboolean fuzz_write_data_file(const char *dir, GError **error);
 
