@@ -35,28 +35,36 @@ void mm_warn(const char *func, const char *file, int line, const char *expr)
 		}                                                              \
 	} while (0)
 
-struct pte_recount {
-	struct mm_struct *mm;
-	int64_t rss[NR_MM_COUNTERS];
-	GHashTable *mapcounts;	/* pfn -> PTEs mapping it, over all mms */
-	GHashTable *table_use;	/* table pfn -> entries in use (PTE level) */
-	GString *why;
-	bool ok;
+/* A mapping of a page by a PTE: the brute-force side of the rmap check. */
+struct mapping_ref {
+	uint64_t pfn;
+	unsigned int mm_id;
+	uint64_t addr;
 };
 
+struct pte_recount {
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;	/* the VMA being walked */
+	int64_t rss[NR_MM_COUNTERS];
+	GString *why;
+	bool ok;
+	uint64_t tables;		/* the full walk: tables found */
+	uint64_t in_vmas, in_tables;	/* non-none PTEs inside VMAs, and in all tables */
+	GArray *mappers;		/* validate_vm: struct mapping_ref of every mapped page */
+};
+
+/* The checks of one PTE of vma (a walk of the VMA's range: no lookup). */
 static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *arg)
 {
 	struct pte_recount *r = arg;
 	GString *why = r->why;
 	bool ok = true;
-	struct vm_area_struct *vma = find_vma(mm, addr);
+	struct vm_area_struct *vma = r->vma;
 	struct page *page;
 
-	CHECK(vma && vma->vm_start <= addr, "mm %u: PTE at %#" PRIx64 " outside any VMA", mm->id, addr);
-	if (!ok || !pte_present(*ptep)) {
-		r->ok &= ok;
+	r->in_vmas++;
+	if (!pte_present(*ptep))
 		return;
-	}
 	CHECK(((vma->vm_flags & VM_ACCESS_FLAGS) != 0) == ((*ptep & _PAGE_PRESENT) != 0),
 	      "mm %u: PTE at %#" PRIx64 " presence disagrees with VMA protection", mm->id, addr);
 	page = vm_normal_page(vma, addr, *ptep);
@@ -67,12 +75,10 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 	}
 	CHECK(page->refcount > 0, "mm %u: PTE at %#" PRIx64 " maps a free frame", mm->id, addr);
 	r->rss[mm_counter_of(page)]++;
-	{
-		uint64_t pfn = page_to_pfn(page);
-		gpointer key = GSIZE_TO_POINTER(pfn);
+	if (r->mappers) {
+		struct mapping_ref m = { pte_pfn(*ptep), mm->id, addr };
 
-		g_hash_table_insert(r->mapcounts, key,
-				    GSIZE_TO_POINTER(GPOINTER_TO_SIZE(g_hash_table_lookup(r->mapcounts, key)) + 1));
+		g_array_append_val(r->mappers, m);
 	}
 	if (is_cow_mapping(vma->vm_flags) && pte_write(*ptep)) {
 		CHECK(PageAnon(page), "mm %u: writable PTE at %#" PRIx64 " maps a page-cache page in a private mapping", mm->id, addr);
@@ -93,16 +99,34 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 	r->ok &= ok;
 }
 
-static void count_table_use(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *arg)
+/*
+ * The whole-table walk of the full check: every table's count of entries
+ * in use is right, and no PTE lies outside a VMA.
+ */
+static void check_table(struct mm_struct *mm, pte_t *table, int level, struct pte_recount *r, uint64_t base)
 {
-	struct pte_recount *r = arg;
-	uintptr_t base = (uintptr_t)page_address(pfn_to_page(0));
-	gpointer key = GSIZE_TO_POINTER(((uintptr_t)ptep - base) >> PAGE_SHIFT);
+	GString *why = r->why;
+	bool ok = true;
+	int used = 0;
+	uint64_t size = 1ULL << (PGDIR_SHIFT - 9 * level);
+	struct page *tp = pfn_to_page(((uintptr_t)table - (uintptr_t)pfn_to_virt(0)) >> PAGE_SHIFT);
 
-	(void)mm;
-	(void)addr;
-	g_hash_table_insert(r->table_use, key,
-			    GSIZE_TO_POINTER(GPOINTER_TO_SIZE(g_hash_table_lookup(r->table_use, key)) + 1));
+	r->tables++;
+	for (int i = 0; i < PTRS_PER_TABLE; i++) {
+		uint64_t addr = base + (uint64_t)i * size;
+
+		if (pte_none(table[i]))
+			continue;
+		used++;
+		if (level == 3) {
+			r->in_tables++;
+		} else if (table[i] & _PAGE_PRESENT) {
+			check_table(mm, pfn_to_virt(pte_pfn(table[i])), level + 1, r, addr);
+		}
+	}
+	CHECK(tp->mapcount == used, "mm %u: table %" PRIu64 " (level %d) counts %d entries, has %d",
+		      mm->id, page_to_pfn(tp), level, tp->mapcount, used);
+	r->ok &= ok;
 }
 
 static bool validate_vmas(struct mm_struct *mm, GString *why)
@@ -155,145 +179,158 @@ static bool validate_vmas(struct mm_struct *mm, GString *why)
 	return ok;
 }
 
-static gboolean check_table_use(gpointer key, gpointer value, gpointer arg)
+static void report_stray_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *arg)
 {
 	struct pte_recount *r = arg;
-	struct page *t = pfn_to_page(GPOINTER_TO_SIZE(key));
-	GString *why = r->why;
-	bool ok = true;
+	struct vm_area_struct *vma = find_vma(mm, addr);
 
-	CHECK(t->mapcount == (int)GPOINTER_TO_SIZE(value), "mm %u: table %zu counts %d entries, has %zu",
-	      r->mm->id, GPOINTER_TO_SIZE(key), t->mapcount, GPOINTER_TO_SIZE(value));
-	r->ok &= ok;
-	return FALSE;
+	(void)ptep;
+	if ((vma == NULL || vma->vm_start > addr) && r->why)
+		g_string_append_printf(r->why, "mm %u: PTE at %#" PRIx64 " outside any VMA\n", mm->id, addr);
 }
 
-/* validate_mm: the invariants one mm can check alone. */
-static bool validate_one(struct mm_struct *mm, GString *why, GHashTable *mapcounts)
+/*
+ * validate_one: the invariants one mm can check alone.  Always: its VMAs
+ * and counters, and every PTE inside a VMA against it, with the RSS
+ * counters recounted from them.  With tables: also every page table
+ * scanned whole (entry counts, no PTE outside a VMA, VmPTE).
+ */
+static bool validate_one(struct mm_struct *mm, GString *why, bool tables, uint64_t *nr_tables, GArray *mappers)
 {
-	struct pte_recount r = { .mm = mm, .mapcounts = mapcounts, .why = why, .ok = true };
+	struct pte_recount r = { .mm = mm, .why = why, .ok = true, .mappers = mappers };
 	bool ok = validate_vmas(mm, why);
-	uint64_t tables = pgtables_count(mm);
 
-	walk_ptes(mm, 0, TASK_SIZE, recount_pte, &r);
+	for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma)) {
+		r.vma = vma;
+		walk_ptes(mm, vma->vm_start, vma->vm_end, recount_pte, &r);
+	}
 	ok &= r.ok;
-	r.table_use = g_hash_table_new(g_direct_hash, g_direct_equal);
-	walk_ptes(mm, 0, TASK_SIZE, count_table_use, &r);
-	g_hash_table_find(r.table_use, check_table_use, &r);
-	ok &= r.ok;
-	g_hash_table_destroy(r.table_use);
 	for (int i = 0; i < NR_MM_COUNTERS; i++)
 		CHECK(r.rss[i] == mm->rss_stat[i], "mm %u: RSS counter %d is %" PRId64 ", recount %" PRId64,
 		      mm->id, i, mm->rss_stat[i], r.rss[i]);
-	CHECK((int64_t)(tables - 1) * (int64_t)PAGE_SIZE == mm->pgtables_bytes,
-	      "mm %u: pgtables_bytes %" PRId64 ", %" PRIu64 " tables below the pgd", mm->id,
-	      mm->pgtables_bytes, tables - 1);
+	if (tables && mm->pgd) {
+		r.ok = true;
+		check_table(mm, pfn_to_virt(mm->pgd), 0, &r, 0);
+		ok &= r.ok;
+		/* every PTE in the tables lies in a VMA iff the two counts agree */
+		if (r.in_tables != r.in_vmas) {
+			ok = false;
+			walk_ptes(mm, 0, TASK_SIZE, report_stray_pte, &r);
+		}
+		CHECK((int64_t)(r.tables - 1) * (int64_t)PAGE_SIZE == mm->pgtables_bytes,
+		      "mm %u: pgtables_bytes %" PRId64 ", %" PRIu64 " tables below the pgd", mm->id,
+		      mm->pgtables_bytes, r.tables - 1);
+		if (nr_tables)
+			*nr_tables += r.tables;
+	}
 	return ok;
 }
 
+/*
+ * validate_mm: one mm's VMAs, counters and the PTEs its VMAs cover (as
+ * CONFIG_DEBUG_VM's validate_mm checks the VMA tree after each change);
+ * cheap enough to run after every call.
+ */
 bool validate_mm(struct mm_struct *mm, GString *why)
 {
-	GHashTable *mapcounts = g_hash_table_new(g_direct_hash, g_direct_equal);
-	bool ok = validate_one(mm, why, mapcounts);
-
-	g_hash_table_destroy(mapcounts);
-	return ok;
+	return validate_one(mm, why, false, NULL, NULL);
 }
 
-struct rmap_check {
-	GHashTable *seen;	/* "mm:addr" found by the rmap walk */
-	struct page *page;
-};
+static gint cmp_mapping(gconstpointer a, gconstpointer b)
+{
+	const struct mapping_ref *x = a, *y = b;
 
+	if (x->pfn != y->pfn)
+		return x->pfn < y->pfn ? -1 : 1;
+	if (x->mm_id != y->mm_id)
+		return x->mm_id < y->mm_id ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The rmap side: what rmap_walk finds mapping the page. */
 static bool rmap_collect(struct page *page, struct vm_area_struct *vma, uint64_t addr, void *arg)
 {
-	struct rmap_check *c = arg;
+	GArray *seen = arg;
 	pte_t pte = mm_lookup_pte(vma->vm_mm, addr);
 
-	if (pte_present(pte) && pte_pfn(pte) == page_to_pfn(page))
-		g_hash_table_add(c->seen, g_strdup_printf("%u:%" PRIx64, vma->vm_mm->id, addr));
-	return true;
-}
+	if (pte_present(pte) && pte_pfn(pte) == page_to_pfn(page)) {
+		struct mapping_ref m = { page_to_pfn(page), vma->vm_mm->id, addr };
 
-/* The brute-force side: every PTE of every mm that maps a page. */
-static void collect_mappers(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *arg)
-{
-	GHashTable *mappers = arg;
-	struct vm_area_struct *vma;
-	GPtrArray *list;
-	gpointer key;
-
-	if (!pte_present(*ptep) || (vma = find_vma(mm, addr)) == NULL ||
-	    vm_normal_page(vma, addr, *ptep) == NULL)
-		return;
-	key = GSIZE_TO_POINTER(pte_pfn(*ptep));
-	list = g_hash_table_lookup(mappers, key);
-	if (list == NULL) {
-		list = g_ptr_array_new_with_free_func(g_free);
-		g_hash_table_insert(mappers, key, list);
+		g_array_append_val(seen, m);
 	}
-	g_ptr_array_add(list, g_strdup_printf("%u:%" PRIx64, mm->id, addr));
+	return true;
 }
 
 static void add_cached(uint64_t pfn, void *arg)
 {
-	g_hash_table_add(arg, GSIZE_TO_POINTER(pfn));
+	struct mapping_ref m = { pfn, 0, 0 };
+
+	g_array_append_val((GArray *)arg, m);
+}
+
+/* One page's mappers (sorted, n of them): counts, and the rmap walk finds exactly them. */
+static bool check_page_mappers(const struct mapping_ref *list, guint n, GArray *seen, GString *why)
+{
+	struct page *page = pfn_to_page(list[0].pfn);
+	uint64_t pfn = list[0].pfn;
+	bool ok = true;
+
+	CHECK(page->mapcount == (int)n, "pfn %" PRIu64 ": mapcount %d, mapped by %u PTEs", pfn, page->mapcount, n);
+	CHECK(page->refcount >= page->mapcount, "pfn %" PRIu64 ": refcount %d < mapcount %d", pfn,
+	      page->refcount, page->mapcount);
+	CHECK(!(page->flags & PG_anon_exclusive) || page->mapcount == 1,
+	      "pfn %" PRIu64 ": AnonExclusive but mapped %d times", pfn, page->mapcount);
+	if (PageAnon(page))
+		CHECK(page->refcount == page->mapcount, "pfn %" PRIu64 ": anon refcount %d, mapcount %d", pfn,
+		      page->refcount, page->mapcount);
+	g_array_set_size(seen, 0);
+	rmap_walk(page, rmap_collect, seen);
+	g_array_sort(seen, cmp_mapping);
+	for (guint k = 0, x = 0; k < n; k++) {
+		while (x < seen->len && cmp_mapping(&g_array_index(seen, struct mapping_ref, x), &list[k]) < 0)
+			x++;
+		CHECK(x < seen->len && cmp_mapping(&g_array_index(seen, struct mapping_ref, x), &list[k]) == 0,
+		      "pfn %" PRIu64 ": rmap walk misses the mapping at mm %u:%#" PRIx64, pfn, list[k].mm_id,
+		      list[k].addr);
+	}
+	CHECK(seen->len == n, "pfn %" PRIu64 ": rmap walk finds %u mappings, page tables %u", pfn, seen->len, n);
+	return ok;
 }
 
 /*
- * validate_vm: every live mm, then what only all of them together
+ * validate_vm: every live mm, whole, then what only all of them together
  * determine: each page's mapcount equals the PTEs mapping it, its
  * refcount covers them, the rmap walk finds exactly those PTEs, each
  * anon_vma's num_active_vmas equals the VMAs using it, and every frame in
- * use is accounted for.
+ * use is accounted for.  Sorted arrays rather than hash tables: it runs
+ * after every fuzzed call in the slow mode.
  */
 bool validate_vm(GString *why)
 {
-	GHashTable *mapcounts = g_hash_table_new(g_direct_hash, g_direct_equal);
-	GHashTable *mappers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-						    (GDestroyNotify)g_ptr_array_unref);
+	GArray *mappers = g_array_new(FALSE, FALSE, sizeof(struct mapping_ref));
+	GArray *seen = g_array_new(FALSE, FALSE, sizeof(struct mapping_ref));
 	GHashTable *active = g_hash_table_new(g_direct_hash, g_direct_equal);
 	GHashTableIter it;
 	gpointer k, v;
 	bool ok = true;
-	GHashTable *pages = g_hash_table_new(g_direct_hash, g_direct_equal);	/* mapped or cached */
-	uint64_t tables = 0;
+	uint64_t tables = 0, distinct = 0;
 
 	for (GList *l = mm_list; l; l = l->next) {
 		struct mm_struct *mm = l->data;
-
-		ok &= validate_one(mm, why, mapcounts);
-		walk_ptes(mm, 0, TASK_SIZE, collect_mappers, mappers);
-		tables += pgtables_count(mm);
-		for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma))
+		ok &= validate_one(mm, why, true, &tables, mappers);
+		for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma)) {
 			if (vma->anon_vma)
 				g_hash_table_insert(active, vma->anon_vma,
 						    GSIZE_TO_POINTER(GPOINTER_TO_SIZE(g_hash_table_lookup(active, vma->anon_vma)) + 1));
+		}
 	}
-	g_hash_table_iter_init(&it, mappers);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct page *page = pfn_to_page(GPOINTER_TO_SIZE(k));
-		GPtrArray *list = v;
-		struct rmap_check c = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), page };
+	g_array_sort(mappers, cmp_mapping);
+	for (guint a = 0, b; a < mappers->len; a = b) {
+		const struct mapping_ref *list = &g_array_index(mappers, struct mapping_ref, a);
 
-		CHECK(page->mapcount == (int)list->len, "pfn %zu: mapcount %d, mapped by %u PTEs",
-		      GPOINTER_TO_SIZE(k), page->mapcount, list->len);
-		CHECK(page->refcount >= page->mapcount, "pfn %zu: refcount %d < mapcount %d",
-		      GPOINTER_TO_SIZE(k), page->refcount, page->mapcount);
-		CHECK(!(page->flags & PG_anon_exclusive) || page->mapcount == 1,
-		      "pfn %zu: AnonExclusive but mapped %d times", GPOINTER_TO_SIZE(k), page->mapcount);
-		rmap_walk(page, rmap_collect, &c);
-		for (guint i = 0; i < list->len; i++)
-			CHECK(g_hash_table_contains(c.seen, list->pdata[i]),
-			      "pfn %zu: rmap walk misses the mapping at %s", GPOINTER_TO_SIZE(k),
-			      (char *)list->pdata[i]);
-		CHECK(g_hash_table_size(c.seen) == list->len, "pfn %zu: rmap walk finds %u mappings, page tables %u",
-		      GPOINTER_TO_SIZE(k), g_hash_table_size(c.seen), list->len);
-		g_hash_table_destroy(c.seen);
-		if (!PageAnon(page))
-			continue;
-		CHECK(page->refcount == page->mapcount, "pfn %zu: anon refcount %d, mapcount %d",
-		      GPOINTER_TO_SIZE(k), page->refcount, page->mapcount);
+		for (b = a + 1; b < mappers->len && g_array_index(mappers, struct mapping_ref, b).pfn == list->pfn; b++)
+			;
+		ok &= check_page_mappers(list, b - a, seen, why);
 	}
 	g_hash_table_iter_init(&it, active);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
@@ -303,17 +340,17 @@ bool validate_vm(GString *why)
 		      av->id, av->num_active_vmas, GPOINTER_TO_SIZE(v));
 	}
 	/* frames in use = tables (pgds too) + the distinct pages mapped or cached */
-	g_hash_table_iter_init(&it, mappers);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		g_hash_table_add(pages, k);
-	filemap_for_each_cached(add_cached, pages);
-	CHECK(phys_nr_used() == tables + g_hash_table_size(pages),
-	      "%" PRIu64 " frames in use, %" PRIu64 " tables and %u mapped or cached pages account for them",
-	      phys_nr_used(), tables, g_hash_table_size(pages));
-	g_hash_table_destroy(pages);
+	filemap_for_each_cached(add_cached, mappers);
+	g_array_sort(mappers, cmp_mapping);
+	for (guint a = 0; a < mappers->len; a++)
+		distinct += a == 0 || g_array_index(mappers, struct mapping_ref, a).pfn !=
+				      g_array_index(mappers, struct mapping_ref, a - 1).pfn;
+	CHECK(phys_nr_used() == tables + distinct,
+	      "%" PRIu64 " frames in use, %" PRIu64 " tables and %" PRIu64 " mapped or cached pages account for them",
+	      phys_nr_used(), tables, distinct);
 	g_hash_table_destroy(active);
-	g_hash_table_destroy(mappers);
-	g_hash_table_destroy(mapcounts);
+	g_array_unref(seen);
+	g_array_unref(mappers);
 	return ok;
 }
 

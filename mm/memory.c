@@ -477,16 +477,15 @@ int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len, struc
 }
 
 /*
- * mm_peek: the bytes a read of the page at addr would see, without
- * faulting anything in and without filling the page cache, for the
- * fuzzer's reference check (a debugging accessor in the spirit of
- * follow_page(); access_remote_vm() would fault).  *bytes points at the
- * mapped frame, the zero page, a cached page, or buf when the file's page
- * is not cached yet.  Returns 0, or what the read would raise: -EFAULT
- * for SIGSEGV (no VMA, no access, a guard marker), -EIO for SIGBUS (past
- * the end of the file).  Stack growth is not a peek's business.
+ * mm_peek: what a program would see of the page at addr, without faulting
+ * anything in and without filling the page cache, for the fuzzer's
+ * reference check (a debugging accessor in the spirit of follow_page();
+ * access_remote_vm() would fault).  The bytes are the mapped frame, a
+ * cached page, or buf when the file's page is not cached yet; NULL for
+ * the zero page and untouched anonymous memory.  Stack growth is not a
+ * peek's business.
  */
-int mm_peek(struct mm_struct *mm, uint64_t addr, const uint8_t **bytes, uint8_t *buf)
+void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct mm_peek_info *out)
 {
 	struct vm_area_struct *vma = find_vma(mm, addr);
 	struct address_space *mapping;
@@ -494,35 +493,40 @@ int mm_peek(struct mm_struct *mm, uint64_t addr, const uint8_t **bytes, uint8_t 
 	pte_t pte;
 	gpointer v;
 
-	if (vma == NULL || vma->vm_start > addr || !(vma->vm_flags & VM_ACCESS_FLAGS))
-		return -EFAULT;
+	memset(out, 0, sizeof(*out));
+	out->read_fault = -EFAULT;
+	if (vma == NULL || vma->vm_start > addr) {
+		out->next_start = vma ? vma->vm_start : UINT64_MAX;
+		return;
+	}
+	out->vma = vma;
 	pte = mm_lookup_pte(mm, addr);
+	out->guard = pte_is_guard(pte);
+	if (!(vma->vm_flags & VM_ACCESS_FLAGS) || out->guard)
+		return;
+	out->read_fault = 0;
 	if (pte_present(pte)) {
-		*bytes = pfn_to_virt(pte_pfn(pte));
-		return 0;
+		out->bytes = pte_pfn(pte) == zero_pfn ? NULL : pfn_to_virt(pte_pfn(pte));
+		return;
 	}
-	if (!pte_none(pte))
-		return pte_is_guard(pte) ? -EFAULT : -EIO;
-	if (vma->vm_file == NULL) {
-		*bytes = pfn_to_virt(zero_pfn);
-		return 0;
+	if (!pte_none(pte)) {
+		out->read_fault = -EIO;
+		return;
 	}
+	if (vma->vm_file == NULL)
+		return;		/* anonymous, never touched: zeroes */
 	mapping = vma->vm_file->f_mapping;
 	pgoff = linear_page_index(vma, addr);
-	if (pgoff >= PAGE_ALIGN(mapping->size) >> PAGE_SHIFT)
-		return -EIO;
-	if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v)) {
-		*bytes = pfn_to_virt(GPOINTER_TO_SIZE(v));
-		return 0;
-	}
-	if (mapping->a_ops && mapping->a_ops->read_folio) {
+	if (pgoff >= PAGE_ALIGN(mapping->size) >> PAGE_SHIFT) {
+		out->read_fault = -EIO;
+	} else if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v)) {
+		out->bytes = pfn_to_virt(GPOINTER_TO_SIZE(v));
+	} else if (mapping->a_ops && mapping->a_ops->read_folio) {
 		if (mapping->a_ops->read_folio(mapping->host, pgoff, buf))
-			return -EIO;
-	} else {
-		memset(buf, 0, PAGE_SIZE);	/* a shmem hole */
-	}
-	*bytes = buf;
-	return 0;
+			out->read_fault = -EIO;
+		else
+			out->bytes = buf;
+	}			/* else a shmem hole: zeroes */
 }
 
 /*

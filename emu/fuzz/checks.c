@@ -1,7 +1,7 @@
 /*
  * The fuzzer's checks 1 and 2 (see checks.h).  This is the one place that
  * looks at dupmm and the reference model side by side: it reads dupmm
- * through include/dupmm/ only (find_vma, pagemap_read, mm_peek) and turns
+ * through include/dupmm/ only (find_vma, mm_peek) and turns
  * vm_flags into the VmFlags names the reference model keeps.
  */
 #include <errno.h>
@@ -141,24 +141,29 @@ static const char *fault_name(int f)
 	return f == 0 ? "reads" : f == -EIO ? "SIGBUS" : "SIGSEGV";
 }
 
-/* One page of one process: dupmm against the reference model. */
-static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm, unsigned int i)
+/*
+ * One page of one process: dupmm against the reference model.  *skip_to:
+ * dupmm has nothing mapped below it (from a previous peek), so no peek is
+ * needed there.
+ */
+static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm, unsigned int i,
+			  uint64_t *skip_to)
 {
 	uint64_t addr = ref_base(c->ref) + (uint64_t)i * REF_PAGE_SIZE;
-	struct vm_area_struct *vma = find_vma(mm, addr);
-	bool mapped = vma && vma->vm_start <= addr;
+	struct mm_peek_info pk = { .read_fault = -EFAULT };
 	struct ref_view v;
-	const uint8_t *bytes = NULL;
-	uint64_t pm = 0;
 	uint32_t flags;
-	int fault;
 
 	ref_view(c->ref, pid, i, &v);
+	if (addr >= *skip_to) {
+		mm_peek(mm, addr, c->buf, &pk);
+		*skip_to = pk.vma ? 0 : pk.next_start;
+	}
 	c->pages_compared++;
-	if (mapped != v.mapped)
+	if ((pk.vma != NULL) != v.mapped)
 		return g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has it %s, dupmm %s", pid,
-				       addr, v.mapped ? "mapped" : "unmapped", mapped ? "mapped" : "unmapped");
-	if (!mapped)
+				       addr, v.mapped ? "mapped" : "unmapped", pk.vma ? "mapped" : "unmapped");
+	if (pk.vma == NULL)
 		return NULL;
 	/*
 	 * Not compared: "ac".  mprotect drops VM_ACCOUNT from a read-only
@@ -166,7 +171,7 @@ static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm,
 	 * a VMA has one is beyond a page-granular model.  The host check
 	 * compares it.
 	 */
-	flags = ref_flags_of(vma->vm_flags) & ~RFB(RF_AC);
+	flags = ref_flags_of(pk.vma->vm_flags) & ~RFB(RF_AC);
 	v.flags &= ~RFB(RF_AC);
 	if (flags != v.flags) {
 		g_autofree char *want = flag_names(v.flags), *got = flag_names(flags);
@@ -174,25 +179,23 @@ static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm,
 		return g_strdup_printf("pid %d, page %#" PRIx64 ": VmFlags: the reference model has '%s', dupmm '%s'",
 				       pid, addr, want, got);
 	}
-	pagemap_read(mm, addr, 1, &pm);
-	if (((pm & PM_GUARD_REGION) != 0) != v.guard)
+	if (pk.guard != v.guard)
 		return g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has %s guard, dupmm %s", pid,
-				       addr, v.guard ? "a" : "no", (pm & PM_GUARD_REGION) ? "a guard" : "none");
-	fault = mm_peek(mm, addr, &bytes, c->buf);
-	if (fault != v.read_fault)
+				       addr, v.guard ? "a" : "no", pk.guard ? "a guard" : "none");
+	if (pk.read_fault != v.read_fault)
 		return g_strdup_printf("pid %d, page %#" PRIx64 ": a read: the reference model %s, dupmm %s", pid,
-				       addr, fault_name(v.read_fault), fault_name(fault));
-	if (fault == 0) {
+				       addr, fault_name(v.read_fault), fault_name(pk.read_fault));
+	if (pk.read_fault == 0 && (pk.bytes || v.bytes)) {
 		static const uint8_t zeroes[REF_PAGE_SIZE];
-		const uint8_t *want = v.bytes ? v.bytes : zeroes;
+		const uint8_t *want = v.bytes ? v.bytes : zeroes, *got = pk.bytes ? pk.bytes : zeroes;
 
-		if (memcmp(want, bytes, REF_PAGE_SIZE) != 0) {
+		if (memcmp(want, got, REF_PAGE_SIZE) != 0) {
 			size_t o = 0;
 
-			while (want[o] == bytes[o])
+			while (want[o] == got[o])
 				o++;
 			return g_strdup_printf("pid %d, byte %#" PRIx64 ": the reference model reads %#x, dupmm %#x",
-					       pid, addr + o, want[o], bytes[o]);
+					       pid, addr + o, want[o], got[o]);
 		}
 	}
 	return NULL;
@@ -211,9 +214,21 @@ static char *compare_state(struct fuzz_checker *c, bool full)
 			msg = g_strdup_printf("pid %d lives in the reference model, not in dupmm", pids[p]);
 			break;
 		}
-		for (unsigned int i = 0; i < ref_npages(c->ref) && !msg; i++)
-			if (full || ref_dirty(c->ref, pids[p], i))
-				msg = compare_page(c, pids[p], t->mm, i);
+		uint64_t skip_to = 0;
+
+		if (full) {
+			for (unsigned int i = 0; i < ref_npages(c->ref) && !msg; i++)
+				msg = compare_page(c, pids[p], t->mm, i, &skip_to);
+		} else {
+			const uint64_t *bits = ref_dirty_bits(c->ref, pids[p]);
+
+			for (unsigned int w = 0; w < (ref_npages(c->ref) + 63) / 64 && !msg; w++)
+				for (uint64_t b = bits[w]; b && !msg; b &= b - 1) {
+					skip_to = 0;
+					msg = compare_page(c, pids[p], t->mm, w * 64 + (unsigned int)__builtin_ctzll(b),
+							   &skip_to);
+				}
+		}
 	}
 	ref_clear_dirty(c->ref);
 	return msg;

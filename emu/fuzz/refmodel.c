@@ -91,6 +91,7 @@ struct ref_model {
 	GPtrArray *spaces;	/* live struct rspace * */
 	GPtrArray *objs;	/* struct robj *, all freed at the end */
 	GByteArray *read;
+	struct rproc *last;	/* ref_view's last process */
 };
 
 /* ---- data ---- */
@@ -264,6 +265,13 @@ bool ref_dirty(const struct ref_model *m, int pid, unsigned int i)
 	return p && (p->space->dirty[i / 64] >> (i % 64) & 1);
 }
 
+const uint64_t *ref_dirty_bits(const struct ref_model *m, int pid)
+{
+	struct rproc *p = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
+
+	return p ? p->space->dirty : NULL;
+}
+
 void ref_clear_dirty(struct ref_model *m)
 {
 	for (guint i = 0; i < m->spaces->len; i++) {
@@ -305,8 +313,15 @@ static int page_bytes(const struct rpage *p, const uint8_t **out)
 
 bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v)
 {
-	struct rproc *pr = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
+	struct rproc *pr;
 	const struct rpage *p;
+
+	if (m->last && m->last->pid == pid) {
+		pr = m->last;	/* one lookup per process for a page-by-page compare */
+	} else {
+		pr = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
+		m->last = pr;
+	}
 
 	if (pr == NULL || i >= m->npages)
 		return false;
@@ -1289,6 +1304,7 @@ static void ref_step1(struct ref_model *m, const struct strace_record *r, long m
 	if (r->kind == REC_EXITED || r->kind == REC_KILLED || !strcmp(n, "exit_group") || !strcmp(n, "exit")) {
 		struct rspace *s = pr->space;
 
+		m->last = NULL;
 		g_hash_table_remove(m->procs, GINT_TO_POINTER(r->pid));
 		space_put(m, s);
 		out->ret = model_ret;

@@ -79,6 +79,8 @@ unsigned int ref_pids(const struct ref_model *m, int *pids, unsigned int max);
 bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v);
 /* Whether the steps since ref_clear_dirty may have changed page i of pid. */
 bool ref_dirty(const struct ref_model *m, int pid, unsigned int i);
+/* The same as a bitmap (page i: word i / 64, bit i % 64); NULL if pid is unknown. */
+const uint64_t *ref_dirty_bits(const struct ref_model *m, int pid);
 void ref_clear_dirty(struct ref_model *m);
 
 #endif

@@ -233,10 +233,19 @@ static const struct {
 
 int syscall_nr(const char *name)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(syscall_names); i++)
-		if (strcmp(syscall_names[i].name, name) == 0)
-			return syscall_names[i].nr;
-	return SYS_UNKNOWN;
+	static gsize once;
+	static GHashTable *by_name;	/* name -> nr + 1 */
+	gpointer v;
+
+	if (g_once_init_enter(&once)) {
+		by_name = g_hash_table_new(g_str_hash, g_str_equal);
+		for (size_t i = G_N_ELEMENTS(syscall_names); i-- > 0;)	/* the first of a name wins */
+			g_hash_table_insert(by_name, (gpointer)syscall_names[i].name,
+					    GINT_TO_POINTER(syscall_names[i].nr + 1));
+		g_once_init_leave(&once, 1);
+	}
+	v = g_hash_table_lookup(by_name, name);
+	return v ? GPOINTER_TO_INT(v) - 1 : SYS_UNKNOWN;
 }
 
 const char *syscall_name(int nr)

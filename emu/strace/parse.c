@@ -65,12 +65,21 @@ static const struct {
 
 bool strace_lookup_symbol(const char *name, uint64_t *value)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(symbols); i++)
-		if (strcmp(symbols[i].name, name) == 0) {
-			*value = symbols[i].value;
-			return true;
-		}
-	return false;
+	static gsize once;
+	static GHashTable *by_name;	/* name -> index + 1 into symbols[] */
+	gpointer v;
+
+	if (g_once_init_enter(&once)) {
+		by_name = g_hash_table_new(g_str_hash, g_str_equal);
+		for (size_t i = G_N_ELEMENTS(symbols); i-- > 0;)	/* the first of a name wins */
+			g_hash_table_insert(by_name, (gpointer)symbols[i].name, GSIZE_TO_POINTER(i + 1));
+		g_once_init_leave(&once, 1);
+	}
+	v = g_hash_table_lookup(by_name, name);
+	if (v == NULL)
+		return false;
+	*value = symbols[GPOINTER_TO_SIZE(v) - 1].value;
+	return true;
 }
 
 static const struct {
@@ -231,16 +240,21 @@ static const char *parse_string(const char *p, GString *out)
 /* A number, NULL, or an '|' expression of known symbols and numbers. */
 bool strace_parse_value(const char *s, uint64_t *v)
 {
-	g_auto(GStrv) parts = g_strsplit(s, "|", -1);
-
 	*v = 0;
-	for (int i = 0; parts[i]; i++) {
-		g_autofree char *tok = g_strstrip(g_strdup(parts[i]));
+	for (const char *p = s;;) {
+		const char *bar = strchr(p, '|'), *e = bar ? bar : p + strlen(p);
+		char tok[64];
 		uint64_t x;
 		char *end;
 
-		if (*tok == '\0')
+		while (p < e && g_ascii_isspace(*p))
+			p++;
+		while (e > p && g_ascii_isspace(e[-1]))
+			e--;
+		if (e == p || (size_t)(e - p) >= sizeof(tok))
 			return false;
+		memcpy(tok, p, (size_t)(e - p));
+		tok[e - p] = '\0';
 		if (g_ascii_isdigit(tok[0]) || tok[0] == '-') {
 			errno = 0;
 			x = tok[0] == '-' ? (uint64_t)strtoll(tok, &end, 0) : strtoull(tok, &end, 0);
@@ -250,8 +264,10 @@ bool strace_parse_value(const char *s, uint64_t *v)
 			return false;
 		}
 		*v |= x;
+		if (bar == NULL)
+			return true;
+		p = bar + 1;
 	}
-	return true;
 }
 
 /* Split the argument list at top-level commas; returns the ')' or NULL. */
@@ -279,10 +295,15 @@ static const char *parse_args(const char *p, GPtrArray *args)
 		else if (*p == ')' && depth > 0)
 			depth--;
 		else if ((*p == ',' || *p == ')') && depth == 0) {
-			g_autofree char *raw = g_strstrip(g_strndup(start, (gsize)(p - start)));
+			const char *b = start, *e = p;
 
-			if (*raw || *p == ',' || args->len > 0) {
+			while (b < e && g_ascii_isspace(*b))
+				b++;
+			while (e > b && g_ascii_isspace(e[-1]))
+				e--;
+			if (e > b || *p == ',' || args->len > 0) {
 				struct strace_arg *a = g_new0(struct strace_arg, 1);
+				char *raw = g_strndup(b, (gsize)(e - b));
 				char *text = raw;
 				char *eq = strchr(raw, '=');
 
@@ -290,9 +311,9 @@ static const char *parse_args(const char *p, GPtrArray *args)
 				if (eq && eq > raw && !strchr(raw, '"') && !strchr(raw, '{') &&
 				    !strchr(raw, '[') && g_ascii_isalpha(raw[0])) {
 					a->key = g_strndup(raw, (gsize)(eq - raw));
-					text = eq + 1;
+					memmove(raw, eq + 1, strlen(eq + 1) + 1);
 				}
-				a->text = g_strdup(text);
+				a->text = raw;	/* owned by the arg */
 				if (text[0] == '"') {
 					g_autoptr(GString) s = g_string_new(NULL);
 

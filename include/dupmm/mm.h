@@ -85,11 +85,21 @@ int mm_write(struct mm_struct *mm, uint64_t addr, const void *buf, size_t len,
 int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len,
 	    struct mm_fault_info *fi);
 /*
- * mm_peek: what reading the page at addr would see, faulting nothing in:
- * 0 with *bytes at PAGE_SIZE bytes (perhaps buf, which must hold a page),
- * -EFAULT if the read would raise SIGSEGV, -EIO if SIGBUS.
+ * mm_peek: what a program would see of the page at addr, faulting nothing
+ * in: the VMA there (NULL: unmapped), whether the page is a guard, and
+ * what a read gives: 0 with bytes at PAGE_SIZE bytes (perhaps buf, which
+ * must hold a page; NULL when the page is known to read zeroes: the zero
+ * page, or anonymous memory never touched), -EFAULT if the read would
+ * raise SIGSEGV, -EIO if SIGBUS.
  */
-int mm_peek(struct mm_struct *mm, uint64_t addr, const uint8_t **bytes, uint8_t *buf);
+struct mm_peek_info {
+	struct vm_area_struct *vma;
+	uint64_t next_start;	/* unmapped: where the next VMA starts (UINT64_MAX: none) */
+	bool guard;
+	int read_fault;
+	const uint8_t *bytes;
+};
+void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct mm_peek_info *out);
 /* The PTE mapping addr, if its tables exist (0 otherwise). */
 pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr);
 
