@@ -485,9 +485,11 @@ int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len, struc
  * the zero page and untouched anonymous memory.  Stack growth is not a
  * peek's business.
  */
-void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct mm_peek_info *out)
+void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_struct *hint,
+	     struct mm_peek_info *out)
 {
-	struct vm_area_struct *vma = find_vma(mm, addr);
+	struct vm_area_struct *vma = hint && hint->vm_start <= addr && addr < hint->vm_end ? hint
+										      : find_vma(mm, addr);
 	struct address_space *mapping;
 	uint64_t pgoff;
 	pte_t pte;

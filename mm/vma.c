@@ -47,7 +47,7 @@ struct vm_area_struct *vma_first(struct mm_struct *mm)
 
 struct vm_area_struct *vma_next(struct mm_struct *mm, struct vm_area_struct *vma)
 {
-	GTreeNode *node = g_tree_lookup_node(mm->mm_mt, vma);
+	GTreeNode *node = vma->vm_node ? vma->vm_node : g_tree_lookup_node(mm->mm_mt, vma);
 
 	node = node ? g_tree_node_next(node) : NULL;
 	return node ? g_tree_node_key(node) : NULL;
@@ -55,7 +55,7 @@ struct vm_area_struct *vma_next(struct mm_struct *mm, struct vm_area_struct *vma
 
 struct vm_area_struct *vma_prev(struct mm_struct *mm, struct vm_area_struct *vma)
 {
-	GTreeNode *node = g_tree_lookup_node(mm->mm_mt, vma);
+	GTreeNode *node = vma->vm_node ? vma->vm_node : g_tree_lookup_node(mm->mm_mt, vma);
 
 	node = node ? g_tree_node_previous(node) : NULL;
 	return node ? g_tree_node_key(node) : NULL;
@@ -108,6 +108,7 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	struct vm_area_struct *vma = g_new(struct vm_area_struct, 1);
 
 	*vma = *orig;
+	vma->vm_node = NULL;	/* not linked yet */
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
 	INIT_LIST_HEAD(&vma->shared);
 	if (vma->vm_file)
@@ -136,7 +137,7 @@ void unlink_file_vma(struct vm_area_struct *vma)
 void vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	vma->vm_mm = mm;
-	g_tree_insert(mm->mm_mt, vma, vma);
+	vma->vm_node = g_tree_insert_node(mm->mm_mt, vma, vma);
 	vma_link_file(vma);
 	mm->map_count++;
 }
@@ -147,6 +148,7 @@ void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma)
 	gboolean found = g_tree_remove(mm->mm_mt, vma);
 
 	MM_WARN_ON(!found);
+	vma->vm_node = NULL;
 	unlink_file_vma(vma);
 	mm->map_count--;
 }

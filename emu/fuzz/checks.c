@@ -147,7 +147,7 @@ static const char *fault_name(int f)
  * needed there.
  */
 static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm, unsigned int i,
-			  uint64_t *skip_to)
+			  uint64_t *skip_to, struct vm_area_struct **last_vma)
 {
 	uint64_t addr = ref_base(c->ref) + (uint64_t)i * REF_PAGE_SIZE;
 	struct mm_peek_info pk = { .read_fault = -EFAULT };
@@ -156,8 +156,9 @@ static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm,
 
 	ref_view(c->ref, pid, i, &v);
 	if (addr >= *skip_to) {
-		mm_peek(mm, addr, c->buf, &pk);
+		mm_peek(mm, addr, c->buf, *last_vma, &pk);
 		*skip_to = pk.vma ? 0 : pk.next_start;
+		*last_vma = pk.vma;
 	}
 	c->pages_compared++;
 	if ((pk.vma != NULL) != v.mapped)
@@ -215,19 +216,19 @@ static char *compare_state(struct fuzz_checker *c, bool full)
 			break;
 		}
 		uint64_t skip_to = 0;
+		struct vm_area_struct *last_vma = NULL;
 
 		if (full) {
 			for (unsigned int i = 0; i < ref_npages(c->ref) && !msg; i++)
-				msg = compare_page(c, pids[p], t->mm, i, &skip_to);
+				msg = compare_page(c, pids[p], t->mm, i, &skip_to, &last_vma);
 		} else {
 			const uint64_t *bits = ref_dirty_bits(c->ref, pids[p]);
 
+			/* ascending, so skip_to and the VMA hint stay valid */
 			for (unsigned int w = 0; w < (ref_npages(c->ref) + 63) / 64 && !msg; w++)
-				for (uint64_t b = bits[w]; b && !msg; b &= b - 1) {
-					skip_to = 0;
+				for (uint64_t b = bits[w]; b && !msg; b &= b - 1)
 					msg = compare_page(c, pids[p], t->mm, w * 64 + (unsigned int)__builtin_ctzll(b),
-							   &skip_to);
-				}
+							   &skip_to, &last_vma);
 		}
 	}
 	ref_clear_dirty(c->ref);
@@ -271,38 +272,59 @@ static char *model_step(struct fuzz_checker *c, const struct replay_step *st, bo
 	return msg;
 }
 
-static char *invariant_step(struct fuzz_checker *c, const struct replay_step *st, bool full)
+/* The invariant checks of one step; why NULL: just whether they hold. */
+static bool check_invariants(struct fuzz_checker *c, const struct replay_step *st, bool full, GString *why)
 {
-	g_autoptr(GString) why = g_string_new(NULL);
 	const struct strace_record *r = st->r;
+	struct task *t;
 	bool ok = true;
 
-	if (full) {
-		ok = validate_vm(why);
-	} else {
-		struct task *t = kernel_find_task(c->k, r->pid);
+	if (full)
+		return validate_vm(why);
+	t = kernel_find_task(c->k, r->pid);
+	if (t && t->mm)
+		ok = validate_mm(t->mm, why);
+	if (ok && st->ret > 0 && r->name &&
+	    (!strcmp(r->name, "fork") || !strcmp(r->name, "vfork") || !strcmp(r->name, "clone"))) {
+		struct task *child = kernel_find_task(c->k, (int)st->ret);
 
-		if (t && t->mm)
-			ok = validate_mm(t->mm, why);
-		if (ok && st->ret > 0 && r->name && (!strcmp(r->name, "fork") || !strcmp(r->name, "vfork") ||
-						     !strcmp(r->name, "clone"))) {
-			struct task *child = kernel_find_task(c->k, (int)st->ret);
-
-			if (child && child->mm && (t == NULL || child->mm != t->mm))
-				ok = validate_mm(child->mm, why);
-		}
+		if (child && child->mm && (t == NULL || child->mm != t->mm))
+			ok = validate_mm(child->mm, why);
 	}
-	if (ok)
+	return ok;
+}
+
+static char *invariant_step(struct fuzz_checker *c, const struct replay_step *st, bool full)
+{
+	g_autoptr(GString) why = NULL;
+
+	if (check_invariants(c, st, full, NULL))
 		return NULL;
+	why = g_string_new(NULL);	/* again, to say what broke */
+	check_invariants(c, st, full, why);
 	g_strchomp(why->str);
-	return g_strdup_printf(FUZZ_INVARIANT_PREFIX " after %s:\n%s", r->name ? r->name : "exit", why->str);
+	return g_strdup_printf(FUZZ_INVARIANT_PREFIX " after %s:\n%s", st->r->name ? st->r->name : "exit", why->str);
+}
+
+/* No process left with an address space: the trace has ended. */
+static bool none_alive(struct kernel *k)
+{
+	GHashTableIter it;
+	gpointer key, v;
+
+	g_hash_table_iter_init(&it, k->tasks);
+	while (g_hash_table_iter_next(&it, &key, &v))
+		if (((struct task *)v)->mm)
+			return false;
+	return true;
 }
 
 char *fuzz_checker_step(const struct replay_step *st, void *arg)
 {
 	struct fuzz_checker *c = arg;
 	bool exit = st->r->kind != REC_CALL;
-	bool full = exit || ++c->since_full >= c->full_every;
+	/* everything every full_every records, and once all have exited (leaks) */
+	bool full = ++c->since_full >= c->full_every || (exit && none_alive(st->k));
 	char *msg = NULL;
 
 	if (full)

@@ -99,7 +99,9 @@ struct mm_peek_info {
 	int read_fault;
 	const uint8_t *bytes;
 };
-void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct mm_peek_info *out);
+/* hint: a VMA of a previous peek in the same pass (or NULL): no lookup when it covers addr */
+void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_struct *hint,
+	     struct mm_peek_info *out);
 /* The PTE mapping addr, if its tables exist (0 otherwise). */
 pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr);
 

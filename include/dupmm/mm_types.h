@@ -163,6 +163,7 @@ struct vm_area_struct {
 	uint64_t vm_start;
 	uint64_t vm_end;		/* first byte after */
 	struct mm_struct *vm_mm;
+	GTreeNode *vm_node;		/* its node in mm_mt while linked: vma_next in O(1) */
 	uint64_t vm_flags;
 	uint64_t vm_pgoff;		/* in pages: file offset, or vm_start >> PAGE_SHIFT */
 	struct file *vm_file;
