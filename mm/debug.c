@@ -115,6 +115,10 @@ static void check_table(struct mm_struct *mm, pte_t *table, int level, struct pt
 	for (int i = 0; i < PTRS_PER_TABLE; i++) {
 		uint64_t addr = base + (uint64_t)i * size;
 
+		if ((i & 7) == 0 && table_block_empty(&table[i])) {
+			i += 7;
+			continue;
+		}
 		if (pte_none(table[i]))
 			continue;
 		used++;

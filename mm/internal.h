@@ -61,6 +61,11 @@ static inline struct address_space *page_mapping(const struct page *page)
 extern struct page *mem_map;	/* for the hot paths: pfn_to_page without its check */
 extern uint8_t *direct_map;	/* frame pfn is at direct_map + pfn * PAGE_SIZE (__va) */
 static inline void *pfn_to_virt(uint64_t pfn) { return direct_map + (pfn << PAGE_SHIFT); }
+/* Table walks skip empty runs of 8 entries (a cache line) at a time. */
+static inline bool table_block_empty(const pte_t *e)
+{
+	return (e[0] | e[1] | e[2] | e[3] | e[4] | e[5] | e[6] | e[7]) == 0;
+}
 struct page *alloc_page(bool zero);	/* refcount 1; NULL on ENOMEM */
 void get_page(struct page *page);
 void put_page(struct page *page);

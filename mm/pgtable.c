@@ -251,6 +251,10 @@ static void walk_level(struct mm_struct *mm, uint64_t table_pfn, unsigned int sh
 
 		if (addr >= end)
 			break;
+		if ((i & 7) == 0 && table_block_empty(&table[i])) {
+			i += 7;
+			continue;
+		}
 		if (shift == PTE_SHIFT) {
 			if (!pte_none(table[i]))
 				fn(mm, addr, &table[i], arg);
