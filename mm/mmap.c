@@ -396,6 +396,13 @@ long do_brk_syscall(struct mm_struct *mm, uint64_t brk)
 		return (long)brk;
 	}
 	if (brk <= mm->brk) {
+		/*
+		 * Shrinking is refused when nothing is mapped in [newbrk, oldbrk)
+		 * any more (the heap was unmapped from under brk: "mapping
+		 * intersects with an existing non-brk vma").
+		 */
+		if (find_vma_intersection(mm, newbrk, oldbrk) == NULL)
+			return (long)origbrk;
 		mm->brk = brk;
 		if (do_vmi_munmap(mm, newbrk, oldbrk - newbrk)) {
 			mm->brk = origbrk;

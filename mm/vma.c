@@ -468,6 +468,12 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 		target = vmg.next;
 		vma_set_start(target, start);
 	}
+	/*
+	 * The new range's sticky flags stay with the VMA it merged into
+	 * (observed: a guarded page moved by mremap next to an unguarded VMA
+	 * leaves the merged VMA "gu", so fork copies its guard).
+	 */
+	target->vm_flags |= flags & VM_STICKY;
 	/* mremap: the moved pages' anon_vma must be on the target's chain. */
 	if (anon_vma && !target->anon_vma && copied_from) {
 		target->anon_vma = anon_vma;

@@ -13,12 +13,16 @@
 
 START_TEST(test_same_seed_same_trace)
 {
-	g_autofree char *a = fuzz_generate(7, 300), *b = fuzz_generate(7, 300), *c = fuzz_generate(8, 300);
+	g_autofree char *a = fuzz_generate(7, 300, true), *b = fuzz_generate(7, 300, true);
+	g_autofree char *c = fuzz_generate(8, 300, true), *d = fuzz_generate(7, 300, false);
 
 	ck_assert_str_eq(a, b);
 	ck_assert_str_ne(a, c);
 	ck_assert_ptr_nonnull(strstr(a, "fork() = "));
 	ck_assert_ptr_nonnull(strstr(a, "mem_write("));
+	ck_assert_ptr_nonnull(strstr(a, "brk(0x"));
+	ck_assert_ptr_nonnull(strstr(a, ", 3, 0x"));	/* file mappings */
+	ck_assert_ptr_null(strstr(d, "brk("));
 }
 END_TEST
 
@@ -74,7 +78,7 @@ START_TEST(test_bounded_campaign_host)
 }
 END_TEST
 
-/* The calls of a trace file but its fixed first line, the data file's openat. */
+/* The calls of a trace file but its fixed first lines: the data file's openat, the heap's brk. */
 static guint calls_in(const char *path)
 {
 	g_autofree char *text = NULL;
@@ -85,7 +89,7 @@ static guint calls_in(const char *path)
 	lines = g_strsplit(text, "\n", -1);
 	for (int i = 0; lines[i]; i++)
 		n += *lines[i] && lines[i][0] != '#' && !strstr(lines[i], "+++") &&
-		     !strstr(lines[i], "openat(AT_FDCWD, \"fuzz-file.bin\"");
+		     !strstr(lines[i], "openat(AT_FDCWD, \"fuzz-file.bin\"") && !strstr(lines[i], "brk(NULL) = 0x");
 	return n;
 }
 

@@ -175,6 +175,7 @@ static int cmd_fuzz(int argc, char **argv)
 	gint ops = 200, runs = 100, max_failures = 1, full_every = FUZZ_FULL_EVERY_DEFAULT;
 	double budget = 0;
 	char *shard = NULL, *check = NULL, *out_dir = NULL, *hostrun = NULL;
+	gboolean emit = FALSE;
 	const GOptionEntry entries[] = {
 		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "First seed; run i uses SEED+i (default 1)", "SEED" },
 		{ "ops", 'n', 0, G_OPTION_ARG_INT, &ops, "Calls per generated trace (default 200)", "N" },
@@ -195,6 +196,8 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
 		  "Where shrunk failing traces go (default fuzz-failures)", "DIR" },
 		{ "max-failures", 0, 0, G_OPTION_ARG_INT, &max_failures, "Stop after N failures (default 1)", "N" },
+		{ "emit", 0, 0, G_OPTION_ARG_NONE, &emit,
+		  "Print the generated traces (with brk calls unless --check has host) instead of checking them", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- property-test the model with random traces");
@@ -261,6 +264,21 @@ static int cmd_fuzz(int argc, char **argv)
 		}
 	}
 	o.hostrun = hostrun;
+	if (emit) {
+		for (gint i = 0; i < runs; i++) {
+			g_autofree char *t = NULL;
+
+			if (o.shard_n > 1 && (guint)i % o.shard_n != o.shard_k)
+				continue;
+			t = fuzz_generate((uint64_t)seed + (uint64_t)i, (guint)ops, !(o.checks & FUZZ_CHECK_HOST));
+			printf("# seed %" G_GINT64_FORMAT "\n%s", seed + i, t);
+		}
+		g_free(shard);
+		g_free(check);
+		g_free(out_dir);
+		g_free(hostrun);
+		return 0;
+	}
 	rc = set_planted_bug("fuzz");
 	if (rc)
 		return rc;

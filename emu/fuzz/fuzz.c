@@ -36,6 +36,8 @@
 #define DATA_FILE	"fuzz-file.bin"
 #define DATA_PAGES	6	/* page k of it holds bytes 'A' + k */
 #define DATA_FD		3
+#define HEAP_START	(ARENA_BASE + 50 * 4096ULL)	/* the heap: just above the arena */
+#define HEAP_PAGES	12			/* how far brk calls reach */
 
 struct step {
 	int pid;
@@ -50,6 +52,7 @@ struct gproc {
 
 struct gen {
 	GRand *rnd;
+	bool brk;		/* generate brk calls (not for the host: its helper's heap is there) */
 	GPtrArray *steps;	/* struct step * */
 	struct gproc procs[64];
 	int nprocs;
@@ -88,8 +91,11 @@ static bool chance(struct gen *g, int percent)
 	return rnd(g, 100) < percent;
 }
 
+/* A page of the arena, or now and then of the heap when there are brk calls. */
 static uint64_t arena_addr(struct gen *g)
 {
+	if (g->brk && chance(g, 10))
+		return HEAP_START + (uint64_t)rnd(g, HEAP_PAGES) * 4096;
 	return ARENA_BASE + (uint64_t)rnd(g, ARENA_PAGES) * 4096;
 }
 
@@ -187,10 +193,27 @@ static void gen_mem(struct gen *g, int pid, bool write)
 		add_step(g, pid, 0, "%d  mem_read(%#" PRIx64 ", %" PRIu64 ") = ?\n", pid, a, len);
 }
 
+static void gen_brk(struct gen *g, int pid)
+{
+	uint64_t to;
+
+	if (chance(g, 10)) {
+		add_step(g, pid, 0, "%d  brk(NULL) = ?\n", pid);
+		return;
+	}
+	to = HEAP_START + (uint64_t)(rnd(g, HEAP_PAGES + 2) - 2) * 4096 + (chance(g, 25) ? (uint64_t)rnd(g, 4096) : 0);
+	add_step(g, pid, 0, "%d  brk(%#" PRIx64 ") = ?\n", pid, to);
+}
+
 /* One call of any kind but fork and exit. */
 static void gen_call(struct gen *g, int pid)
 {
 	int r = rnd(g, 100);
+
+	if (g->brk && chance(g, 5)) {
+		gen_brk(g, pid);
+		return;
+	}
 
 	if (r < 14)
 		gen_mmap(g, pid);
@@ -308,7 +331,7 @@ static void gen_fork(struct gen *g, struct gproc *p, int *ops)
 		gen_mem(g, ppid, true);		/* and the parent writes after */
 }
 
-static GPtrArray *generate_steps(uint64_t seed, guint ops)
+static GPtrArray *generate_steps(uint64_t seed, guint ops, bool brk)
 {
 	static GRand *rand_state;	/* reseeded per trace: a Mersenne twister is 2.5 KB to allocate */
 	struct gen g = { .rnd = rand_state ? rand_state : (rand_state = g_rand_new()),
@@ -316,6 +339,7 @@ static GPtrArray *generate_steps(uint64_t seed, guint ops)
 	int left = (int)ops;
 
 	g_rand_set_seed_array(g.rnd, (const guint32 *)&seed, 2);
+	g.brk = brk;
 	new_proc(&g, 0);
 	while (left-- > 0) {
 		struct gproc *p = pick_proc(&g);
@@ -337,14 +361,17 @@ static GPtrArray *generate_steps(uint64_t seed, guint ops)
 
 /*
  * The text of the steps not removed.  Every trace starts by opening the
- * data file (fd 3) in the first process: a line shrinking never drops, so
- * that every mmap of fd 3 means the same file.
+ * data file (fd 3) in the first process, and with brk calls, by learning
+ * where the heap starts: lines shrinking never drops, so that every mmap of
+ * fd 3 means the same file and every brk the same heap.
  */
-static char *steps_text(GPtrArray *steps, const bool *removed)
+static char *steps_text(GPtrArray *steps, const bool *removed, bool brk)
 {
 	GString *t = g_string_new(NULL);
 
 	g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_FILE "\", O_RDONLY) = %d\n", FIRST_PID, DATA_FD);
+	if (brk)	/* where "exec" put the heap: the first brk says it */
+		g_string_append_printf(t, "%d  brk(NULL) = %#" PRIx64 "\n", FIRST_PID, (uint64_t)HEAP_START);
 
 	for (guint i = 0; i < steps->len; i++)
 		if (!removed || !removed[i])
@@ -352,11 +379,11 @@ static char *steps_text(GPtrArray *steps, const bool *removed)
 	return g_string_free(t, FALSE);
 }
 
-char *fuzz_generate(uint64_t seed, guint ops)
+char *fuzz_generate(uint64_t seed, guint ops, bool brk)
 {
-	g_autoptr(GPtrArray) steps = generate_steps(seed, ops);
+	g_autoptr(GPtrArray) steps = generate_steps(seed, ops, brk);
 
-	return steps_text(steps, NULL);
+	return steps_text(steps, NULL, brk);
 }
 
 /* The calls of a trace: its lines but the +++ ones. */
@@ -600,6 +627,12 @@ static unsigned int run_checks(const struct fuzz_options *o, const char *text, u
 	return 0;
 }
 
+/* brk calls are generated unless the host performs the trace: its helper's heap is the brk area. */
+static bool with_brk(const struct fuzz_options *o)
+{
+	return !(o->checks & FUZZ_CHECK_HOST);
+}
+
 /* ---- shrinking ---- */
 
 /* Mark step i for removal, with every step of the subtree a fork step creates. */
@@ -627,7 +660,89 @@ static void mark_with_subtree(GPtrArray *steps, guint i, bool *mark)
  * shrink: drop steps in halving chunks (then one by one) while the trace
  * still fails the same check; returns the minimal text.
  */
-static char *shrink(const struct fuzz_options *campaign, GPtrArray *steps, unsigned int check,
+static struct step *step_dup(const struct step *s, int from_pid, int to_pid)
+{
+	struct step *c = g_new0(struct step, 1);
+	g_auto(GStrv) lines = g_strsplit(s->text, "\n", -1);
+	GString *t = g_string_new(NULL);
+
+	c->pid = s->pid == from_pid ? to_pid : s->pid;
+	c->child = s->child;
+	for (int i = 0; lines[i]; i++) {
+		char *end;
+		long pid = strtol(lines[i], &end, 10);
+
+		if (!*lines[i])
+			continue;
+		if (end != lines[i] && pid == from_pid)
+			g_string_append_printf(t, "%d%s\n", to_pid, end);
+		else
+			g_string_append_printf(t, "%s\n", lines[i]);
+	}
+	c->text = g_string_free(t, FALSE);
+	return c;
+}
+
+/* The steps not removed, as a new list. */
+static GPtrArray *steps_kept(GPtrArray *steps, const bool *removed)
+{
+	GPtrArray *kept = g_ptr_array_new_with_free_func(step_free);
+
+	for (guint i = 0; i < steps->len; i++)
+		if (!removed || !removed[i])
+			g_ptr_array_add(kept, step_dup(steps->pdata[i], 0, 0));
+	return kept;
+}
+
+/*
+ * splice: fold the process that step f forks into its parent: its exit
+ * goes, its own calls too (or, keep_calls, the parent makes them), its
+ * forks become the parent's, and every line it led (a grandchild's
+ * reaping) is the parent's.  NULL if f forks nothing, or is a vfork (its
+ * parent is suspended: nothing to fold).
+ */
+static GPtrArray *splice(GPtrArray *steps, guint f, bool keep_calls)
+{
+	const struct step *fs = steps->pdata[f];
+	GPtrArray *out;
+
+	if (fs->child == 0 || strstr(fs->text, "vfork("))
+		return NULL;
+	out = g_ptr_array_new_with_free_func(step_free);
+	for (guint i = 0; i < steps->len; i++) {
+		const struct step *s = steps->pdata[i];
+		bool own = s->pid == fs->child && s->child == 0;
+
+		if (i == f || (own && (!keep_calls || strstr(s->text, "+++"))))
+			continue;
+		g_ptr_array_add(out, step_dup(s, fs->child, fs->pid));
+	}
+	return out;
+}
+
+/* Does text still fail check, for a real reason (not a trace that cannot run)? */
+static bool still_fails(const struct fuzz_options *o, unsigned int check, const char *text, char **why,
+			char **report)
+{
+	g_autofree char *w = NULL, *rpt = NULL;
+	guint calls;
+
+	if (run_checks(o, text, check, NULL, &calls, &w, &rpt) != check ||
+	    g_str_has_prefix(w, "the generated trace does not") || g_str_has_prefix(w, "dupmm-hostrun"))
+		return false;
+	g_free(*why);
+	*why = g_steal_pointer(&w);
+	g_free(*report);
+	*report = g_steal_pointer(&rpt);
+	return true;
+}
+
+/*
+ * shrink: drop steps in halving chunks (then one by one), a fork with its
+ * whole subtree, and fold intermediate processes into their parents, as
+ * long as the trace still fails the same check; returns the minimal text.
+ */
+static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, unsigned int check,
 		    char **why, char **report)
 {
 	/*
@@ -636,18 +751,20 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *steps, unsig
 	 * calls that only led to a full check can go.
 	 */
 	struct fuzz_options full = *campaign, *o = &full;
-	guint n = steps->len;
-	bool *removed = g_new0(bool, n), *trial = g_new0(bool, n);
-	bool changed = true;
+	GPtrArray *steps = steps_kept(original, NULL);
+	bool brk = with_brk(campaign), changed = true;
 	char *text;
 
 	full.full_every = 1;
 	while (changed) {
+		guint n = steps->len;
+		bool *removed = g_new0(bool, n), *trial = g_new0(bool, n);
+
 		changed = false;
 		for (guint chunk = MAX(n / 2, 1);; chunk /= 2) {
 			for (guint start = 0; start < n; start += chunk) {
-				g_autofree char *t = NULL, *w = NULL;
-				guint calls, any = 0;
+				g_autofree char *t = NULL;
+				guint any = 0;
 
 				memcpy(trial, removed, n * sizeof(bool));
 				for (guint i = start; i < MIN(start + chunk, n); i++)
@@ -657,29 +774,40 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *steps, unsig
 					}
 				if (!any)
 					continue;
-				t = steps_text(steps, trial);
-				{
-					g_autofree char *rpt = NULL;
-
-					if (run_checks(o, t, check, NULL, &calls, &w, &rpt) == check &&
-					    !g_str_has_prefix(w, "the generated trace does not") &&
-					    !g_str_has_prefix(w, "dupmm-hostrun")) {
-						memcpy(removed, trial, n * sizeof(bool));
-						g_free(*why);
-						*why = g_steal_pointer(&w);
-						g_free(*report);
-						*report = g_steal_pointer(&rpt);
-						changed = true;
-					}
+				t = steps_text(steps, trial, brk);
+				if (still_fails(o, check, t, why, report)) {
+					memcpy(removed, trial, n * sizeof(bool));
+					changed = true;
 				}
 			}
 			if (chunk == 1)
 				break;
 		}
+		{
+			GPtrArray *kept = steps_kept(steps, removed);
+
+			g_ptr_array_unref(steps);
+			steps = kept;
+		}
+		g_free(removed);
+		g_free(trial);
+		/* then fold processes into their parents, one at a time */
+		for (guint f = 0; f < steps->len && !changed; f++)
+			for (int keep = 0; keep < 2 && !changed; keep++) {
+				GPtrArray *folded = splice(steps, f, keep);
+				g_autofree char *t = folded ? steps_text(folded, NULL, brk) : NULL;
+
+				if (folded && still_fails(o, check, t, why, report)) {
+					g_ptr_array_unref(steps);
+					steps = folded;
+					changed = true;
+				} else if (folded) {
+					g_ptr_array_unref(folded);
+				}
+			}
 	}
-	text = steps_text(steps, removed);
-	g_free(removed);
-	g_free(trial);
+	text = steps_text(steps, NULL, brk);
+	g_ptr_array_unref(steps);
 	return text;	/* *report: what the failing check saw of it */
 }
 
@@ -737,8 +865,8 @@ gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GE
 			continue;
 		if (o->time_budget > 0 && (g_get_monotonic_time() - t0) / 1e6 >= o->time_budget)
 			break;
-		steps = generate_steps(seed, o->ops);
-		text = steps_text(steps, NULL);
+		steps = generate_steps(seed, o->ops, with_brk(o));
+		text = steps_text(steps, NULL, with_brk(o));
 		rep->runs++;
 		failed = run_checks(o, text, o->checks, rep, &calls, &why, &report);
 		rep->calls += calls;

@@ -65,6 +65,7 @@ struct rpage {
 struct rspace {
 	int refs;		/* processes using it (CLONE_VM, vfork) */
 	uint32_t def_flags;	/* mlockall(MCL_FUTURE): lo, lf for new mappings */
+	uint64_t start_brk, brk;	/* the heap: [start_brk, brk) */
 	struct rpage *pages;
 	uint64_t *dirty;
 };
@@ -1097,6 +1098,76 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
 	return model_ret;
 }
 
+/* ---- brk ---- */
+
+/*
+ * brk (SYSCALL brk): the heap's end moves to brk and brk returns it, or it
+ * stays and brk returns the old end.  Below the start: refused.  Within the
+ * same page: only the number moves.  Shrinking unmaps [new end, old end)
+ * if anything is still mapped there, else is refused.  Growing needs the
+ * pages up to the new end and one more free (and a stack's guard gap), and
+ * maps them like anonymous memory: rd wr mr mw me ac, and mlockall's.
+ */
+static long ref_brk(struct ref_model *m, struct rspace *s, const struct strace_record *r, char **error)
+{
+	uint64_t want = arg(r, 0), newbrk, oldbrk;
+	unsigned int a = 0, b = 0;
+
+	if (s->start_brk == 0) {
+		/* the first brk: where exec put the heap, as the log says */
+		if (r->result_unknown || r->err) {
+			*error = g_strdup("brk before the log says where the heap starts");
+			return 0;
+		}
+		s->start_brk = s->brk = (uint64_t)r->result;
+	}
+	if (want < s->start_brk)
+		return (long)s->brk;
+	newbrk = page_align(want);
+	oldbrk = page_align(s->brk);
+	if (newbrk == oldbrk) {
+		s->brk = want;
+		return (long)want;
+	}
+	if (!inside_window(m, MIN(newbrk, oldbrk), MAX(newbrk, oldbrk) + PG)) {
+		*error = g_strdup("brk beyond the reference model's window");
+		return (long)s->brk;
+	}
+	if (want <= s->brk) {
+		bool any = false;
+
+		window_range(m, newbrk, oldbrk, &a, &b);
+		for (unsigned int i = a; i < b; i++)
+			any |= s->pages[i].mapped;
+		if (!any)
+			return (long)s->brk;
+		unmap_range(m, s, newbrk, oldbrk);
+		s->brk = want;
+		return (long)want;
+	}
+	window_range(m, oldbrk, newbrk + PG, &a, &b);
+	for (unsigned int i = a; i < b; i++)
+		if (s->pages[i].mapped)
+			return (long)s->brk;	/* in the way, or no guard page left */
+	for (unsigned int i = b; i < m->npages && (uint64_t)(i - b) * PG < STACK_GUARD_GAP; i++)
+		if (s->pages[i].mapped) {
+			if ((s->pages[i].flags & F(GD)) && (i == 0 || !s->pages[i - 1].mapped))
+				return (long)s->brk;	/* a stack's guard gap */
+			break;
+		}
+	window_range(m, oldbrk, newbrk, &a, &b);
+	for (unsigned int i = a; i < b; i++) {
+		struct rpage *p = &s->pages[i];
+
+		memset(p, 0, sizeof(*p));
+		p->mapped = true;
+		p->flags = F(RD) | F(WR) | F(MR) | F(MW) | F(ME) | F(AC) | s->def_flags;
+		mark(m, s, i);
+	}
+	s->brk = want;
+	return (long)want;
+}
+
 /* ---- memory accesses ---- */
 
 /*
@@ -1181,6 +1252,9 @@ static long ref_mem(struct ref_model *m, struct rspace *s, const struct strace_r
 static struct rspace *space_copy(struct ref_model *m, const struct rspace *from)
 {
 	struct rspace *s = space_new(m);
+
+	s->start_brk = from->start_brk;
+	s->brk = from->brk;
 
 	for (unsigned int i = 0; i < m->npages; i++) {
 		const struct rpage *p = &from->pages[i];
@@ -1333,6 +1407,8 @@ static void ref_step1(struct ref_model *m, const struct strace_record *r, long m
 		out->ret = ref_munlockall(m, pr->space);
 	else if (!strcmp(n, "mremap"))
 		out->ret = ref_mremap(m, pr, r, model_ret, &out->delegated, &out->error);
+	else if (!strcmp(n, "brk"))
+		out->ret = ref_brk(m, pr->space, r, &out->error);
 	else if (!strcmp(n, "mem_write"))
 		out->ret = ref_mem(m, pr->space, r, true);
 	else if (!strcmp(n, "mem_read")) {

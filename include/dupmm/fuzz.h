@@ -20,6 +20,7 @@
 #define DUPMM_FUZZ_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -61,14 +62,18 @@ enum fuzz_result_kind { FR_OK, FR_EINVAL, FR_ENOMEM, FR_EEXIST, FR_EAGAIN, FR_EA
 #define FUZZ_FULL_EVERY_DEFAULT 16
 /* Where generated traces map: the reference model's window. */
 #define FUZZ_WINDOW_BASE	0x200000000000ULL
-#define FUZZ_WINDOW_PAGES	64
+#define FUZZ_WINDOW_PAGES	128
 /* replay --model: the reference model over 4 MiB from FUZZ_WINDOW_BASE */
 #define REPLAY_MODEL_PAGES	1024
 /* The file the generated traces map (fuzz-file.bin), written into dir. */
 gboolean fuzz_write_data_file(const char *dir, GError **error);
 
-/* The trace of one seed: the same text on every machine. */
-char *fuzz_generate(uint64_t seed, guint ops);
+/*
+ * The trace of one seed: the same text on every machine.  brk: with brk
+ * calls (a campaign leaves them out when the host check is on, as
+ * dupmm-hostrun cannot move its own heap; the other calls stay the same).
+ */
+char *fuzz_generate(uint64_t seed, guint ops, bool brk);
 /* Run a campaign; false with *error only when the host refuses something. */
 gboolean fuzz_campaign(const struct fuzz_options *opts, struct fuzz_report *rep, GError **error);
 void fuzz_report_clear(struct fuzz_report *rep);
