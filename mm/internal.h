@@ -141,6 +141,7 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flag
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 			   bool keep_guards);
+bool gup_touch(struct vm_area_struct *vma, uint64_t addr, bool write);
 void unmap_vmas(struct mm_struct *mm, uint64_t start, uint64_t end);
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
 void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,

@@ -368,7 +368,6 @@ static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end,
 {
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
 		struct vm_area_struct *vma = find_vma(mm, a);
-		struct mm_fault_info fi;
 
 		if (vma == NULL || vma->vm_start > a)
 			return -ENOMEM;
@@ -376,8 +375,13 @@ static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end,
 			return -EINVAL;
 		if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
 			return -EINVAL;
-		if (mm_fault(mm, a, write ? FAULT_WRITE : FAULT_READ, &fi))
-			return fi.signo == SIGKILL ? -ENOMEM : -EFAULT;
+		/* GUP, not a CPU access: a write it need not fault dirties the page, not the PTE */
+		if (!gup_touch(vma, a, write)) {
+			int ret = handle_mm_fault(vma, a, write ? FAULT_FLAG_WRITE : 0);
+
+			if (ret)
+				return (ret & VM_FAULT_OOM) ? -ENOMEM : -EFAULT;
+		}
 	}
 	return 0;
 }

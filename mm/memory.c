@@ -147,16 +147,17 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 #define RA_PAGES 32
 static void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping, uint64_t pgoff)
 {
-	if (vma->vm_flags & VM_RAND_READ)
-		return;
-	if (vma->vm_flags & VM_SEQ_READ) {
-		filemap_readahead(mapping, pgoff, RA_PAGES);
-		return;
-	}
+	/* VM_EXEC first: its read-ahead is meant for random access (observed under MADV_RANDOM) */
 	if (vma->vm_flags & VM_EXEC) {
 		uint64_t end = vma->vm_pgoff + vma_pages(vma);
 
 		filemap_readahead(mapping, pgoff, MIN(pgoff + RA_PAGES, end) - pgoff);
+		return;
+	}
+	if (vma->vm_flags & VM_RAND_READ)
+		return;
+	if (vma->vm_flags & VM_SEQ_READ) {
+		filemap_readahead(mapping, pgoff, RA_PAGES);
 		return;
 	}
 	filemap_readahead(mapping, pgoff > RA_PAGES / 2 ? pgoff - RA_PAGES / 2 : 0, RA_PAGES);
@@ -293,8 +294,25 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
  */
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flags)
 {
-	pte_t *ptep = pte_alloc(vma->vm_mm, addr);
+	pte_t *ptep = pte_offset(vma->vm_mm, addr);
 
+	/*
+	 * No page table yet, and a file page past the end: the kernel's PTE
+	 * table would come with a page (do_fault_around preallocates one
+	 * but installs it only to map), so there is none, and fault-around
+	 * maps nothing (observed: a read past the end maps the cached
+	 * neighbours only where a table already was).  Divergence: the
+	 * upper-level tables the kernel allocates on the way are not.
+	 */
+	if (ptep == NULL && vma->vm_file &&
+	    linear_page_index(vma, addr) >= PAGE_ALIGN(vma->vm_file->f_mapping->size) >> PAGE_SHIFT) {
+		count_vm_event(PGFAULT);
+		if ((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED) && anon_vma_prepare(vma))
+			return VM_FAULT_OOM;
+		return VM_FAULT_SIGBUS;
+	}
+	if (ptep == NULL)
+		ptep = pte_alloc(vma->vm_mm, addr);
 	count_vm_event(PGFAULT);
 	if (ptep == NULL)
 		return VM_FAULT_OOM;
@@ -532,6 +550,25 @@ void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_s
 }
 
 /*
+ * gup_touch (mm/gup.c follow_page_pte with FOLL_TOUCH): GUP finds the page
+ * already mapped as the access needs, faults nothing, and for a write
+ * marks the page dirty, not the PTE (observed: a shmem page populated
+ * for writing through a writable clean PTE shows dirty in a child that
+ * maps it later).  false: GUP must fault.
+ */
+bool gup_touch(struct vm_area_struct *vma, uint64_t addr, bool write)
+{
+	pte_t *ptep = pte_offset(vma->vm_mm, addr);
+	struct page *page;
+
+	if (ptep == NULL || !pte_present(*ptep) || (write && !pte_write(*ptep)))
+		return false;
+	if (write && !pte_dirty(*ptep) && (page = vm_normal_page(vma, addr, *ptep)) != NULL)
+		page->flags |= PG_dirty;
+	return true;
+}
+
+/*
  * mm_populate (mm/gup.c __mm_populate, populate_vma_page_range): fault in
  * [start, start+len) as MAP_POPULATE, mlock and mlockall do.  Writable
  * private mappings are write-faulted to break COW up front, others
@@ -568,10 +605,9 @@ int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_
 			continue;
 		}
 		for (; a < e; a += PAGE_SIZE) {
-			pte_t *ptep = pte_offset(mm, a);
 			int ret;
 
-			if (ptep && pte_present(*ptep) && (!write || pte_write(*ptep)))
+			if (gup_touch(vma, a, write))
 				continue;
 			ret = handle_mm_fault(vma, a, write ? FAULT_FLAG_WRITE : 0);
 			if (ret == 0)

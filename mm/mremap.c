@@ -61,6 +61,14 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		 * as it was; dupmm keeps it equal to the locked VMAs' pages.
 		 */
 		vma->vm_flags &= ~VM_LOCKED_MASK;
+		/*
+		 * move_vma: a source VMA moved whole keeps no page, so it lets
+		 * its anon_vmas go (and fork then copies none of its PTEs:
+		 * observed, a zero-page PTE faulted in afterwards stays the
+		 * parent's).
+		 */
+		if (new_vma != vma && vma->vm_start == old_addr && vma->vm_end == old_addr + old_len)
+			unlink_anon_vmas(vma);
 		/* the destination may have merged into the source: recount */
 		mm->locked_vm = 0;
 		for (struct vm_area_struct *v = vma_first(mm); v; v = vma_next(mm, v))

@@ -190,7 +190,7 @@ static int cmd_fuzz(int argc, char **argv)
 		  "measure what the checks cost).  Default: invariants,model", "LIST" },
 		{ "full-every", 0, 0, G_OPTION_ARG_INT, &full_every,
 		  "Checks invariants and model look at what each call touched after every call, and at "
-		  "everything every N calls and at every exit (default 16; 1: everything, every call)", "N" },
+		  "everything every N records and at the end (default 16; 1: everything, every call)", "N" },
 		{ "hostrun", 0, 0, G_OPTION_ARG_FILENAME, &hostrun,
 		  "The dupmm-hostrun helper (default: beside dupmm in the build tree, or on PATH)", "PATH" },
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,

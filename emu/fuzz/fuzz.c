@@ -914,7 +914,7 @@ void fuzz_print_summary(const struct fuzz_options *o, const struct fuzz_report *
 		(o->checks & FUZZ_CHECK_INVARIANTS) ? " invariants" : "",
 		(o->checks & FUZZ_CHECK_MODEL) ? " model" : "", (o->checks & FUZZ_CHECK_HOST) ? " host" : "");
 	if (o->checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL))
-		fprintf(f, "checks 1-2: touched state after every call, everything every %u calls and at exits\n",
+		fprintf(f, "checks 1-2: what each call touched after it; everything every %u records and at the end\n",
 			o->full_every ? o->full_every : FUZZ_FULL_EVERY_DEFAULT);
 	if (o->checks & FUZZ_CHECK_MODEL)
 		fprintf(f, "reference model: %" PRIu64 " page comparisons\n", rep->pages_compared);

@@ -586,10 +586,12 @@ static long ref_munmap(struct ref_model *m, struct rspace *s, uint64_t addr, uin
 /* The populate a locked private VMA gets when it becomes writable, and mlock's. */
 static void populate_unshare(struct ref_model *m, struct rspace *s, unsigned int i)
 {
-	const struct rpage *p = &s->pages[i];
+	struct rpage *p = &s->pages[i];
 
-	if ((p->flags & (F(WR) | F(MS))) == F(WR))
+	if ((p->flags & (F(WR) | F(MS))) == F(WR)) {
 		break_cow(m, s, i);
+		p->dirty = true;	/* a write through GUP: the page is dirty */
+	}
 }
 
 static long ref_mprotect(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint64_t prot)
@@ -790,8 +792,10 @@ static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t star
 			return -EINVAL;
 		if (p->guard || page_bytes(p, &bytes) == -EIO)
 			return -EFAULT;
-		if (write)
+		if (write) {
 			break_cow(m, s, i);
+			p->dirty = true;	/* GUP's write dirties the page: no lazy freeing now */
+		}
 	}
 	return 0;
 }

@@ -14,7 +14,7 @@
  *                          model must give the same results and bytes, and
  *                          the same smaps and pagemap flags at each exit.
  * Checks 1 and 2 look at what a call touched after every call, and at
- * everything every full_every calls and at every exit.
+ * everything every full_every records and once every process has exited.
  */
 #ifndef DUPMM_FUZZ_H
 #define DUPMM_FUZZ_H
@@ -41,7 +41,7 @@ struct fuzz_options {
 	guint max_failures;	/* stop after this many (0 = 1) */
 	FILE *out;		/* progress and summary */
 	const char *hostrun;	/* the dupmm-hostrun executable, for FUZZ_CHECK_HOST */
-	guint full_every;	/* checks 1 and 2 look at everything every N calls (0: default 16) */
+	guint full_every;	/* checks 1 and 2 look at everything every N records (0: default 16) */
 };
 
 struct fuzz_report {
