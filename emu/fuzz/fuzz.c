@@ -656,6 +656,148 @@ static void mark_with_subtree(GPtrArray *steps, guint i, bool *mark)
 	}
 }
 
+/* The argument index that is a length, for the calls the generator makes (-1: none). */
+static int length_arg(const char *name)
+{
+	static const struct { const char *name; int arg; } calls[] = {
+		{ "mmap", 1 }, { "munmap", 1 }, { "mprotect", 1 }, { "madvise", 1 }, { "mlock", 1 },
+		{ "mlock2", 1 }, { "munlock", 1 }, { "mremap", 2 }, { "mem_write", 2 }, { "mem_read", 1 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(calls); i++)
+		if (strcmp(calls[i].name, name) == 0)
+			return calls[i].arg;
+	return -1;
+}
+
+/*
+ * A one-line step with argument k replaced by value (printed as the
+ * generator prints it: addresses in hex, lengths in decimal), or NULL if
+ * the step is not one line of a call with that many arguments.
+ */
+static char *with_arg(const char *line, int k, uint64_t value, bool hex)
+{
+	const char *open = strchr(line, '('), *close = strrchr(line, ')'), *p;
+	GString *out;
+	int i = 0;
+
+	if (open == NULL || close == NULL || strchr(line, '\n') != strrchr(line, '\n'))
+		return NULL;
+	out = g_string_new_len(line, open + 1 - line);
+	for (p = open + 1; p < close && i < k; p++) {
+		g_string_append_c(out, *p);
+		if (*p == ',')
+			i++;
+	}
+	if (i != k) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	while (p < close && *p == ' ')
+		g_string_append_c(out, *p++);
+	if (hex)
+		g_string_append_printf(out, "%#" PRIx64, value);
+	else
+		g_string_append_printf(out, "%" PRIu64, value);
+	while (p < close && *p != ',')
+		p++;
+	g_string_append(out, p);
+	return g_string_free(out, FALSE);
+}
+
+/* Argument k of a one-line step, as a number. */
+static bool get_arg(const char *line, int k, uint64_t *v)
+{
+	const char *p = strchr(line, '(');
+
+	for (int i = 0; p && i < k; i++)
+		p = strchr(p + 1, ',');
+	if (p == NULL)
+		return false;
+	*v = g_ascii_strtoull(p + 1, NULL, 0);
+	return true;
+}
+
+/*
+ * The smaller versions of a step worth trying: a length made a page, or
+ * half, or a byte; a memory access's address aligned to its page.
+ */
+static GPtrArray *smaller_steps(const struct step *st)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *name = NULL;
+	const char *p = st->text;
+	int k;
+	uint64_t len = 0, addr = 0;
+
+	while (g_ascii_isdigit(*p))
+		p++;
+	while (*p == ' ')
+		p++;
+	name = g_strndup(p, strcspn(p, "("));
+	if (st->child || (k = length_arg(name)) < 0 || !get_arg(st->text, k, &len))
+		return out;
+	{
+		uint64_t tries[] = { 4096, (len / 2 + 4095) & ~4095ULL, 1 };
+
+		for (size_t i = 0; i < G_N_ELEMENTS(tries); i++) {
+			char *t;
+
+			if (tries[i] == 0 || tries[i] >= len || (tries[i] == 1 && strncmp(name, "mem_", 4) != 0))
+				continue;
+			if ((t = with_arg(st->text, k, tries[i], false)) != NULL)
+				g_ptr_array_add(out, t);
+		}
+	}
+	if (strncmp(name, "mem_", 4) == 0 && get_arg(st->text, 0, &addr) && (addr & 4095)) {
+		char *t = with_arg(st->text, 0, addr & ~4095ULL, true);
+
+		if (t)
+			g_ptr_array_add(out, t);
+	}
+	return out;
+}
+
+/* Renumber the processes 1000, 1001, ... in order of first appearance (text only). */
+static char *renumber(const char *text)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	g_autoptr(GHashTable) map = g_hash_table_new(g_direct_hash, g_direct_equal);
+	GString *out = g_string_new(NULL);
+	int next = FIRST_PID;
+
+	for (int i = 0; lines[i]; i++) {
+		const char *p = lines[i];
+		GString *l = g_string_new(NULL);
+
+		while (*p) {
+			char *end;
+			long v;
+
+			/* pids stand at the start of a line, after "= ", and in wait4(PID */
+			if (g_ascii_isdigit(*p) && (p == lines[i] || g_str_has_suffix(l->str, "= ") ||
+						    g_str_has_suffix(l->str, "wait4(")) &&
+			    (v = strtol(p, &end, 10)) >= FIRST_PID && v < FIRST_PID + 1000 &&
+			    (*end == ' ' || *end == ',' || *end == '\0')) {
+				gpointer m = g_hash_table_lookup(map, GINT_TO_POINTER((int)v));
+
+				if (m == NULL) {
+					m = GINT_TO_POINTER(next++);
+					g_hash_table_insert(map, GINT_TO_POINTER((int)v), m);
+				}
+				g_string_append_printf(l, "%d", GPOINTER_TO_INT(m));
+				p = end;
+				continue;
+			}
+			g_string_append_c(l, *p++);
+		}
+		if (*lines[i] || lines[i + 1])
+			g_string_append_printf(out, "%s%s", l->str, lines[i + 1] ? "\n" : "");
+		g_string_free(l, TRUE);
+	}
+	return g_string_free(out, FALSE);
+}
+
 /*
  * shrink: drop steps in halving chunks (then one by one) while the trace
  * still fails the same check; returns the minimal text.
@@ -739,8 +881,10 @@ static bool still_fails(const struct fuzz_options *o, unsigned int check, const 
 
 /*
  * shrink: drop steps in halving chunks (then one by one), a fork with its
- * whole subtree, and fold intermediate processes into their parents, as
- * long as the trace still fails the same check; returns the minimal text.
+ * whole subtree, fold intermediate processes into their parents, then make
+ * lengths smaller and addresses page-aligned, and renumber the processes,
+ * as long as the trace still fails the same check; returns the minimal
+ * text.
  */
 static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, unsigned int check,
 		    char **why, char **report)
@@ -806,8 +950,41 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, un
 				}
 			}
 	}
+	/* then smaller lengths and aligned addresses, step by step */
+	for (guint i = 0; i < steps->len; i++) {
+		struct step *st = steps->pdata[i];
+		g_autoptr(GPtrArray) tries = smaller_steps(st);
+
+		for (guint t = 0; t < tries->len; t++) {
+			char *old_text = st->text;
+			g_autofree char *whole = NULL;
+
+			st->text = tries->pdata[t];
+			whole = steps_text(steps, NULL, brk);
+			if (still_fails(o, check, whole, why, report)) {
+				g_free(old_text);
+				tries->pdata[t] = NULL;	/* the step owns it now */
+				g_ptr_array_unref(tries);
+				tries = smaller_steps(st);
+				t = (guint)-1;
+			} else {
+				st->text = old_text;
+			}
+		}
+	}
 	text = steps_text(steps, NULL, brk);
 	g_ptr_array_unref(steps);
+	/* last, the pids renumbered from 1000 if the failure stays */
+	{
+		char *r = renumber(text);
+
+		if (strcmp(r, text) != 0 && still_fails(o, check, r, why, report)) {
+			g_free(text);
+			text = r;
+		} else {
+			g_free(r);
+		}
+	}
 	return text;	/* *report: what the failing check saw of it */
 }
 
