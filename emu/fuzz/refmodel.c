@@ -312,17 +312,35 @@ static int page_bytes(const struct rpage *p, const uint8_t **out)
 	return 0;
 }
 
+static struct rproc *proc_cached(struct ref_model *m, int pid)
+{
+	if (m->last == NULL || m->last->pid != pid)
+		m->last = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
+	return m->last;
+}
+
+bool ref_mapped(struct ref_model *m, int pid, unsigned int i)
+{
+	struct rproc *pr = proc_cached(m, pid);
+
+	return pr && i < m->npages && pr->space->pages[i].mapped;
+}
+
+unsigned int ref_next_mapped(struct ref_model *m, int pid, unsigned int i)
+{
+	struct rproc *pr = proc_cached(m, pid);
+
+	while (pr && i < m->npages && !pr->space->pages[i].mapped)
+		i++;
+	return pr ? i : m->npages;
+}
+
 bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v)
 {
 	struct rproc *pr;
 	const struct rpage *p;
 
-	if (m->last && m->last->pid == pid) {
-		pr = m->last;	/* one lookup per process for a page-by-page compare */
-	} else {
-		pr = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
-		m->last = pr;
-	}
+	pr = proc_cached(m, pid);	/* one lookup per process for a page-by-page compare */
 
 	if (pr == NULL || i >= m->npages)
 		return false;

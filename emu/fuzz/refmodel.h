@@ -77,6 +77,10 @@ unsigned int ref_npages(const struct ref_model *m);
 unsigned int ref_pids(const struct ref_model *m, int *pids, unsigned int max);
 /* Page i of the window in pid's address space; false if pid is unknown. */
 bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v);
+/* Whether page i of pid is mapped (ref_view's mapped, cheaply). */
+bool ref_mapped(struct ref_model *m, int pid, unsigned int i);
+/* The first mapped page of pid at or after i (ref_npages if none). */
+unsigned int ref_next_mapped(struct ref_model *m, int pid, unsigned int i);
 /* Whether the steps since ref_clear_dirty may have changed page i of pid. */
 bool ref_dirty(const struct ref_model *m, int pid, unsigned int i);
 /* The same as a bitmap (page i: word i / 64, bit i % 64); NULL if pid is unknown. */
