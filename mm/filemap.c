@@ -78,6 +78,8 @@ static void mapping_put(struct address_space *mapping)
 		return;
 	truncate_inode_pages(mapping);
 	g_hash_table_destroy(mapping->i_pages);
+	if (mapping->holes)
+		g_hash_table_destroy(mapping->holes);
 	if (!mapping->shmem) {
 		key = inode_key(mapping->dev_major, mapping->dev_minor, mapping->ino);
 		g_hash_table_remove(inode_table, &key);
@@ -152,12 +154,14 @@ struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int
 
 	if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v))
 		return pfn_to_page(GPOINTER_TO_SIZE(v));
-	page = alloc_page(mapping->a_ops == NULL);
+	bool hole = mapping->holes && g_hash_table_contains(mapping->holes, GSIZE_TO_POINTER(pgoff));
+
+	page = alloc_page(mapping->a_ops == NULL || hole);
 	if (page == NULL) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	if (mapping->a_ops && mapping->a_ops->read_folio) {
+	if (!hole && mapping->a_ops && mapping->a_ops->read_folio) {
 		*err = mapping->a_ops->read_folio(mapping->host, pgoff, page_address(page));
 		if (*err) {
 			put_page(page);

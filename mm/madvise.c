@@ -233,7 +233,22 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
 		return -EACCES;
 	mapping = vma->vm_file->f_mapping;
-	/* Every mapping of the range loses the pages, then the cache does. */
+	/*
+	 * vfs_fallocate(PUNCH_HOLE): a file's range reads zeroes from now on
+	 * (observed on the host); mm/ does no I/O, so the mapping remembers the
+	 * holes and fills such pages with zeroes instead of reading them.
+	 */
+	if (!mapping->shmem) {
+		if (mapping->holes == NULL)
+			mapping->holes = g_hash_table_new(g_direct_hash, g_direct_equal);
+		for (uint64_t pg = linear_page_index(vma, start); pg < linear_page_index(vma, end); pg++)
+			g_hash_table_add(mapping->holes, GSIZE_TO_POINTER(pg));
+	}
+	/*
+	 * Every mapping of the range loses the page-cache pages
+	 * (unmap_mapping_range without even_cows: a private mapping keeps its
+	 * own copies), then the cache does.
+	 */
 	for (uint64_t pg = linear_page_index(vma, start); pg < linear_page_index(vma, end); pg++) {
 		gpointer v;
 		struct vm_area_struct *m;
@@ -242,11 +257,14 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 			continue;
 		list_for_each_entry(m, &mapping->i_mmap, struct vm_area_struct, shared) {
 			uint64_t a;
+			pte_t *ptep;
 
 			if (pg < m->vm_pgoff || pg >= m->vm_pgoff + vma_pages(m))
 				continue;
 			a = m->vm_start + ((pg - m->vm_pgoff) << PAGE_SHIFT);
-			zap_page_range_single(m, a, a + PAGE_SIZE, true);
+			ptep = pte_offset(m->vm_mm, a);
+			if (ptep && pte_present(*ptep) && pte_pfn(*ptep) == GPOINTER_TO_SIZE(v))
+				zap_page_range_single(m, a, a + PAGE_SIZE, true);
 		}
 		if (pfn_to_page(GPOINTER_TO_SIZE(v))->mapcount == 0) {
 			put_page(pfn_to_page(GPOINTER_TO_SIZE(v)));

@@ -104,6 +104,24 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *p
  * the VMA's start, clipped to the VMA and to the PTE table.  Observed on the host: a parent's read fault maps the
  * shmem page its child had faulted in, so its Rss grows by both.
  */
+/*
+ * vma_wants_writenotify (mm/mmap.c): a shared writable mapping of a file
+ * whose dirtying is tracked (a regular file; not shmem) gets read-only
+ * PTEs until a write fault marks the page dirty (observed: a page written
+ * through such a mapping is dirty for a process that maps it later).
+ */
+static bool vma_wants_writenotify(const struct vm_area_struct *vma, uint64_t vm_flags)
+{
+	return (vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED) && vma->vm_file &&
+	       !vma->vm_file->f_mapping->shmem;
+}
+
+/* The flags a new PTE of vma is made from (vm_page_prot). */
+static uint64_t pte_prot_flags(const struct vm_area_struct *vma, uint64_t vm_flags)
+{
+	return vma_wants_writenotify(vma, vm_flags) ? vm_flags & ~VM_SHARED : vm_flags;
+}
+
 #define FAULT_AROUND_PAGES 16
 static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsigned int flags)
 {
@@ -138,7 +156,7 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 		get_page(page);
 		folio_add_file_rmap_pte(page);
 		add_mm_counter(vma->vm_mm, mm_counter_of(page), 1);
-		set_pte(p, mk_pte(page_to_pfn(page), vma->vm_flags) | _PAGE_ACCESSED);
+		set_pte(p, mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED);
 	}
 }
 
@@ -158,7 +176,14 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 #define RA_PAGES 32
 static void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping, uint64_t pgoff)
 {
-	/* VM_EXEC first: its read-ahead is meant for random access (observed under MADV_RANDOM) */
+	/*
+	 * The order the host shows: MADV_SEQUENTIAL's read-ahead first, then
+	 * VM_EXEC's (meant for random access, so before MADV_RANDOM's none).
+	 */
+	if (vma->vm_flags & VM_SEQ_READ) {
+		filemap_readahead(mapping, pgoff, RA_PAGES);
+		return;
+	}
 	if (vma->vm_flags & VM_EXEC) {
 		uint64_t end = vma->vm_pgoff + vma_pages(vma);
 
@@ -167,10 +192,6 @@ static void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_sp
 	}
 	if (vma->vm_flags & VM_RAND_READ)
 		return;
-	if (vma->vm_flags & VM_SEQ_READ) {
-		filemap_readahead(mapping, pgoff, RA_PAGES);
-		return;
-	}
 	filemap_readahead(mapping, pgoff > RA_PAGES / 2 ? pgoff - RA_PAGES / 2 : 0, RA_PAGES);
 }
 
@@ -225,9 +246,9 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 	get_page(page);
 	folio_add_file_rmap_pte(page);
 	add_mm_counter(mm, mm_counter_of(page), 1);
-	pte = mk_pte(page_to_pfn(page), vma->vm_flags) | _PAGE_ACCESSED;
+	pte = mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED;
 	if (flags & FAULT_FLAG_WRITE) {
-		pte |= _PAGE_DIRTY;
+		pte = pte_mkwrite(pte) | _PAGE_DIRTY;	/* do_shared_fault: the page is dirty now */
 		page->flags |= PG_dirty;
 	}
 	set_pte(ptep, pte);
@@ -539,6 +560,8 @@ void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_s
 		out->read_fault = -EIO;
 	} else if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v)) {
 		out->bytes = pfn_to_virt(GPOINTER_TO_SIZE(v));
+	} else if (mapping->holes && g_hash_table_contains(mapping->holes, GSIZE_TO_POINTER(pgoff))) {
+		;		/* punched: zeroes */
 	} else if (mapping->a_ops && mapping->a_ops->read_folio) {
 		if (mapping->a_ops->read_folio(mapping->host, pgoff, buf))
 			out->read_fault = -EIO;
@@ -675,8 +698,11 @@ static void change_pte(struct vm_area_struct *vma, uint64_t a, pte_t *ptep, uint
 
 	if (!pte_present(old))
 		return;
-	pte = mk_pte(pte_pfn(old), newflags) |
+	pte = mk_pte(pte_pfn(old), pte_prot_flags(vma, newflags)) |
 	      (old & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL | _PAGE_SOFT_DIRTY));
+	/* can_change_pte_writable: a dirty-tracked shared page already dirty may stay writable */
+	if (vma_wants_writenotify(vma, newflags) && pte_dirty(old))
+		pte = pte_mkwrite(pte);
 	page = vm_normal_page(vma, a, old);
 	if (!(newflags & VM_SHARED) && (newflags & VM_WRITE) && page && PageAnon(page) &&
 	    (page->flags & PG_anon_exclusive) && pte_dirty(old))

@@ -36,6 +36,8 @@
 #define DATA_FILE	"fuzz-file.bin"
 #define DATA_PAGES	6	/* page k of it holds bytes 'A' + k */
 #define DATA_FD		3
+#define DATA_RW_FILE	"fuzz-file-rw.bin"	/* the same size, page k holds 'a' + k; open read-write */
+#define DATA_RW_FD	4
 #define HEAP_START	(ARENA_BASE + 50 * 4096ULL)	/* the heap: just above the arena */
 #define HEAP_PAGES	12			/* how far brk calls reach */
 
@@ -137,12 +139,18 @@ static void gen_mmap(struct gen *g, int pid)
 {
 	GString *flags = g_string_new(chance(g, 20) ? "MAP_SHARED" : "MAP_PRIVATE");
 	bool file = chance(g, 25);
+	int fd = -1;
 	uint64_t off = 0;
 
 	if (file) {
-		/* the data file, open read-only: a shared mapping of it cannot be made writable */
+		/*
+		 * One of the two data files: the read-only one (a shared mapping
+		 * of it cannot be made writable), or the read-write one, whose
+		 * shared mappings write the file's pages.
+		 */
+		fd = chance(g, 50) ? DATA_RW_FD : DATA_FD;
 		off = (uint64_t)rnd(g, 4) * 4096 + (chance(g, 3) ? 100 : 0);
-		if (flags->str[4] == 'S' && chance(g, 70))
+		if (flags->str[4] == 'S' && chance(g, fd == DATA_FD ? 70 : 30))
 			g_string_assign(flags, "MAP_PRIVATE");
 	} else {
 		g_string_append(flags, "|MAP_ANONYMOUS");
@@ -159,7 +167,7 @@ static void gen_mmap(struct gen *g, int pid)
 	if (chance(g, 2))
 		g_string_append(flags, "|MAP_GROWSDOWN");
 	add_step(g, pid, 0, "%d  mmap(%#" PRIx64 ", %" PRIu64 ", %s, %s, %d, %#" PRIx64 ") = ?\n", pid,
-		 arena_addr(g), range_len(g), pick_prot(g), flags->str, file ? DATA_FD : -1, off);
+		 arena_addr(g), range_len(g), pick_prot(g), flags->str, fd, off);
 	g_string_free(flags, TRUE);
 }
 
@@ -370,6 +378,7 @@ static char *steps_text(GPtrArray *steps, const bool *removed, bool brk)
 	GString *t = g_string_new(NULL);
 
 	g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_FILE "\", O_RDONLY) = %d\n", FIRST_PID, DATA_FD);
+	g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_RW_FILE "\", O_RDWR) = %d\n", FIRST_PID, DATA_RW_FD);
 	if (brk)	/* where "exec" put the heap: the first brk says it */
 		g_string_append_printf(t, "%d  brk(NULL) = %#" PRIx64 "\n", FIRST_PID, (uint64_t)HEAP_START);
 
@@ -429,11 +438,16 @@ static void count_result(const struct strace_record *r, long ret, void *arg)
 gboolean fuzz_write_data_file(const char *dir, GError **error)
 {
 	g_autofree char *path = g_build_filename(dir, DATA_FILE, NULL);
+	g_autofree char *rw = g_build_filename(dir, DATA_RW_FILE, NULL);
 	char bytes[DATA_PAGES * 4096];
 
 	for (int k = 0; k < DATA_PAGES; k++)
 		memset(bytes + k * 4096, 'A' + k, 4096);
-	return g_file_set_contents(path, bytes, sizeof(bytes), error);
+	if (!g_file_set_contents(path, bytes, sizeof(bytes), error))
+		return FALSE;
+	for (int k = 0; k < DATA_PAGES; k++)
+		memset(bytes + k * 4096, 'a' + k, 4096);
+	return g_file_set_contents(rw, bytes, sizeof(bytes), error);
 }
 
 /* Where the campaign's replays run: the data file lives there. */

@@ -305,10 +305,10 @@ static int page_bytes(const struct rpage *p, const uint8_t **out)
 	}
 	if (p->pgoff >= p->obj->npages)
 		return -EIO;
-	if (p->obj->file)
-		*out = p->obj->fbytes + p->pgoff * PG;
+	if (p->obj->pages && p->obj->pages[p->pgoff])
+		*out = p->obj->pages[p->pgoff]->b;	/* shmem, or a file page written or punched */
 	else
-		*out = p->obj->pages[p->pgoff] ? p->obj->pages[p->pgoff]->b : NULL;
+		*out = p->obj->file ? p->obj->fbytes + p->pgoff * PG : NULL;
 	return 0;
 }
 
@@ -379,10 +379,13 @@ static uint8_t *write_target(struct ref_model *m, struct rspace *s, unsigned int
 	const uint8_t *cur = NULL;
 
 	if (is_shared(p)) {
-		struct rdata **slot = &p->obj->pages[p->pgoff];
+		struct rdata **slot;
 
+		if (p->obj->pages == NULL)	/* a file's first write: its pages start as the file */
+			p->obj->pages = g_new0(struct rdata *, p->obj->npages);
+		slot = &p->obj->pages[p->pgoff];
 		if (*slot == NULL)
-			*slot = data_new(NULL);
+			*slot = data_new(p->obj->file ? p->obj->fbytes + p->pgoff * PG : NULL);
 		mark_obj_page(m, p->obj, p->pgoff);
 		return (*slot)->b;
 	}
@@ -466,6 +469,8 @@ static void unmap_range(struct ref_model *m, struct rspace *s, uint64_t start, u
 }
 
 /* ---- mmap, munmap, mprotect ---- */
+
+static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a, unsigned int b);
 
 static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_record *r, char **error)
 {
@@ -586,6 +591,9 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_
 			p->pgoff = (f ? off / PG : 0) + (i - a);
 			mark(m, s, i);
 		}
+		/* MAP_POPULATE, or locked: faulted in now, a private writable one by writes */
+		if ((flags & MAP_POPULATE_) || (vf & (F(LO) | F(LF))) == F(LO))
+			populate_range(m, s, a, b);
 	}
 	return (long)addr;
 }
@@ -601,14 +609,43 @@ static long ref_munmap(struct ref_model *m, struct rspace *s, uint64_t addr, uin
 	return 0;
 }
 
-/* The populate a locked private VMA gets when it becomes writable, and mlock's. */
-static void populate_unshare(struct ref_model *m, struct rspace *s, unsigned int i)
+/*
+ * A write through GUP to page i, as populating a writable private mapping
+ * does (MAP_POPULATE, mlock, MADV_POPULATE_WRITE): the page gets its own
+ * copy now (of the file page, or zeroes), or COW is broken; either way it
+ * is dirty.  False if the page cannot be faulted in (past the file's end).
+ */
+static bool populate_write(struct ref_model *m, struct rspace *s, unsigned int i)
 {
 	struct rpage *p = &s->pages[i];
+	const uint8_t *cur = NULL;
 
-	if ((p->flags & (F(WR) | F(MS))) == F(WR)) {
+	if ((p->flags & (F(WR) | F(MS))) != F(WR))
+		return true;
+	if (page_bytes(p, &cur) != 0)
+		return false;
+	if (p->data == NULL) {
+		p->data = data_new(cur);
+		mark(m, s, i);
+	} else {
 		break_cow(m, s, i);
-		p->dirty = true;	/* a write through GUP: the page is dirty */
+	}
+	p->dirty = true;
+	return true;
+}
+
+/* mm_populate(start, len) with errors ignored: each mapping's pages until one fails. */
+static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a, unsigned int b)
+{
+	for (unsigned int i = a; i < b; i++) {
+		struct rpage *p = &s->pages[i];
+
+		if (!p->mapped || (p->flags & F(LF)) || !(p->flags & ACCESS) || p->guard)
+			continue;
+		if (!populate_write(m, s, i))	/* the rest of this mapping stays as it is */
+			while (i + 1 < b && s->pages[i + 1].mapped && s->pages[i + 1].obj == p->obj &&
+			       s->pages[i + 1].pgoff == s->pages[i].pgoff + 1)
+				i++;
 	}
 }
 
@@ -653,7 +690,7 @@ static long ref_mprotect(struct ref_model *m, struct rspace *s, uint64_t start, 
 
 			p->flags = nf;
 			if (populate && !p->guard)
-				populate_unshare(m, s, i);
+				populate_write(m, s, i);
 		}
 		mark(m, s, i);
 	}
@@ -764,9 +801,12 @@ static long advise_page(struct ref_model *m, struct rspace *s, unsigned int i, u
 			return -EINVAL;
 		if ((fl & (F(SH) | F(MW))) != (F(SH) | F(MW)))
 			return -EACCES;
-		if (!p->obj->file && p->pgoff < p->obj->npages && p->obj->pages[p->pgoff]) {
+		/* a hole punched: zeroes for every mapping of the page, private ones' unwritten pages too */
+		if (p->pgoff < p->obj->npages) {
+			if (p->obj->pages == NULL)
+				p->obj->pages = g_new0(struct rdata *, p->obj->npages);
 			data_put(p->obj->pages[p->pgoff]);
-			p->obj->pages[p->pgoff] = NULL;
+			p->obj->pages[p->pgoff] = p->obj->file ? data_new(NULL) : NULL;
 			mark_obj_page(m, p->obj, p->pgoff);
 		}
 		break;
@@ -810,10 +850,8 @@ static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t star
 			return -EINVAL;
 		if (p->guard || page_bytes(p, &bytes) == -EIO)
 			return -EFAULT;
-		if (write) {
-			break_cow(m, s, i);
-			p->dirty = true;	/* GUP's write dirties the page: no lazy freeing now */
-		}
+		if (write)
+			populate_write(m, s, i);	/* GUP's write: the page's own, and dirty */
 	}
 	return 0;
 }
@@ -868,7 +906,7 @@ static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned i
 			continue;
 		if (!(p->flags & ACCESS) || p->guard || page_bytes(p, &bytes) == -EIO)
 			return -ENOMEM;	/* GUP's EFAULT, which mlock reports as ENOMEM */
-		populate_unshare(m, s, i);
+		populate_write(m, s, i);
 	}
 	return 0;
 }
@@ -927,15 +965,7 @@ static long ref_mlockall(struct ref_model *m, struct rspace *s, uint64_t flags)
 		p->flags = (p->flags & ~LOCK_BITS) | add;
 		mark(m, s, i);
 	}
-	/* mm_populate(0, TASK_SIZE), errors ignored */
-	for (unsigned int i = 0; i < m->npages; i++) {
-		struct rpage *p = &s->pages[i];
-		const uint8_t *bytes;
-
-		if (p->mapped && !(p->flags & F(LF)) && (p->flags & ACCESS) && !p->guard &&
-		    page_bytes(p, &bytes) == 0)
-			populate_unshare(m, s, i);
-	}
+	populate_range(m, s, 0, m->npages);	/* mm_populate(0, TASK_SIZE), errors ignored */
 	return 0;
 }
 
@@ -1063,6 +1093,9 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
 			grow_page(&s->pages[oi + k], &s->pages[oi + ol / PG - 1], k - ol / PG + 1);
 			mark(m, s, (unsigned int)(oi + k));
 		}
+		/* a locked mapping that grew is populated (mremap's mm_populate) */
+		if (nl > ol && (s->pages[oi].flags & (F(LO) | F(LF))) == F(LO))
+			populate_range(m, s, oi + (unsigned int)(ol / PG), oi + (unsigned int)(nl / PG));
 		return model_ret;
 	}
 	mv = (unsigned int)(MIN(ol, nl) / PG);
@@ -1099,6 +1132,8 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
 			grow_page(&s->pages[ni + k], &last, k - mv + 1);
 			mark(m, s, ni + k);
 		}
+		if (any && nl > ol && (last.flags & (F(LO) | F(LF))) == F(LO))
+			populate_range(m, s, ni + mv, ni + (unsigned int)(nl / PG));
 	}
 	if ((flags & MREMAP_DONTUNMAP_) && m->vma_fn && m->lock_fn) {
 		/*
@@ -1186,6 +1221,8 @@ static long ref_brk(struct ref_model *m, struct rspace *s, const struct strace_r
 		p->flags = F(RD) | F(WR) | F(MR) | F(MW) | F(ME) | F(AC) | s->def_flags;
 		mark(m, s, i);
 	}
+	if ((s->def_flags & (F(LO) | F(LF))) == F(LO))
+		populate_range(m, s, a, b);	/* brk under mlockall(MCL_FUTURE) */
 	s->brk = want;
 	return (long)want;
 }

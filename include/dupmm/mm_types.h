@@ -144,6 +144,7 @@ struct address_space {
 	const struct address_space_operations *a_ops;
 	void *host;
 	GHashTable *i_pages;		/* pgoff -> pfn (GUINT_TO_POINTER) */
+	GHashTable *holes;		/* pgoffs MADV_REMOVE punched in a file: zeroes, not its bytes */
 	struct list_head i_mmap;	/* VMAs mapping it, via vma->shared */
 	uint64_t size;			/* i_size in bytes */
 	uint32_t dev_major, dev_minor;
