@@ -54,7 +54,13 @@ struct gproc {
 
 struct gen {
 	GRand *rnd;
-	bool brk;		/* generate brk calls (not for the host: its helper's heap is there) */
+	/*
+	 * Not for the host: brk calls (its helper's heap is the brk area) and
+	 * mappings of the read-write data file (the host's ext4 caches it in
+	 * large folios, and a write dirties a whole folio; the model's folios
+	 * are single pages).
+	 */
+	bool brk;
 	GPtrArray *steps;	/* struct step * */
 	struct gproc procs[64];
 	int nprocs;
@@ -148,7 +154,7 @@ static void gen_mmap(struct gen *g, int pid)
 		 * of it cannot be made writable), or the read-write one, whose
 		 * shared mappings write the file's pages.
 		 */
-		fd = chance(g, 50) ? DATA_RW_FD : DATA_FD;
+		fd = g->brk && chance(g, 50) ? DATA_RW_FD : DATA_FD;
 		off = (uint64_t)rnd(g, 4) * 4096 + (chance(g, 3) ? 100 : 0);
 		if (flags->str[4] == 'S' && chance(g, fd == DATA_FD ? 70 : 30))
 			g_string_assign(flags, "MAP_PRIVATE");
@@ -378,7 +384,9 @@ static char *steps_text(GPtrArray *steps, const bool *removed, bool brk)
 	GString *t = g_string_new(NULL);
 
 	g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_FILE "\", O_RDONLY) = %d\n", FIRST_PID, DATA_FD);
-	g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_RW_FILE "\", O_RDWR) = %d\n", FIRST_PID, DATA_RW_FD);
+	if (brk)
+		g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_RW_FILE "\", O_RDWR) = %d\n", FIRST_PID,
+				       DATA_RW_FD);
 	if (brk)	/* where "exec" put the heap: the first brk says it */
 		g_string_append_printf(t, "%d  brk(NULL) = %#" PRIx64 "\n", FIRST_PID, (uint64_t)HEAP_START);
 
@@ -641,7 +649,10 @@ static unsigned int run_checks(const struct fuzz_options *o, const char *text, u
 	return 0;
 }
 
-/* brk calls are generated unless the host performs the trace: its helper's heap is the brk area. */
+/*
+ * brk calls and the read-write data file are generated unless the host
+ * performs the trace (struct gen's brk says why).
+ */
 static bool with_brk(const struct fuzz_options *o)
 {
 	return !(o->checks & FUZZ_CHECK_HOST);

@@ -70,8 +70,9 @@ gboolean fuzz_write_data_file(const char *dir, GError **error);
 
 /*
  * The trace of one seed: the same text on every machine.  brk: with brk
- * calls (a campaign leaves them out when the host check is on, as
- * dupmm-hostrun cannot move its own heap; the other calls stay the same).
+ * calls and mappings of a read-write data file (a campaign leaves them out
+ * when the host check is on: dupmm-hostrun cannot move its own heap, and
+ * the host dirties its file pages a large folio at a time).
  */
 char *fuzz_generate(uint64_t seed, guint ops, bool brk);
 /* Run a campaign; false with *error only when the host refuses something. */
