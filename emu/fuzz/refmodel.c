@@ -686,7 +686,7 @@ static long ref_mprotect(struct ref_model *m, struct rspace *s, uint64_t start, 
 			nf |= F(AC);
 		{
 			/* a locked private VMA made writable is populated, breaking COW */
-			bool populate = (p->flags & (F(WR) | F(MS) | F(LO))) == F(LO) && (nf & F(WR));
+			bool populate = (p->flags & (F(WR) | F(MS) | F(LO) | F(LF))) == F(LO) && (nf & F(WR));
 
 			p->flags = nf;
 			if (populate && !p->guard)
