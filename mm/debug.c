@@ -240,6 +240,24 @@ bool validate_mm(struct mm_struct *mm, GString *why)
 	return validate_one(mm, why, false, NULL, NULL);
 }
 
+/*
+ * validate_mm_range: the VMAs and counters, and the PTEs of the VMAs that
+ * meet [start, end) only; the RSS counters, which every PTE makes up, are
+ * left to validate_mm.  For a checker that knows what a call touched.
+ */
+bool validate_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end, GString *why)
+{
+	struct pte_recount r = { .mm = mm, .why = why, .ok = true };
+	bool ok = validate_vmas(mm, why);
+
+	for (struct vm_area_struct *vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = vma_next(mm, vma)) {
+		r.vma = vma;
+		walk_ptes(mm, vma->vm_start, vma->vm_end, recount_pte, &r);
+	}
+	return ok && r.ok;
+}
+
 static gint cmp_mapping(gconstpointer a, gconstpointer b)
 {
 	const struct mapping_ref *x = a, *y = b;

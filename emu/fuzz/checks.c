@@ -297,18 +297,64 @@ static char *model_step(struct fuzz_checker *c, const struct replay_step *st, bo
 	return msg;
 }
 
-/* The invariant checks of one step; why NULL: just whether they hold. */
+/*
+ * What a call can change of its mm's page tables: [*start, *end), a page
+ * more on each side for the neighbours it may merge with.  false: all of it
+ * (fork, brk, mlockall...).
+ */
+static bool touched_range(const struct strace_record *r, uint64_t *start, uint64_t *end)
+{
+	static const struct { const char *name; int len_arg; } ranged[] = {
+		{ "mmap", 1 }, { "munmap", 1 }, { "mprotect", 1 }, { "madvise", 1 }, { "mlock", 1 },
+		{ "mlock2", 1 }, { "munlock", 1 }, { "mem_read", 1 }, { "mem_write", 2 },
+	};
+	uint64_t a = 0, len = 0;
+
+	if (r->name == NULL)
+		return false;
+	if (!strcmp(r->name, "mremap")) {
+		uint64_t ol = 0, nl = 0, to = 0;
+
+		if (!strace_arg_u64(r, 0, &a) || !strace_arg_u64(r, 1, &ol) || !strace_arg_u64(r, 2, &nl))
+			return false;
+		strace_arg_u64(r, 4, &to);
+		*start = MIN(a, to ? to : a);
+		*end = MAX(a + MAX(ol, nl), (to ? to : a) + nl);
+	} else {
+		size_t i = 0;
+
+		while (i < G_N_ELEMENTS(ranged) && strcmp(ranged[i].name, r->name))
+			i++;
+		if (i == G_N_ELEMENTS(ranged) || !strace_arg_u64(r, 0, &a) ||
+		    !strace_arg_u64(r, (guint)ranged[i].len_arg, &len))
+			return false;
+		*start = a;
+		*end = a + len;
+	}
+	*start = (*start & ~(uint64_t)(REF_PAGE_SIZE - 1)) - REF_PAGE_SIZE;
+	*end = ((*end + REF_PAGE_SIZE - 1) & ~(uint64_t)(REF_PAGE_SIZE - 1)) + REF_PAGE_SIZE;
+	return *start < *end;
+}
+
+/*
+ * The invariant checks of one step; why NULL: just whether they hold.  Not
+ * full: the VMAs of the mm the call ran in and the PTEs of those it
+ * touched (validate_mm_range), or all of them when the call has no range;
+ * a fork's child whole.
+ */
 static bool check_invariants(struct fuzz_checker *c, const struct replay_step *st, bool full, GString *why)
 {
 	const struct strace_record *r = st->r;
 	struct task *t;
+	uint64_t start, end;
 	bool ok = true;
 
 	if (full)
 		return validate_vm(why);
 	t = kernel_find_task(c->k, r->pid);
 	if (t && t->mm)
-		ok = validate_mm(t->mm, why);
+		ok = touched_range(r, &start, &end) ? validate_mm_range(t->mm, start, end, why)
+						     : validate_mm(t->mm, why);
 	if (ok && st->ret > 0 && r->name &&
 	    (!strcmp(r->name, "fork") || !strcmp(r->name, "vfork") || !strcmp(r->name, "clone"))) {
 		struct task *child = kernel_find_task(c->k, (int)st->ret);

@@ -133,6 +133,8 @@ void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out)
 
 /* debug.c: CONFIG_DEBUG_VM.  true when sound; else the reasons in *why. */
 bool validate_mm(struct mm_struct *mm, GString *why);
+/* The same, but the PTEs only of the VMAs meeting [start, end), and no RSS recount. */
+bool validate_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end, GString *why);
 /* Global checks over every live mm: mapcounts, refcounts, rmap. */
 bool validate_vm(GString *why);
 void dump_mm(struct mm_struct *mm, GString *out);
