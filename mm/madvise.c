@@ -134,18 +134,26 @@ static void folio_mark_lazyfree(struct page *page)
 		lru_lazyfree_drain();
 }
 
+/* The normal page mapped at addr in vma, with its PTE in *ptepp; NULL if none. */
+static struct page *mapped_page(struct vm_area_struct *vma, uint64_t addr, pte_t **ptepp)
+{
+	pte_t *ptep = pte_offset(vma->vm_mm, addr);
+
+	*ptepp = ptep;
+	if (ptep == NULL || !pte_present(*ptep))
+		return NULL;
+	return vm_normal_page(vma, addr, *ptep);
+}
+
 /* madvise_free_single_vma: clean the PTEs, queue the pages as lazily freeable. */
 static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	if (!vma_is_anonymous(vma) || (vma->vm_flags & (VM_LOCKED | VM_PFNMAP)))
 		return -EINVAL;
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
-		pte_t *ptep = pte_offset(vma->vm_mm, a);
-		struct page *page;
+		pte_t *ptep;
+		struct page *page = mapped_page(vma, a, &ptep);
 
-		if (ptep == NULL || !pte_present(*ptep))
-			continue;
-		page = vm_normal_page(vma, a, *ptep);
 		if (page == NULL || !PageAnon(page))
 			continue;
 		if ((page->flags & PG_dirty) && page->mapcount > 1)
@@ -174,12 +182,9 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 {
 	lru_lazyfree_drain();
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
-		pte_t *ptep = pte_offset(vma->vm_mm, a);
-		struct page *page;
+		pte_t *ptep;
+		struct page *page = mapped_page(vma, a, &ptep);
 
-		if (ptep == NULL || !pte_present(*ptep))
-			continue;
-		page = vm_normal_page(vma, a, *ptep);
 		if (page == NULL || page->mapcount != 1)
 			continue;
 		if (PageAnon(page)) {

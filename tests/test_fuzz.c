@@ -113,23 +113,35 @@ static guint model_divergences(const char *path)
 	return n;
 }
 
+/*
+ * A campaign with the planted bug (a fork that leaves COW PTEs writable) on,
+ * with checks: it must fail once, shrunk to at most 5 calls.  Returns the
+ * failure file's path, in rep.
+ */
+static const char *planted_campaign(unsigned int checks, const char *dir, struct fuzz_report *rep)
+{
+	struct fuzz_options o = { .seed = 1, .ops = 200, .runs = 50, .checks = checks,
+				  .out_dir = dir, .out = stdout };
+	g_autoptr(GError) error = NULL;
+	const char *path;
+
+	mm_planted_bug = MM_BUG_FORK_NO_WRPROTECT;
+	ck_assert(fuzz_campaign(&o, rep, &error));
+	ck_assert_uint_eq(rep->failures, 1);
+	path = rep->failure_files->pdata[0];
+	ck_assert_uint_le(calls_in(path), 5);
+	return path;
+}
+
 START_TEST(test_planted_bug_found_by_the_model)
 {
 	/* The reference model alone, no invariant checks: it sees the parent's
 	 * write show through in the child's memory. */
 	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
-	struct fuzz_options o = { .seed = 1, .ops = 200, .runs = 50, .checks = FUZZ_CHECK_MODEL,
-				  .out_dir = dir, .out = stdout };
 	struct fuzz_report rep;
-	g_autoptr(GError) error = NULL;
 	g_autofree char *text = NULL;
-	const char *path;
+	const char *path = planted_campaign(FUZZ_CHECK_MODEL, dir, &rep);
 
-	mm_planted_bug = MM_BUG_FORK_NO_WRPROTECT;
-	ck_assert(fuzz_campaign(&o, &rep, &error));
-	ck_assert_uint_eq(rep.failures, 1);
-	path = rep.failure_files->pdata[0];
-	ck_assert_uint_le(calls_in(path), 5);
 	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
 	ck_assert_ptr_nonnull(strstr(text, "check: model"));
 	ck_assert_ptr_nonnull(strstr(text, "dupmm replay --model"));
@@ -143,19 +155,12 @@ END_TEST
 START_TEST(test_planted_bug_found_and_shrunk)
 {
 	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
-	struct fuzz_options o = { .seed = 1, .ops = 200, .runs = 50, .checks = FUZZ_CHECK_INVARIANTS,
-				  .out_dir = dir, .out = stdout };
 	struct fuzz_report rep;
 	struct replay_result res;
 	struct replay_options ro = { .check = true, .quiet = true };
 	g_autoptr(GError) error = NULL;
-	const char *path;
+	const char *path = planted_campaign(FUZZ_CHECK_INVARIANTS, dir, &rep);
 
-	mm_planted_bug = MM_BUG_FORK_NO_WRPROTECT;
-	ck_assert(fuzz_campaign(&o, &rep, &error));
-	ck_assert_uint_eq(rep.failures, 1);
-	path = rep.failure_files->pdata[0];
-	ck_assert_uint_le(calls_in(path), 5);
 	/* the shrunk trace still fails with the bug, and passes without it */
 	ck_assert(replay_file(path, &ro, &res, &error));
 	ck_assert_uint_gt(res.divergences, 0);

@@ -15,6 +15,10 @@
  * kernel's outcome (ref_step's model_ret; the lock bits of the source VMAs'
  * and the destination's pages) and applies it; such a step is marked
  * delegated.
+ *
+ * DUPMM_REF_TRACE=1 in the environment prints, after every step, its
+ * result in the model and the mapped pages of every process (debugging a
+ * disagreement).
  */
 #ifndef DUPMM_REFMODEL_H
 #define DUPMM_REFMODEL_H
