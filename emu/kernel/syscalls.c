@@ -16,16 +16,31 @@
 #define AT_FDCWD_ (-100)
 #define WNOHANG_ 1
 
-/* The host side of a file mapping: its contents are read on fault. */
+/*
+ * The host side of a file mapping: its contents are read on fault.  A
+ * small file is read whole at open and served from memory (the fuzzer
+ * maps small files thousands of times a second); the model sees the file
+ * as it was when the trace opened it.
+ */
+#define HOST_FILE_CACHED_MAX (1u << 20)
 struct host_file {
 	int fd;
+	uint8_t *bytes;		/* the whole file, or NULL */
+	size_t size;
 };
 
 static int host_read_folio(void *host, uint64_t pgoff, uint8_t *dst)
 {
 	struct host_file *hf = host;
-	ssize_t n = pread(hf->fd, dst, PAGE_SIZE, (off_t)(pgoff << PAGE_SHIFT));
+	uint64_t off = pgoff << PAGE_SHIFT;
+	ssize_t n;
 
+	if (hf->bytes) {
+		n = off < hf->size ? (ssize_t)MIN((size_t)PAGE_SIZE, hf->size - off) : 0;
+		memcpy(dst, hf->bytes + off, (size_t)n);
+	} else {
+		n = pread(hf->fd, dst, PAGE_SIZE, (off_t)off);
+	}
 	if (n < 0)
 		return -EIO;
 	memset(dst + n, 0, PAGE_SIZE - (size_t)n);
@@ -37,6 +52,7 @@ static void host_release(void *host)
 	struct host_file *hf = host;
 
 	close(hf->fd);
+	g_free(hf->bytes);
 	g_free(hf);
 }
 
@@ -95,7 +111,7 @@ static long sys_openat(struct kernel *k, struct task *t, int dirfd, const struct
 		/* /proc/PID/maps shows the d_path: absolute, canonical */
 		host_path = g_canonicalize_filename(path, cwd);
 	}
-	hf = g_new(struct host_file, 1);
+	hf = g_new0(struct host_file, 1);
 	hf->fd = open(host_path, O_RDONLY | O_CLOEXEC);
 	if (hf->fd < 0) {
 		err = -errno;
@@ -106,6 +122,19 @@ static long sys_openat(struct kernel *k, struct task *t, int dirfd, const struct
 		err = S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
 		host_release(hf);
 		return err;
+	}
+	if ((uint64_t)st.st_size <= HOST_FILE_CACHED_MAX) {
+		hf->bytes = g_malloc((gsize)st.st_size + 1);
+		hf->size = (size_t)st.st_size;
+		for (size_t done = 0; done < hf->size;) {
+			ssize_t n = pread(hf->fd, hf->bytes + done, hf->size - done, (off_t)done);
+
+			if (n <= 0) {
+				g_clear_pointer(&hf->bytes, g_free);	/* read on fault then */
+				break;
+			}
+			done += (size_t)n;
+		}
 	}
 	fd = lowest_free_fd(t->files);
 	g_hash_table_insert(t->files->fds, GINT_TO_POINTER(fd),
