@@ -103,8 +103,8 @@ static int cmd_replay(int argc, char **argv)
 		  "Check every invariant of the model (validate_vm) after every call", NULL },
 		{ "model", 'm', 0, G_OPTION_ARG_NONE, &model,
 		  "Run the fuzzer's reference model beside it and compare every result, every byte "
-		  "read and every page of the fuzzer's window after every call", NULL },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
+		  "read and every page of [0x200000000000, +4 MiB) after every call", NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - replay a strace log into the model");
