@@ -69,6 +69,44 @@ START_TEST(test_catches_each_corruption)
 }
 END_TEST
 
+/*
+ * The cheaper per-call checks: validate_mm_range looks at the PTEs of the
+ * VMAs a range meets, and validate_mm at all of them with the RSS
+ * recount; each must catch what it claims and only that.
+ */
+START_TEST(test_cheap_checks_see_what_they_claim)
+{
+	struct mm_struct *child;
+	pte_t *ptep;
+
+	map_anon(mm, W, 4 * PG, RW);
+	map_anon(mm, W + 16 * PG, 4 * PG, RW | PROT_EXEC_);	/* another VMA, not merged */
+	put_byte(mm, W, 1, 4 * PG);
+	put_byte(mm, W + 16 * PG, 2, 4 * PG);
+	child = fork_mm(mm);
+	ck_assert(validate_mm(mm, NULL));
+	ck_assert(validate_mm_range(mm, W, W + PG, NULL));
+	/* a writable PTE to a COW-shared page in the second VMA */
+	ptep = pte_offset(mm, W + 17 * PG);
+	*ptep |= _PAGE_RW;
+	ck_assert(!validate_mm(mm, NULL));
+	ck_assert(!validate_mm_range(mm, W + 17 * PG, W + 18 * PG, NULL));
+	ck_assert(validate_mm_range(mm, W, W + PG, NULL));	/* a range that does not meet it */
+	*ptep &= ~_PAGE_RW;
+	/* the RSS counters: validate_mm recounts, validate_mm_range leaves them */
+	mm->rss_stat[MM_ANONPAGES]++;
+	ck_assert(!validate_mm(mm, NULL));
+	ck_assert(validate_mm_range(mm, W, W + PG, NULL));
+	mm->rss_stat[MM_ANONPAGES]--;
+	/* the VMA counters: both */
+	mm->total_vm++;
+	ck_assert(!validate_mm_range(mm, W, W + PG, NULL));
+	mm->total_vm--;
+	ck_assert(validate_vm(NULL));
+	mmput(child);
+}
+END_TEST
+
 START_TEST(test_dump_chain)
 {
 	struct mm_struct *child;
@@ -92,6 +130,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, mm_setup, mm_teardown);
 	tcase_add_test(tc, test_catches_each_corruption);
+	tcase_add_test(tc, test_cheap_checks_see_what_they_claim);
 	tcase_add_test(tc, test_dump_chain);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -166,6 +166,43 @@ START_TEST(test_file_private_cow_and_sigbus)
 }
 END_TEST
 
+/* mm_peek: what a read would see, with nothing faulted in or cached. */
+START_TEST(test_peek_faults_nothing_in)
+{
+	struct file *f = file_new(&mem_aops, NULL, "/tmp/f", 3 * PG, 8, 1, 43, true, false);
+	uint8_t buf[PG];
+	struct mm_peek_info pk;
+
+	map_anon(mm, W, 4 * PG, RW);
+	mm_peek(mm, W, buf, NULL, &pk);
+	ck_assert(pk.vma != NULL && pk.read_fault == 0 && pk.bytes == NULL);	/* untouched: zeroes */
+	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 0);
+	put_byte(mm, W + PG, 0x5a, PG);
+	mm_peek(mm, W + PG, buf, pk.vma, &pk);
+	ck_assert(pk.bytes != NULL && pk.bytes[0] == 0x5a && pk.bytes[PG - 1] == 0x5a);
+	ck_assert_int_eq(do_madvise(mm, W + 2 * PG, PG, MADV_GUARD_INSTALL_), 0);
+	mm_peek(mm, W + 2 * PG, buf, NULL, &pk);
+	ck_assert(pk.guard && pk.read_fault == -EFAULT);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 3 * PG, PG, PROT_NONE_, -1), 0);
+	mm_peek(mm, W + 3 * PG, buf, NULL, &pk);
+	ck_assert(pk.vma != NULL && !pk.guard && pk.read_fault == -EFAULT);
+	mm_peek(mm, W + 4 * PG, buf, NULL, &pk);
+	ck_assert(pk.vma == NULL && pk.next_start == UINT64_MAX);
+	/* a file: its bytes through buf, not cached; past the end SIGBUS */
+	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W + 8 * PG, 4 * PG, PROT_READ_, MAP_PRIVATE_ | MAP_FIXED_, 0),
+			 (long)(W + 8 * PG));
+	mm_peek(mm, W + 8 * PG, buf, NULL, &pk);
+	ck_assert(pk.read_fault == 0 && pk.bytes == buf && buf[0] == 0x46);
+	ck_assert_uint_eq(g_hash_table_size(f->f_mapping->i_pages), 0);
+	mm_peek(mm, W + 11 * PG, buf, NULL, &pk);
+	ck_assert_int_eq(pk.read_fault, -EIO);
+	mm_peek(mm, W + 5 * PG, buf, NULL, &pk);
+	ck_assert(pk.vma == NULL && pk.next_start == W + 8 * PG);
+	ck_assert_int_eq(smaps_kb(mm, W + 8 * PG, "Rss:"), 0);
+	fput(f);
+}
+END_TEST
+
 START_TEST(test_populate_and_mlock)
 {
 	/* MAP_POPULATE on a private writable mapping write-faults every page */
@@ -202,6 +239,7 @@ int main(void)
 	tcase_add_test(tc, test_signal_kinds);
 	tcase_add_test(tc, test_file_private_cow_and_sigbus);
 	tcase_add_test(tc, test_populate_and_mlock);
+	tcase_add_test(tc, test_peek_faults_nothing_in);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
