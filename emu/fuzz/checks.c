@@ -302,13 +302,23 @@ static char *model_step(struct fuzz_checker *c, const struct replay_step *st, bo
  * more on each side for the neighbours it may merge with.  false: all of it
  * (fork, brk, mlockall...).
  */
+int fuzz_length_arg(const char *name)
+{
+	static const struct { const char *name; int arg; } calls[] = {
+		{ "mmap", 1 }, { "munmap", 1 }, { "mprotect", 1 }, { "madvise", 1 }, { "mlock", 1 },
+		{ "mlock2", 1 }, { "munlock", 1 }, { "mremap", 2 }, { "mem_write", 2 }, { "mem_read", 1 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(calls); i++)
+		if (strcmp(calls[i].name, name) == 0)
+			return calls[i].arg;
+	return -1;
+}
+
 static bool touched_range(const struct strace_record *r, uint64_t *start, uint64_t *end)
 {
-	static const struct { const char *name; int len_arg; } ranged[] = {
-		{ "mmap", 1 }, { "munmap", 1 }, { "mprotect", 1 }, { "madvise", 1 }, { "mlock", 1 },
-		{ "mlock2", 1 }, { "munlock", 1 }, { "mem_read", 1 }, { "mem_write", 2 },
-	};
 	uint64_t a = 0, len = 0;
+	int k;
 
 	if (r->name == NULL)
 		return false;
@@ -321,12 +331,8 @@ static bool touched_range(const struct strace_record *r, uint64_t *start, uint64
 		*start = MIN(a, to ? to : a);
 		*end = MAX(a + MAX(ol, nl), (to ? to : a) + nl);
 	} else {
-		size_t i = 0;
-
-		while (i < G_N_ELEMENTS(ranged) && strcmp(ranged[i].name, r->name))
-			i++;
-		if (i == G_N_ELEMENTS(ranged) || !strace_arg_u64(r, 0, &a) ||
-		    !strace_arg_u64(r, (guint)ranged[i].len_arg, &len))
+		if ((k = fuzz_length_arg(r->name)) < 0 || !strace_arg_u64(r, 0, &a) ||
+		    !strace_arg_u64(r, (guint)k, &len))
 			return false;
 		*start = a;
 		*end = a + len;

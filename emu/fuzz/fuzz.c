@@ -60,7 +60,7 @@ struct gen {
 	 * large folios, and a write dirties a whole folio; the model's folios
 	 * are single pages).
 	 */
-	bool brk;
+	bool local;
 	GPtrArray *steps;	/* struct step * */
 	struct gproc procs[64];
 	int nprocs;
@@ -102,7 +102,7 @@ static bool chance(struct gen *g, int percent)
 /* A page of the arena, or now and then of the heap when there are brk calls. */
 static uint64_t arena_addr(struct gen *g)
 {
-	if (g->brk && chance(g, 10))
+	if (g->local && chance(g, 10))
 		return HEAP_START + (uint64_t)rnd(g, HEAP_PAGES) * 4096;
 	return ARENA_BASE + (uint64_t)rnd(g, ARENA_PAGES) * 4096;
 }
@@ -154,7 +154,7 @@ static void gen_mmap(struct gen *g, int pid)
 		 * of it cannot be made writable), or the read-write one, whose
 		 * shared mappings write the file's pages.
 		 */
-		fd = g->brk && chance(g, 50) ? DATA_RW_FD : DATA_FD;
+		fd = g->local && chance(g, 50) ? DATA_RW_FD : DATA_FD;
 		off = (uint64_t)rnd(g, 4) * 4096 + (chance(g, 3) ? 100 : 0);
 		if (flags->str[4] == 'S' && chance(g, fd == DATA_FD ? 70 : 30))
 			g_string_assign(flags, "MAP_PRIVATE");
@@ -224,7 +224,7 @@ static void gen_call(struct gen *g, int pid)
 {
 	int r = rnd(g, 100);
 
-	if (g->brk && chance(g, 5)) {
+	if (g->local && chance(g, 5)) {
 		gen_brk(g, pid);
 		return;
 	}
@@ -345,7 +345,7 @@ static void gen_fork(struct gen *g, struct gproc *p, int *ops)
 		gen_mem(g, ppid, true);		/* and the parent writes after */
 }
 
-static GPtrArray *generate_steps(uint64_t seed, guint ops, bool brk)
+static GPtrArray *generate_steps(uint64_t seed, guint ops, bool local)
 {
 	static GRand *rand_state;	/* reseeded per trace: a Mersenne twister is 2.5 KB to allocate */
 	struct gen g = { .rnd = rand_state ? rand_state : (rand_state = g_rand_new()),
@@ -353,7 +353,7 @@ static GPtrArray *generate_steps(uint64_t seed, guint ops, bool brk)
 	int left = (int)ops;
 
 	g_rand_set_seed_array(g.rnd, (const guint32 *)&seed, 2);
-	g.brk = brk;
+	g.local = local;
 	new_proc(&g, 0);
 	while (left-- > 0) {
 		struct gproc *p = pick_proc(&g);
@@ -375,20 +375,21 @@ static GPtrArray *generate_steps(uint64_t seed, guint ops, bool brk)
 
 /*
  * The text of the steps not removed.  Every trace starts by opening the
- * data file (fd 3) in the first process, and with brk calls, by learning
- * where the heap starts: lines shrinking never drops, so that every mmap of
- * fd 3 means the same file and every brk the same heap.
+ * data file (fd 3) in the first process; with the local calls also the
+ * read-write one (fd 4), and learns where the heap starts (the first brk
+ * says where "exec" put it).  Shrinking never drops these lines, so every
+ * mmap of an fd means the same file and every brk the same heap.
  */
-static char *steps_text(GPtrArray *steps, const bool *removed, bool brk)
+static char *steps_text(GPtrArray *steps, const bool *removed, bool local)
 {
 	GString *t = g_string_new(NULL);
 
 	g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_FILE "\", O_RDONLY) = %d\n", FIRST_PID, DATA_FD);
-	if (brk)
+	if (local) {
 		g_string_append_printf(t, "%d  openat(AT_FDCWD, \"" DATA_RW_FILE "\", O_RDWR) = %d\n", FIRST_PID,
 				       DATA_RW_FD);
-	if (brk)	/* where "exec" put the heap: the first brk says it */
 		g_string_append_printf(t, "%d  brk(NULL) = %#" PRIx64 "\n", FIRST_PID, (uint64_t)HEAP_START);
+	}
 
 	for (guint i = 0; i < steps->len; i++)
 		if (!removed || !removed[i])
@@ -396,11 +397,11 @@ static char *steps_text(GPtrArray *steps, const bool *removed, bool brk)
 	return g_string_free(t, FALSE);
 }
 
-char *fuzz_generate(uint64_t seed, guint ops, bool brk)
+char *fuzz_generate(uint64_t seed, guint ops, bool local)
 {
-	g_autoptr(GPtrArray) steps = generate_steps(seed, ops, brk);
+	g_autoptr(GPtrArray) steps = generate_steps(seed, ops, local);
 
-	return steps_text(steps, NULL, brk);
+	return steps_text(steps, NULL, local);
 }
 
 /* The calls of a trace: its lines but the +++ ones. */
@@ -651,9 +652,9 @@ static unsigned int run_checks(const struct fuzz_options *o, const char *text, u
 
 /*
  * brk calls and the read-write data file are generated unless the host
- * performs the trace (struct gen's brk says why).
+ * performs the trace (struct gen's local says why).
  */
-static bool with_brk(const struct fuzz_options *o)
+static bool local_calls(const struct fuzz_options *o)
 {
 	return !(o->checks & FUZZ_CHECK_HOST);
 }
@@ -679,20 +680,6 @@ static void mark_with_subtree(GPtrArray *steps, guint i, bool *mark)
 				g_hash_table_add(sub, GINT_TO_POINTER(t->child));
 		}
 	}
-}
-
-/* The argument index that is a length, for the calls the generator makes (-1: none). */
-static int length_arg(const char *name)
-{
-	static const struct { const char *name; int arg; } calls[] = {
-		{ "mmap", 1 }, { "munmap", 1 }, { "mprotect", 1 }, { "madvise", 1 }, { "mlock", 1 },
-		{ "mlock2", 1 }, { "munlock", 1 }, { "mremap", 2 }, { "mem_write", 2 }, { "mem_read", 1 },
-	};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(calls); i++)
-		if (strcmp(calls[i].name, name) == 0)
-			return calls[i].arg;
-	return -1;
 }
 
 /*
@@ -760,7 +747,7 @@ static GPtrArray *smaller_steps(const struct step *st)
 	while (*p == ' ')
 		p++;
 	name = g_strndup(p, strcspn(p, "("));
-	if (st->child || (k = length_arg(name)) < 0 || !get_arg(st->text, k, &len))
+	if (st->child || (k = fuzz_length_arg(name)) < 0 || !get_arg(st->text, k, &len))
 		return out;
 	{
 		uint64_t tries[] = { 4096, (len / 2 + 4095) & ~4095ULL, 1 };
@@ -921,7 +908,7 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, un
 	 */
 	struct fuzz_options full = *campaign, *o = &full;
 	GPtrArray *steps = steps_kept(original, NULL);
-	bool brk = with_brk(campaign), changed = true;
+	bool local = local_calls(campaign), changed = true;
 	char *text;
 
 	full.full_every = 1;
@@ -943,7 +930,7 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, un
 					}
 				if (!any)
 					continue;
-				t = steps_text(steps, trial, brk);
+				t = steps_text(steps, trial, local);
 				if (still_fails(o, check, t, why, report)) {
 					memcpy(removed, trial, n * sizeof(bool));
 					changed = true;
@@ -964,7 +951,7 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, un
 		for (guint f = 0; f < steps->len && !changed; f++)
 			for (int keep = 0; keep < 2 && !changed; keep++) {
 				GPtrArray *folded = splice(steps, f, keep);
-				g_autofree char *t = folded ? steps_text(folded, NULL, brk) : NULL;
+				g_autofree char *t = folded ? steps_text(folded, NULL, local) : NULL;
 
 				if (folded && still_fails(o, check, t, why, report)) {
 					g_ptr_array_unref(steps);
@@ -985,7 +972,7 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, un
 			g_autofree char *whole = NULL;
 
 			st->text = tries->pdata[t];
-			whole = steps_text(steps, NULL, brk);
+			whole = steps_text(steps, NULL, local);
 			if (still_fails(o, check, whole, why, report)) {
 				g_free(old_text);
 				tries->pdata[t] = NULL;	/* the step owns it now */
@@ -997,7 +984,7 @@ static char *shrink(const struct fuzz_options *campaign, GPtrArray *original, un
 			}
 		}
 	}
-	text = steps_text(steps, NULL, brk);
+	text = steps_text(steps, NULL, local);
 	g_ptr_array_unref(steps);
 	/* last, the pids renumbered from 1000 if the failure stays */
 	{
@@ -1067,8 +1054,8 @@ gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GE
 			continue;
 		if (o->time_budget > 0 && (g_get_monotonic_time() - t0) / 1e6 >= o->time_budget)
 			break;
-		steps = generate_steps(seed, o->ops, with_brk(o));
-		text = steps_text(steps, NULL, with_brk(o));
+		steps = generate_steps(seed, o->ops, local_calls(o));
+		text = steps_text(steps, NULL, local_calls(o));
 		rep->runs++;
 		failed = run_checks(o, text, o->checks, rep, &calls, &why, &report);
 		rep->calls += calls;

@@ -259,13 +259,6 @@ unsigned int ref_pids(const struct ref_model *m, int *pids, unsigned int max)
 	return n;
 }
 
-bool ref_dirty(const struct ref_model *m, int pid, unsigned int i)
-{
-	struct rproc *p = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
-
-	return p && (p->space->dirty[i / 64] >> (i % 64) & 1);
-}
-
 const uint64_t *ref_dirty_bits(const struct ref_model *m, int pid)
 {
 	struct rproc *p = g_hash_table_lookup(m->procs, GINT_TO_POINTER(pid));
@@ -470,6 +463,13 @@ static void unmap_range(struct ref_model *m, struct rspace *s, uint64_t start, u
 
 /* ---- mmap, munmap, mprotect ---- */
 
+/* The rd/wr/ex flags of a PROT_* value. */
+static uint32_t prot_flags(uint64_t prot)
+{
+	return ((prot & PROT_READ_) ? F(RD) : 0) | ((prot & PROT_WRITE_) ? F(WR) : 0) |
+	       ((prot & PROT_EXEC_) ? F(EX) : 0);
+}
+
 static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a, unsigned int b);
 
 static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_record *r, char **error)
@@ -522,13 +522,7 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_
 		for (unsigned int i = a; i < b; i++)
 			if (s->pages[i].mapped)
 				return -EEXIST;
-	vf = F(MR) | F(MW) | F(ME) | s->def_flags;
-	if (prot & PROT_READ_)
-		vf |= F(RD);
-	if (prot & PROT_WRITE_)
-		vf |= F(WR);
-	if (prot & PROT_EXEC_)
-		vf |= F(EX);
+	vf = F(MR) | F(MW) | F(ME) | s->def_flags | prot_flags(prot);
 	if (flags & MAP_GROWSDOWN_)
 		vf |= F(GD);
 	if (flags & MAP_LOCKED_)
@@ -668,16 +662,10 @@ static long ref_mprotect(struct ref_model *m, struct rspace *s, uint64_t start, 
 		return -ENOMEM;
 	for (unsigned int i = a; i < b; i++) {
 		struct rpage *p = &s->pages[i];
-		uint32_t nf = p->flags & ~ACCESS;
+		uint32_t nf = (p->flags & ~ACCESS) | prot_flags(prot);
 
 		if (!p->mapped)
 			return -ENOMEM;
-		if (prot & PROT_READ_)
-			nf |= F(RD);
-		if (prot & PROT_WRITE_)
-			nf |= F(WR);
-		if (prot & PROT_EXEC_)
-			nf |= F(EX);
 		if (((nf & F(RD)) && !(nf & F(MR))) || ((nf & F(WR)) && !(nf & F(MW))) ||
 		    ((nf & F(EX)) && !(nf & F(ME))))
 			return -EACCES;
@@ -1397,8 +1385,12 @@ static void ref_step1(struct ref_model *m, const struct strace_record *r, long m
 
 void ref_step(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out)
 {
+	static int trace = -1;	/* DUPMM_REF_TRACE, read once: this runs for every record */
+
+	if (trace < 0)
+		trace = g_getenv("DUPMM_REF_TRACE") != NULL;
 	ref_step1(m, r, model_ret, out);
-	if (g_getenv("DUPMM_REF_TRACE")) {
+	if (trace) {
 		GHashTableIter it;
 		gpointer k, v;
 

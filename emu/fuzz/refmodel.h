@@ -85,9 +85,10 @@ bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v);
 bool ref_mapped(struct ref_model *m, int pid, unsigned int i);
 /* The first mapped page of pid at or after i (ref_npages if none). */
 unsigned int ref_next_mapped(struct ref_model *m, int pid, unsigned int i);
-/* Whether the steps since ref_clear_dirty may have changed page i of pid. */
-bool ref_dirty(const struct ref_model *m, int pid, unsigned int i);
-/* The same as a bitmap (page i: word i / 64, bit i % 64); NULL if pid is unknown. */
+/*
+ * The pages of pid the steps since ref_clear_dirty may have changed, as a
+ * bitmap (page i: word i / 64, bit i % 64); NULL if pid is unknown.
+ */
 const uint64_t *ref_dirty_bits(const struct ref_model *m, int pid);
 void ref_clear_dirty(struct ref_model *m);
 

@@ -69,12 +69,12 @@ enum fuzz_result_kind { FR_OK, FR_EINVAL, FR_ENOMEM, FR_EEXIST, FR_EAGAIN, FR_EA
 gboolean fuzz_write_data_file(const char *dir, GError **error);
 
 /*
- * The trace of one seed: the same text on every machine.  brk: with brk
- * calls and mappings of a read-write data file (a campaign leaves them out
+ * The trace of one seed: the same text on every machine.  local: with
+ * brk calls and mappings of a read-write data file (a campaign leaves them out
  * when the host check is on: dupmm-hostrun cannot move its own heap, and
  * the host dirties its file pages a large folio at a time).
  */
-char *fuzz_generate(uint64_t seed, guint ops, bool brk);
+char *fuzz_generate(uint64_t seed, guint ops, bool local);
 /* Run a campaign; false with *error only when the host refuses something. */
 gboolean fuzz_campaign(const struct fuzz_options *opts, struct fuzz_report *rep, GError **error);
 void fuzz_report_clear(struct fuzz_report *rep);
