@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <dupmm/fuzz.h>
+#include <fuzz/fuzz.h>
 #include <dupmm/mm.h>
 
 #define ROUNDS 7

@@ -14,7 +14,7 @@
 void phys_setup(void);
 void phys_teardown(void);
 
-#include <dupmm/compare.h>
+#include <procfs/procfs.h>
 
 /* validate_vm, failing the test with the reasons. */
 void assert_vm_valid(void);

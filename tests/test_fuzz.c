@@ -5,10 +5,10 @@
  * handful of calls, once through the invariants and once through the
  * reference model alone.
  */
-#include <dupmm/fuzz.h>
-#include <dupmm/replay.h>
+#include <fuzz/fuzz.h>
+#include <strace/replay.h>
 
-#include "../emu/fuzz/checks.h"
+#include <fuzz/checks.h>
 #include "common.h"
 
 START_TEST(test_same_seed_same_trace)

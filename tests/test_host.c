@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <dupmm/replay.h>
+#include <strace/replay.h>
 
 #include "common.h"
 

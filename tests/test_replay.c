@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-#include <dupmm/replay.h>
+#include <strace/replay.h>
 
 #include "common.h"
 

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include <dupmm/strace.h>
+#include <strace/strace.h>
 
 #include "common.h"
 

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <dupmm/fuzz.h>
-#include <dupmm/replay.h>
+#include <fuzz/fuzz.h>
+#include <strace/replay.h>
 
-#include "../emu/fuzz/checks.h"
+#include <fuzz/checks.h>
 #include "common.h"
 
 static GPtrArray *trace_names;

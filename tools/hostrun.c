@@ -28,8 +28,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <dupmm/pagemap_summary.h>
-#include <dupmm/strace.h>
+#include <procfs/procfs.h>
+#include <strace/strace.h>
 
 #define MAX_FDS 256
 #define DUMP_MAX (1 << 20)
@@ -143,7 +143,7 @@ static size_t filter_window(char *text, char *out, size_t cap)
 }
 
 /*
- * The pagemap summary (<dupmm/pagemap_summary.h>) of the VMAs in maps,
+ * The pagemap summary (<procfs/procfs.h>) of the VMAs in maps,
  * read from /proc/self/pagemap without malloc (a CLONE_VM child shares the
  * heap).  Returns its length.
  */

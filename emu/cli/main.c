@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <dupmm/fuzz.h>
+#include <fuzz/fuzz.h>
 
-#include "../fuzz/checks.h"
+#include <fuzz/checks.h>
 #include <dupmm/mm.h>
-#include <dupmm/replay.h>
-#include <dupmm/strace.h>
+#include <strace/replay.h>
+#include <strace/strace.h>
 
 #define EXIT_DIVERGED 1
 #define EXIT_BADINPUT 2

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <dupmm/replay.h>
+#include <strace/replay.h>
 
 struct fuzz_checker;
 

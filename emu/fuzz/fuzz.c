@@ -20,11 +20,11 @@
 
 #include <glib/gstdio.h>
 
-#include <dupmm/compare.h>
-#include <dupmm/fuzz.h>
+#include <procfs/procfs.h>
+#include <fuzz/fuzz.h>
 #include <dupmm/mm.h>
-#include <dupmm/replay.h>
-#include <dupmm/strace.h>
+#include <strace/replay.h>
+#include <strace/strace.h>
 
 #include "checks.h"
 

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <dupmm/strace.h>
+#include <strace/strace.h>
 
 #define REF_PAGE_SIZE 4096
 

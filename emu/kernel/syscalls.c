@@ -1,8 +1,8 @@
 /*
- * The x86-64 syscall table and the sys_* functions, after
- * arch/x86/entry/syscalls/syscall_64.tbl and the SYSCALL_DEFINEs of the
- * mm syscalls.  One table serves replay (arguments from a log line) and
- * the CPU emulator (arguments from registers).
+ * The sys_* handlers, after the SYSCALL_DEFINEs of the calls dupmm serves,
+ * and sys_call_table, made from the rows of <dupmm/syscall_64.def> as the
+ * kernel's is made from syscall_64.tbl.  One table serves the replay
+ * (arguments from a log line) and the CPU emulator (from registers).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,6 @@
 #include <dupmm/kernel.h>
 #include <dupmm/uapi.h>
 
-#define AT_FDCWD_ (-100)
-#define WNOHANG_ 1
 
 /*
  * The host side of a file mapping: its contents are read on fault.  A
@@ -91,8 +89,8 @@ static int lowest_free_fd(struct files_struct *files)
 }
 
 /* do_sys_openat: open a host file read-only, as a model file with the requested access. */
-static long sys_openat(struct kernel *k, struct task *t, int dirfd, const struct sys_args *args,
-		       int path_arg, uint64_t flags)
+static long do_sys_openat(struct kernel *k, struct task *t, int dirfd, const struct sys_args *args,
+			  int path_arg, uint64_t flags)
 {
 	long err = 0;
 	g_autofree char *path = get_path(t, args, path_arg, &err);
@@ -144,18 +142,31 @@ static long sys_openat(struct kernel *k, struct task *t, int dirfd, const struct
 	return fd;
 }
 
-static long sys_close(struct task *t, int fd)
+static long sys_openat(struct kernel *k, struct task *t, const struct sys_args *a)
 {
-	return g_hash_table_remove(t->files->fds, GINT_TO_POINTER(fd)) ? 0 : -EBADF;
+	return do_sys_openat(k, t, (int)a->a[0], a, 1, a->a[2]);
+}
+
+static long sys_open(struct kernel *k, struct task *t, const struct sys_args *a)
+{
+	return do_sys_openat(k, t, AT_FDCWD_, a, 0, a->a[1]);
+}
+
+static long sys_close(struct kernel *k, struct task *t, const struct sys_args *a)
+{
+	(void)k;
+	return g_hash_table_remove(t->files->fds, GINT_TO_POINTER((int)a->a[0])) ? 0 : -EBADF;
 }
 
 /* sys_mmap (arch/x86/kernel/sys_x86_64.c) and ksys_mmap_pgoff. */
-static long sys_mmap(struct task *t, const uint64_t *a)
+static long sys_mmap(struct kernel *k, struct task *t, const struct sys_args *args)
 {
+	const uint64_t *a = args->a;
 	uint64_t flags = a[3], off = a[5];
 	struct file *file = NULL;
 	int fd = (int)a[4];
 
+	(void)k;
 	if (off & ~PAGE_MASK)
 		return -EINVAL;
 	if (!(flags & MAP_ANONYMOUS_)) {
@@ -171,20 +182,77 @@ static long sys_mmap(struct task *t, const uint64_t *a)
 	return vm_mmap_pgoff(t->mm, file, a[0], a[1], a[2], flags, off >> PAGE_SHIFT);
 }
 
+/* The mm syscalls that take their arguments as they are. */
+#define SYS_MM(name, call)                                                     \
+	static long sys_##name(struct kernel *k, struct task *t, const struct sys_args *args) \
+	{                                                                      \
+		const uint64_t *a = args->a;                                   \
+                                                                               \
+		(void)k;                                                       \
+		(void)a;                                                       \
+		return call;                                                   \
+	}
+SYS_MM(munmap, vm_munmap(t->mm, a[0], a[1]))
+SYS_MM(mprotect, do_mprotect_pkey(t->mm, a[0], a[1], a[2], -1))
+SYS_MM(madvise, do_madvise(t->mm, a[0], a[1], (int)a[2]))
+SYS_MM(mremap, do_mremap(t->mm, a[0], a[1], a[2], a[3], a[4]))
+SYS_MM(brk, do_brk_syscall(t->mm, a[0]))
+SYS_MM(msync, do_msync(t->mm, a[0], a[1], a[2]))
+SYS_MM(mlock, do_mlock(t->mm, a[0], a[1], 0))
+SYS_MM(mlock2, do_mlock(t->mm, a[0], a[1], a[2]))
+SYS_MM(munlock, do_munlock(t->mm, a[0], a[1]))
+SYS_MM(mlockall, do_mlockall(t->mm, a[0]))
+SYS_MM(munlockall, do_munlockall(t->mm))
+SYS_MM(getpid, t->tgid)
+SYS_MM(gettid, t->pid)
+
 struct clone_args_ {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 };
 
-static long sys_clone(struct kernel *k, struct task *t, uint64_t flags, int want_pid)
+/* kernel_clone: the exit signal (CSIGNAL) is not modelled. */
+static long do_clone(struct kernel *k, struct task *t, uint64_t flags, int want_pid)
 {
 	long ret;
 
-	kernel_clone(k, t, flags & ~0xffULL, want_pid, &ret);
+	kernel_clone(k, t, flags & ~(uint64_t)CSIGNAL_, want_pid, &ret);
 	return ret;
 }
 
-static long sys_wait4(struct kernel *k, struct task *t, int pid, uint64_t options)
+static long sys_fork(struct kernel *k, struct task *t, const struct sys_args *a)
 {
+	return do_clone(k, t, syscall_clone_flags(&syscall_table[SC_fork], a), a->child_pid);
+}
+
+static long sys_vfork(struct kernel *k, struct task *t, const struct sys_args *a)
+{
+	return do_clone(k, t, syscall_clone_flags(&syscall_table[SC_vfork], a), a->child_pid);
+}
+
+static long sys_clone(struct kernel *k, struct task *t, const struct sys_args *a)
+{
+	return do_clone(k, t, a->a[0], a->child_pid);
+}
+
+/* clone3 (kernel/fork.c copy_clone_args_from_user): the struct from the log, or user memory. */
+static long sys_clone3(struct kernel *k, struct task *t, const struct sys_args *a)
+{
+	struct clone_args_ ca = { 0 };
+	struct mm_fault_info fi;
+
+	if (a->a[1] < 64)	/* CLONE_ARGS_SIZE_VER0 */
+		return -EINVAL;
+	if (a->has_obj)
+		memcpy(&ca, a->obj, sizeof(ca));
+	else if (mm_read(t->mm, a->a[0], &ca, sizeof(ca), &fi))
+		return -EFAULT;
+	return do_clone(k, t, ca.flags, a->child_pid);
+}
+
+static long sys_wait4(struct kernel *k, struct task *t, const struct sys_args *a)
+{
+	int pid = (int)a->a[0];
+	uint64_t options = a->a[2];
 	GHashTableIter it;
 	gpointer key, v;
 	bool have_child = false;
@@ -207,8 +275,15 @@ static long sys_wait4(struct kernel *k, struct task *t, int pid, uint64_t option
 	return (options & WNOHANG_) ? 0 : -EAGAIN;	/* -EAGAIN: it would block */
 }
 
-static void exit_group(struct kernel *k, struct task *t, int code)
+static long sys_exit(struct kernel *k, struct task *t, const struct sys_args *a)
 {
+	kernel_exit(k, t, (int)a->a[0]);
+	return 0;
+}
+
+static long sys_exit_group(struct kernel *k, struct task *t, const struct sys_args *a)
+{
+	int code = (int)a->a[0];
 	GHashTableIter it;
 	gpointer key, v;
 	int tgid = t->tgid;
@@ -221,9 +296,14 @@ static void exit_group(struct kernel *k, struct task *t, int code)
 			kernel_exit(k, o, code);
 	}
 	kernel_exit(k, t, code);
+	return 0;
 }
 
-/* execve: a fresh, empty mm (the image's mappings are the CPU driver's job). */
+/*
+ * execve: a fresh, empty mm.  Divergence: the kernel's binfmt_elf maps the
+ * program, its interpreter, the stack, [vdso] and the heap's start; the
+ * model's new mm has none of them (a later issue builds binfmt_elf).
+ */
 static long sys_execve(struct kernel *k, struct task *t, const struct sys_args *args)
 {
 	long err = 0;
@@ -245,112 +325,24 @@ static long sys_execve(struct kernel *k, struct task *t, const struct sys_args *
 	return 0;
 }
 
-static const struct {
-	int nr;
-	const char *name;
-} syscall_names[] = {
-	{ NR_read, "read" }, { NR_write, "write" }, { NR_open, "open" }, { NR_close, "close" },
-	{ NR_mmap, "mmap" }, { NR_mprotect, "mprotect" }, { NR_munmap, "munmap" },
-	{ NR_brk, "brk" }, { NR_mremap, "mremap" }, { NR_msync, "msync" },
-	{ NR_madvise, "madvise" }, { NR_getpid, "getpid" }, { NR_clone, "clone" },
-	{ NR_fork, "fork" }, { NR_vfork, "vfork" }, { NR_execve, "execve" },
-	{ NR_exit, "exit" }, { NR_wait4, "wait4" }, { NR_gettid, "gettid" },
-	{ NR_mlock, "mlock" }, { NR_munlock, "munlock" }, { NR_mlockall, "mlockall" },
-	{ NR_munlockall, "munlockall" }, { NR_exit_group, "exit_group" },
-	{ NR_openat, "openat" }, { NR_mlock2, "mlock2" }, { NR_clone3, "clone3" },
+typedef long (*sys_call_ptr_t)(struct kernel *k, struct task *t, const struct sys_args *a);
+
+/* sys_call_table, indexed by the rows of syscall_64.def; NULL: not modelled. */
+static const sys_call_ptr_t sys_call_table[NR_SYSCALL_ROWS] = {
+#define SYSCALL(nr, name, handler, ...) [SC_##name] = handler,
+#define UNMODELLED(...)
+#define PSEUDO(...)
+#include <dupmm/syscall_64.def>
+#undef SYSCALL
+#undef UNMODELLED
+#undef PSEUDO
 };
 
-int syscall_nr(const char *name)
-{
-	static gsize once;
-	static GHashTable *by_name;	/* name -> nr + 1 */
-	gpointer v;
-
-	if (g_once_init_enter(&once)) {
-		by_name = g_hash_table_new(g_str_hash, g_str_equal);
-		for (size_t i = G_N_ELEMENTS(syscall_names); i-- > 0;)	/* the first of a name wins */
-			g_hash_table_insert(by_name, (gpointer)syscall_names[i].name,
-					    GINT_TO_POINTER(syscall_names[i].nr + 1));
-		g_once_init_leave(&once, 1);
-	}
-	v = g_hash_table_lookup(by_name, name);
-	return v ? GPOINTER_TO_INT(v) - 1 : SYS_UNKNOWN;
-}
-
-const char *syscall_name(int nr)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(syscall_names); i++)
-		if (syscall_names[i].nr == nr)
-			return syscall_names[i].name;
-	return "?";
-}
-
-/* do_syscall: dispatch by x86-64 number; -ENOSYS for what is not modelled. */
 long do_syscall(struct kernel *k, struct task *t, int nr, const struct sys_args *args)
 {
-	const uint64_t *a = args->a;
+	const struct syscall_desc *d = syscall_by_nr(nr);
 
-	switch (nr) {
-	case NR_mmap:
-		return sys_mmap(t, a);
-	case NR_munmap:
-		return vm_munmap(t->mm, a[0], a[1]);
-	case NR_mprotect:
-		return do_mprotect_pkey(t->mm, a[0], a[1], a[2], -1);
-	case NR_madvise:
-		return do_madvise(t->mm, a[0], a[1], (int)a[2]);
-	case NR_mremap:
-		return do_mremap(t->mm, a[0], a[1], a[2], a[3], a[4]);
-	case NR_brk:
-		return do_brk_syscall(t->mm, a[0]);
-	case NR_msync:
-		return do_msync(t->mm, a[0], a[1], a[2]);
-	case NR_mlock:
-		return do_mlock(t->mm, a[0], a[1], 0);
-	case NR_mlock2:
-		return do_mlock(t->mm, a[0], a[1], a[2]);
-	case NR_munlock:
-		return do_munlock(t->mm, a[0], a[1]);
-	case NR_mlockall:
-		return do_mlockall(t->mm, a[0]);
-	case NR_munlockall:
-		return do_munlockall(t->mm);
-	case NR_open:
-		return sys_openat(k, t, AT_FDCWD_, args, 0, a[1]);
-	case NR_openat:
-		return sys_openat(k, t, (int)a[0], args, 1, a[2]);
-	case NR_close:
-		return sys_close(t, (int)a[0]);
-	case NR_fork:
-		return sys_clone(k, t, 17 /* SIGCHLD */, args->child_pid);
-	case NR_vfork:
-		return sys_clone(k, t, CLONE_VM_ | CLONE_VFORK_ | 17, args->child_pid);
-	case NR_clone:
-		return sys_clone(k, t, a[0], args->child_pid);
-	case NR_clone3: {
-		struct clone_args_ ca = { 0 };
-		struct mm_fault_info fi;
-
-		if (a[1] < 64)
-			return -EINVAL;
-		if (mm_read(t->mm, a[0], &ca, sizeof(ca), &fi))
-			return -EFAULT;
-		return sys_clone(k, t, ca.flags, args->child_pid);
-	}
-	case NR_exit:
-		kernel_exit(k, t, (int)a[0]);
-		return 0;
-	case NR_exit_group:
-		exit_group(k, t, (int)a[0]);
-		return 0;
-	case NR_wait4:
-		return sys_wait4(k, t, (int)a[0], a[2]);
-	case NR_execve:
-		return sys_execve(k, t, args);
-	case NR_getpid:
-		return t->tgid;
-	case NR_gettid:
-		return t->pid;
-	}
-	return -ENOSYS;
+	if (d == NULL || sys_call_table[syscall_id(d)] == NULL)
+		return -ENOSYS;
+	return sys_call_table[syscall_id(d)](k, t, args);
 }

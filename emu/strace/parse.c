@@ -9,78 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <dupmm/strace.h>
-
-G_DEFINE_QUARK(dupmm-error-quark, dupmm_error)
-
-static const struct {
-	const char *name;
-	uint64_t value;
-} symbols[] = {
-	{ "NULL", 0 },
-	{ "PROT_NONE", 0x0 }, { "PROT_READ", 0x1 }, { "PROT_WRITE", 0x2 }, { "PROT_EXEC", 0x4 },
-	{ "PROT_SEM", 0x8 }, { "PROT_GROWSDOWN", 0x01000000 }, { "PROT_GROWSUP", 0x02000000 },
-	{ "MAP_SHARED", 0x01 }, { "MAP_PRIVATE", 0x02 }, { "MAP_SHARED_VALIDATE", 0x03 },
-	{ "MAP_DROPPABLE", 0x08 }, { "MAP_FIXED", 0x10 }, { "MAP_ANONYMOUS", 0x20 },
-	{ "MAP_ANON", 0x20 }, { "MAP_32BIT", 0x40 }, { "MAP_GROWSDOWN", 0x100 },
-	{ "MAP_DENYWRITE", 0x800 }, { "MAP_EXECUTABLE", 0x1000 }, { "MAP_LOCKED", 0x2000 },
-	{ "MAP_NORESERVE", 0x4000 }, { "MAP_POPULATE", 0x8000 }, { "MAP_NONBLOCK", 0x10000 },
-	{ "MAP_STACK", 0x20000 }, { "MAP_HUGETLB", 0x40000 }, { "MAP_SYNC", 0x80000 },
-	{ "MAP_FIXED_NOREPLACE", 0x100000 }, { "MAP_UNINITIALIZED", 0x4000000 },
-	{ "MADV_NORMAL", 0 }, { "MADV_RANDOM", 1 }, { "MADV_SEQUENTIAL", 2 },
-	{ "MADV_WILLNEED", 3 }, { "MADV_DONTNEED", 4 }, { "MADV_FREE", 8 }, { "MADV_REMOVE", 9 },
-	{ "MADV_DONTFORK", 10 }, { "MADV_DOFORK", 11 }, { "MADV_MERGEABLE", 12 },
-	{ "MADV_UNMERGEABLE", 13 }, { "MADV_HUGEPAGE", 14 }, { "MADV_NOHUGEPAGE", 15 },
-	{ "MADV_DONTDUMP", 16 }, { "MADV_DODUMP", 17 }, { "MADV_WIPEONFORK", 18 },
-	{ "MADV_KEEPONFORK", 19 }, { "MADV_COLD", 20 }, { "MADV_PAGEOUT", 21 },
-	{ "MADV_POPULATE_READ", 22 }, { "MADV_POPULATE_WRITE", 23 },
-	{ "MADV_DONTNEED_LOCKED", 24 }, { "MADV_COLLAPSE", 25 }, { "MADV_HWPOISON", 100 },
-	{ "MADV_SOFT_OFFLINE", 101 }, { "MADV_GUARD_INSTALL", 102 }, { "MADV_GUARD_REMOVE", 103 },
-	{ "MLOCK_ONFAULT", 1 }, { "MCL_CURRENT", 1 }, { "MCL_FUTURE", 2 }, { "MCL_ONFAULT", 4 },
-	{ "MREMAP_MAYMOVE", 1 }, { "MREMAP_FIXED", 2 }, { "MREMAP_DONTUNMAP", 4 },
-	{ "MS_ASYNC", 1 }, { "MS_INVALIDATE", 2 }, { "MS_SYNC", 4 },
-	{ "CSIGNAL", 0xff }, { "CLONE_VM", 0x100 }, { "CLONE_FS", 0x200 }, { "CLONE_FILES", 0x400 },
-	{ "CLONE_SIGHAND", 0x800 }, { "CLONE_PIDFD", 0x1000 }, { "CLONE_PTRACE", 0x2000 },
-	{ "CLONE_VFORK", 0x4000 }, { "CLONE_PARENT", 0x8000 }, { "CLONE_THREAD", 0x10000 },
-	{ "CLONE_NEWNS", 0x20000 }, { "CLONE_SYSVSEM", 0x40000 }, { "CLONE_SETTLS", 0x80000 },
-	{ "CLONE_PARENT_SETTID", 0x100000 }, { "CLONE_CHILD_CLEARTID", 0x200000 },
-	{ "CLONE_DETACHED", 0x400000 }, { "CLONE_UNTRACED", 0x800000 },
-	{ "CLONE_CHILD_SETTID", 0x1000000 }, { "CLONE_NEWCGROUP", 0x2000000 },
-	{ "CLONE_NEWUTS", 0x4000000 }, { "CLONE_NEWIPC", 0x8000000 },
-	{ "CLONE_NEWUSER", 0x10000000 }, { "CLONE_NEWPID", 0x20000000 },
-	{ "CLONE_NEWNET", 0x40000000 }, { "CLONE_IO", 0x80000000 },
-	{ "O_RDONLY", 0 }, { "O_WRONLY", 1 }, { "O_RDWR", 2 }, { "O_CREAT", 0100 },
-	{ "O_EXCL", 0200 }, { "O_NOCTTY", 0400 }, { "O_TRUNC", 01000 }, { "O_APPEND", 02000 },
-	{ "O_NONBLOCK", 04000 }, { "O_DSYNC", 010000 }, { "O_DIRECT", 040000 },
-	{ "O_LARGEFILE", 0100000 }, { "O_DIRECTORY", 0200000 }, { "O_NOFOLLOW", 0400000 },
-	{ "O_NOATIME", 01000000 }, { "O_CLOEXEC", 02000000 }, { "O_SYNC", 04010000 },
-	{ "O_PATH", 010000000 }, { "O_TMPFILE", 020200000 },
-	{ "AT_FDCWD", (uint64_t)-100 }, { "WNOHANG", 1 }, { "WUNTRACED", 2 }, { "__WALL", 0x40000000 },
-	{ "__WCLONE", 0x80000000 }, { "P_ALL", 0 }, { "P_PID", 1 },
-	{ "SIGHUP", 1 }, { "SIGINT", 2 }, { "SIGQUIT", 3 }, { "SIGILL", 4 }, { "SIGTRAP", 5 },
-	{ "SIGABRT", 6 }, { "SIGBUS", 7 }, { "SIGFPE", 8 }, { "SIGKILL", 9 }, { "SIGUSR1", 10 },
-	{ "SIGSEGV", 11 }, { "SIGUSR2", 12 }, { "SIGPIPE", 13 }, { "SIGALRM", 14 },
-	{ "SIGTERM", 15 }, { "SIGCHLD", 17 }, { "SIGCONT", 18 }, { "SIGSTOP", 19 },
-};
-
-bool strace_lookup_symbol(const char *name, uint64_t *value)
-{
-	static gsize once;
-	static GHashTable *by_name;	/* name -> index + 1 into symbols[] */
-	gpointer v;
-
-	if (g_once_init_enter(&once)) {
-		by_name = g_hash_table_new(g_str_hash, g_str_equal);
-		for (size_t i = G_N_ELEMENTS(symbols); i-- > 0;)	/* the first of a name wins */
-			g_hash_table_insert(by_name, (gpointer)symbols[i].name, GSIZE_TO_POINTER(i + 1));
-		g_once_init_leave(&once, 1);
-	}
-	v = g_hash_table_lookup(by_name, name);
-	if (v == NULL)
-		return false;
-	*value = symbols[GPOINTER_TO_SIZE(v) - 1].value;
-	return true;
-}
+#include "strace.h"
 
 static const struct {
 	const char *name;
@@ -260,7 +189,7 @@ bool strace_parse_value(const char *s, uint64_t *v)
 			x = tok[0] == '-' ? (uint64_t)strtoll(tok, &end, 0) : strtoull(tok, &end, 0);
 			if (errno || *end)
 				return false;
-		} else if (!strace_lookup_symbol(tok, &x)) {
+		} else if (!sym_lookup(tok, &x)) {
 			return false;
 		}
 		*v |= x;
@@ -417,7 +346,7 @@ static int parse_line(struct line_ctx *c, const char *text, struct strace_record
 		r->kind = REC_SIGNAL;
 		p = skip_ws(p + 3);
 		r->name = g_strndup(p, strcspn(p, " {"));
-		strace_lookup_symbol(r->name, &sig);
+		sym_lookup(r->name, &sig);
 		r->code = (int)sig;
 		return LINE_RECORD;
 	}
@@ -431,7 +360,7 @@ static int parse_line(struct line_ctx *c, const char *text, struct strace_record
 			g_autofree char *name = g_strndup(p + 10, strcspn(p + 10, " "));
 
 			r->kind = REC_KILLED;
-			if (!strace_lookup_symbol(name, &sig))
+			if (!sym_lookup(name, &sig))
 				return fail_line(c, "unknown signal", name);
 			r->code = (int)sig;
 		} else {
@@ -455,6 +384,7 @@ static int parse_line(struct line_ctx *c, const char *text, struct strace_record
 		return fail_line(c, "expected 'name(args) = result'", p);
 	r->kind = REC_CALL;
 	r->name = g_strndup(p, (gsize)(q - p));
+	r->desc = syscall_by_name(r->name);
 	if (strstr(q, "<unfinished ...>")) {
 		const char *u = strstr(q, "<unfinished ...>");
 

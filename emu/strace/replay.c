@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include <dupmm/kernel.h>
-#include <dupmm/pagemap_summary.h>
-#include <dupmm/replay.h>
-#include <dupmm/strace.h>
 #include <dupmm/uapi.h>
+#include <procfs/procfs.h>
+
+#include "replay.h"
 
 struct replay {
 	struct kernel *k;
@@ -23,6 +23,7 @@ struct replay {
 	struct replay_result *res;
 	GHashTable *skipped_names;	/* name -> count */
 	long last_ret;			/* the model's result of the last record */
+	struct sys_args args;		/* the last call's arguments */
 	GByteArray *read;		/* a mem_read's bytes, up to its fault */
 };
 
@@ -146,12 +147,11 @@ static const char *signal_desc(const struct mm_fault_info *fi)
 static void replay_mem_write(struct replay *rp, struct task *t, const struct strace_record *r,
 			     GError **error)
 {
-	uint64_t addr, byte, len;
+	uint64_t addr = rp->args.a[0], byte = rp->args.a[1], len = rp->args.a[2];
 	struct mm_fault_info fi = { 0 };
 	int ret;
 
-	if (!strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &byte) ||
-	    !strace_arg_u64(r, 2, &len) || byte > 0xff || r->args->len != 3) {
+	if (byte > 0xff || r->args->len != 3) {
 		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
 			    "%s:%d: mem_write takes (ADDR, BYTE, LEN), BYTE at most 0xff",
 			    rp->log->path, r->line);
@@ -172,12 +172,12 @@ static void replay_mem_write(struct replay *rp, struct task *t, const struct str
 static void replay_mem_read(struct replay *rp, struct task *t, const struct strace_record *r,
 			    GError **error)
 {
-	uint64_t addr, len;
+	uint64_t addr = rp->args.a[0], len = rp->args.a[1];
 	uint8_t buf[4096];
 	struct mm_fault_info fi = { 0 };
 	bool mismatch = false;
 
-	if (!strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &len) || r->args->len != 2 ||
+	if (r->args->len != 2 ||
 	    (!r->err && !r->result_unknown && (r->result < 0 || r->result > 0xff))) {
 		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
 			    "%s:%d: mem_read takes (ADDR, LEN) and returns a byte 0xHH or -1 EFAULT",
@@ -210,31 +210,6 @@ static void replay_mem_read(struct replay *rp, struct task *t, const struct stra
 		diverge(rp, r, "mem_read(%#" PRIx64 "): the log says it faults, the model reads", addr);
 }
 
-/* clone3({flags=..., exit_signal=...}, size): the flags a clone would take. */
-static bool clone3_flags(const struct strace_record *r, uint64_t *flags)
-{
-	const struct strace_arg *a = r->args->len ? r->args->pdata[0] : NULL;
-	uint64_t f = 0, sig = 0;
-	const char *p;
-
-	if (a == NULL || (p = strstr(a->text, "flags=")) == NULL)
-		return false;
-	{
-		g_autofree char *v = g_strndup(p + 6, strcspn(p + 6, ",}"));
-
-		if (!strace_parse_value(v, &f))
-			return false;
-	}
-	if ((p = strstr(a->text, "exit_signal=")) != NULL) {
-		g_autofree char *v = g_strndup(p + 12, strcspn(p + 12, ",}"));
-
-		if (!strace_parse_value(v, &sig))
-			return false;
-	}
-	*flags = f | sig;
-	return true;
-}
-
 static struct task *task_of(struct replay *rp, const struct strace_record *r, GError **error)
 {
 	struct task *t = kernel_find_task(rp->k, r->pid);
@@ -253,77 +228,35 @@ static struct task *task_of(struct replay *rp, const struct strace_record *r, GE
 	return t;
 }
 
-static void replay_call(struct replay *rp, struct task *t, const struct strace_record *r,
-			GError **error)
+static void skip_call(struct replay *rp, const struct strace_record *r)
 {
-	struct sys_args args = { 0 };
-	int nr = syscall_nr(r->name);
-	bool placed = false;	/* replay chose MAP_FIXED_NOREPLACE at the logged address */
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(rp->skipped_names, r->name));
+
+	g_hash_table_insert(rp->skipped_names, g_strdup(r->name), GUINT_TO_POINTER(n + 1));
+	rp->res->skipped++;
+}
+
+/* A call of the syscall table, through do_syscall as the CPU driver makes it. */
+static void replay_call(struct replay *rp, struct task *t, const struct strace_record *r)
+{
+	const struct syscall_desc *d = r->desc;
+	struct sys_args *args = &rp->args;
+	bool placed = strace_place_as_logged(r, args);
 	long ret;
 
-	if (nr == SYS_UNKNOWN || nr == NR_read || nr == NR_write) {
-		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(rp->skipped_names, r->name));
-
-		g_hash_table_insert(rp->skipped_names, g_strdup(r->name), GUINT_TO_POINTER(n + 1));
-		rp->res->skipped++;
-		return;
-	}
-	for (guint i = 0; i < MIN(r->args->len, 6u); i++) {
-		const struct strace_arg *a = r->args->pdata[i];
-
-		if (!a->has_value && !a->is_string && g_ascii_isupper(a->text[0]) && nr != NR_clone3) {
-			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
-				    "%s:%d: %s: unknown symbol in argument %u: %s", rp->log->path,
-				    r->line, r->name, i + 1, a->text);
-			return;
-		}
-		args.a[i] = a->has_value ? a->value : 0;
-		args.str[i] = a->is_string ? a->str : NULL;
-	}
-	switch (nr) {
-	case NR_mmap:
-		/* The log is the truth about placement. */
-		if (!(args.a[3] & MAP_FIXED_) && !r->err && !r->result_unknown) {
-			args.a[0] = (uint64_t)r->result;
-			args.a[3] |= MAP_FIXED_NOREPLACE_;
-			placed = true;
-		}
-		break;
-	case NR_brk:
-		if (t->mm->start_brk == 0 && !r->result_unknown && r->result > 0)
-			mm_set_brk(t->mm, (uint64_t)r->result);	/* where exec put the heap */
-		break;
-	case NR_clone3:
-		if (!clone3_flags(r, &args.a[0])) {
-			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
-				    "%s:%d: clone3 without a readable flags= field", rp->log->path, r->line);
-			return;
-		}
-		nr = NR_clone;
-		args.child_pid = (!r->err && r->result > 0) ? (int)r->result : 0;
-		break;
-	case NR_clone:
-		/* strace prints clone(child_stack=..., flags=...): the order is not the ABI's */
-		if (!strace_arg_named(r, "flags", &args.a[0])) {
-			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
-				    "%s:%d: clone without a readable flags= argument", rp->log->path, r->line);
-			return;
-		}
-		/* fallthrough */
-	case NR_fork:
-	case NR_vfork:
-		args.child_pid = (!r->err && r->result > 0) ? (int)r->result : 0;
-		break;
-	}
+	if (d->nr == NR_brk && t->mm->start_brk == 0 && !r->result_unknown && r->result > 0)
+		mm_set_brk(t->mm, (uint64_t)r->result);	/* where exec put the heap */
+	if (d->flags & SCF_CLONE)
+		args->child_pid = (!r->err && r->result > 0) ? (int)r->result : 0;
 	rp->res->calls++;
-	ret = do_syscall(rp->k, t, nr, &args);
+	ret = do_syscall(rp->k, t, d->nr, args);
 	rp->last_ret = ret;
 	if (rp->opts->on_call)
 		rp->opts->on_call(r, ret, rp->opts->on_call_arg);
 	if (placed && ret == -EEXIST)
 		diverge(rp, r, "mmap: the log placed it at %#" PRIx64 ", which is not free in the model",
 			(uint64_t)r->result);
-	else if (nr == NR_wait4 && ret == -EAGAIN)
+	else if (d->nr == NR_wait4 && ret == -EAGAIN)
 		diverge(rp, r, "wait4: no child has exited yet in the model: it would block");
 	else
 		compare_result(rp, r, ret);
@@ -343,6 +276,7 @@ static void run_checks(struct replay *rp, const struct strace_record *r)
 static void run_step_hook(struct replay *rp, const struct strace_record *r)
 {
 	struct replay_step st = { .r = r, .ret = rp->last_ret, .k = rp->k,
+				  .args = r->kind == REC_CALL ? &rp->args : NULL,
 				  .read = rp->read->data, .read_len = rp->read->len };
 	g_autofree char *msg = rp->opts->on_step(&st, rp->opts->on_step_arg);
 
@@ -372,16 +306,22 @@ static bool replay_record(struct replay *rp, const struct strace_record *r, GErr
 		diverge(rp, r, "%s: the process has already exited", r->name);
 		return true;
 	}
+	if (r->desc == NULL || !r->desc->modelled) {
+		skip_call(rp, r);
+		return true;
+	}
 	if (t->vfork_waiting)
 		diverge(rp, r, "%s: the process runs while its vfork child still holds the mm", r->name);
-	if (strcmp(r->name, "mem_write") == 0) {
+	if (!strace_call_args(rp->log->path, r, &rp->args, error))
+		return false;
+	if (syscall_id(r->desc) == SC_mem_write) {
 		rp->res->calls++;
 		replay_mem_write(rp, t, r, error);
-	} else if (strcmp(r->name, "mem_read") == 0) {
+	} else if (syscall_id(r->desc) == SC_mem_read) {
 		rp->res->calls++;
 		replay_mem_read(rp, t, r, error);
 	} else {
-		replay_call(rp, t, r, error);
+		replay_call(rp, t, r);
 	}
 	if (error && *error)
 		return false;
@@ -438,6 +378,74 @@ void replay_result_clear(struct replay_result *res)
 const char *replay_first_divergence(const struct replay_result *res)
 {
 	return res->first_divergence;
+}
+
+/* The pids of the files dir holds (PID.maps, ...), added to pids. */
+static void add_host_pids(const char *dir, GHashTable *pids)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *f;
+	int pid;
+
+	while (d && (f = g_dir_read_name(d)) != NULL)
+		if (sscanf(f, "%d.", &pid) == 1)
+			g_hash_table_add(pids, GINT_TO_POINTER(pid));
+}
+
+/* One process's file of one kind, host against model; NULL if they agree. */
+static char *compare_file(const char *dir, int pid, const char *kind, const char *model)
+{
+	g_autofree char *path = g_strdup_printf("%s/%d.%s", dir, pid, kind);
+	g_autofree char *host = NULL, *ch = NULL, *cm = NULL, *what = NULL;
+
+	if (!g_file_get_contents(path, &host, NULL, NULL))
+		return g_strdup_printf("pid %d: the host wrote no %s", pid, kind);
+	if (strcmp(kind, "smaps") == 0) {
+		ch = smaps_canonical(host);
+		cm = smaps_canonical(model);
+	} else if (strcmp(kind, "maps") == 0) {
+		ch = maps_canonical(host);
+		cm = maps_canonical(model);
+	} else {
+		ch = g_strdup(host);
+		cm = g_strdup(model);
+	}
+	if (strcmp(ch, cm) == 0)
+		return NULL;
+	what = g_strdup_printf("pid %d %s", pid, kind);
+	return procfs_first_difference(what, ch, cm);
+}
+
+char *replay_compare_with_host(const struct replay_result *res, const char *dir, guint *files)
+{
+	g_autoptr(GHashTable) pids = g_hash_table_new(g_direct_hash, g_direct_equal);
+	g_autoptr(GList) sorted = NULL;
+	GHashTableIter it;
+	gpointer k;
+
+	*files = 0;
+	add_host_pids(dir, pids);
+	g_hash_table_iter_init(&it, res->snapshots);
+	while (g_hash_table_iter_next(&it, &k, NULL))
+		g_hash_table_add(pids, k);
+	sorted = g_list_sort(g_hash_table_get_keys(pids), cmp_pid);
+	for (GList *l = sorted; l; l = l->next) {
+		int pid = GPOINTER_TO_INT(l->data);
+		const struct replay_snapshot *s = g_hash_table_lookup(res->snapshots, l->data);
+		const char *const kinds[] = { "maps", "smaps", "pagemap" };
+
+		if (s == NULL)
+			return g_strdup_printf("pid %d: the host has it, the replay has no such process", pid);
+		for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+			const char *model = i == 0 ? s->maps : i == 1 ? s->smaps : s->pagemap;
+			char *diff = compare_file(dir, pid, kinds[i], model);
+
+			if (diff)
+				return diff;
+			(*files)++;
+		}
+	}
+	return NULL;
 }
 
 gboolean replay_log(const struct strace_log *log, const struct replay_options *opts,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "mm.h"
+#include "syscall.h"
 
 /* An open file table, shared by CLONE_FILES tasks. */
 struct files_struct {
@@ -42,13 +43,6 @@ struct kernel {
 	GError *host_error;		/* the first host-side failure, for the driver */
 };
 
-/* Syscall arguments: registers, and strings a replay log provides. */
-struct sys_args {
-	uint64_t a[6];
-	const char *str[6];	/* for pointer-to-string arguments; NULL = read guest memory */
-	int child_pid;		/* clone family: the pid to give the child (0 = next free) */
-};
-
 struct kernel *kernel_new(const char *cwd);
 void kernel_free(struct kernel *k);
 /* The first process: a fresh mm, fds 0-2 open (not mappable). */
@@ -63,22 +57,11 @@ struct task *kernel_clone(struct kernel *k, struct task *parent, uint64_t flags,
 			  int child_pid, long *err);
 void kernel_exit(struct kernel *k, struct task *t, int code);
 
-#define SYS_UNKNOWN (-1)
-/* The x86-64 number of a syscall name, or SYS_UNKNOWN. */
-int syscall_nr(const char *name);
-const char *syscall_name(int nr);
-/* Run syscall nr for t: the kernel's return value (>= 0 or -errno). */
+/*
+ * do_syscall: run syscall nr (x86-64) for t, as both drivers do: the
+ * kernel's return value (>= 0 or -errno); -ENOSYS for a call the table
+ * does not serve.
+ */
 long do_syscall(struct kernel *k, struct task *t, int nr, const struct sys_args *args);
-
-/* x86-64 numbers of the syscalls the model serves */
-enum {
-	NR_read = 0, NR_write = 1, NR_open = 2, NR_close = 3, NR_mmap = 9,
-	NR_mprotect = 10, NR_munmap = 11, NR_brk = 12, NR_mremap = 25,
-	NR_msync = 26, NR_madvise = 28, NR_getpid = 39, NR_clone = 56,
-	NR_fork = 57, NR_vfork = 58, NR_execve = 59, NR_exit = 60,
-	NR_wait4 = 61, NR_gettid = 186, NR_mlock = 149, NR_munlock = 150,
-	NR_mlockall = 151, NR_munlockall = 152, NR_exit_group = 231,
-	NR_openat = 257, NR_mlock2 = 325, NR_clone3 = 435,
-};
 
 #endif

@@ -1,10 +1,10 @@
-/* The canonical forms of smaps and maps text: <dupmm/compare.h>. */
+/* /proc text made comparable: see procfs.h. */
 #include <stdbool.h>
 #include <string.h>
 
 #include <glib.h>
 
-#include <dupmm/compare.h>
+#include "procfs.h"
 
 static bool is_header(const char *line)
 {
@@ -72,3 +72,14 @@ char *maps_canonical(const char *maps)
 	return g_string_free(out, FALSE);
 }
 
+
+char *procfs_first_difference(const char *what, const char *host, const char *model)
+{
+	g_auto(GStrv) h = g_strsplit(host, "\n", -1), m = g_strsplit(model, "\n", -1);
+	int i = 0;
+
+	while (h[i] && m[i] && strcmp(h[i], m[i]) == 0)
+		i++;
+	return g_strdup_printf("%s: the host has '%s', the model '%s'", what, h[i] ? h[i] : "(end)",
+			       m[i] ? m[i] : "(end)");
+}

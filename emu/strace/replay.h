@@ -18,6 +18,7 @@ struct kernel;
 /* What the model did for one record, for a driver's own checks (on_step). */
 struct replay_step {
 	const struct strace_record *r;	/* a call, a mem op, or an exit */
+	const struct sys_args *args;	/* a call's arguments as the handler took them; NULL: an exit */
 	long ret;			/* the model's result (mem ops: 0 or -EFAULT) */
 	struct kernel *k;		/* the simulated kernel, after the record */
 	const uint8_t *read;		/* mem_read: the bytes read before any fault */
@@ -53,7 +54,7 @@ struct replay_result {
 
 struct replay_snapshot {
 	char *maps, *smaps, *smaps_rollup, *status;
-	char *pagemap;		/* <dupmm/pagemap_summary.h>, one line per VMA */
+	char *pagemap;		/* <procfs/procfs.h>, one line per VMA */
 };
 
 /*
@@ -69,5 +70,14 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 		    struct replay_result *res, GError **error);
 /* The first divergence message of the last replay_log/replay_file, or NULL. */
 const char *replay_first_divergence(const struct replay_result *res);
+
+/*
+ * replay_compare_with_host: the snapshots against the /proc files the host
+ * kernel wrote into dir (dupmm-hostrun -o): PID.maps and PID.smaps in their
+ * canonical forms and PID.pagemap's summary, for every process on either
+ * side.  NULL if they agree, else the first difference; *files: how many
+ * files were compared.
+ */
+char *replay_compare_with_host(const struct replay_result *res, const char *dir, guint *files);
 
 #endif
