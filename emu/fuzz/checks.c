@@ -89,7 +89,7 @@ void fuzz_checker_before(const struct strace_record *r, struct kernel *k, void *
 	uint64_t addr = 0, len = 0;
 
 	c->nr_src_vmas = 0;
-	if (!c->model || r->kind != REC_CALL || strcmp(r->name, "mremap") != 0 ||
+	if (!c->model || r->kind != REC_CALL || r->desc == NULL || syscall_id(r->desc) != SC_mremap ||
 	    !strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &len) ||
 	    (t = kernel_find_task(k, r->pid)) == NULL || t->mm == NULL)
 		return;
@@ -266,14 +266,14 @@ static char *model_step(struct fuzz_checker *c, const struct replay_step *st, bo
 	struct ref_result res;
 	char *msg = NULL;
 
-	ref_step(c->ref, r, st->ret, &res);
+	ref_step(c->ref, r, st->args, st->ret, &res);
 	if (res.error) {
 		msg = g_strdup_printf("%s: %s", r->name ? r->name : "?", res.error);
 	} else if (r->kind == REC_CALL && !res.delegated && res.ret != st->ret) {
 		g_autofree char *want = describe(res.ret), *got = describe(st->ret);
 
 		msg = g_strdup_printf("%s: the reference model returns %s, dupmm %s", r->name, want, got);
-	} else if (r->kind == REC_CALL && !strcmp(r->name, "mem_read")) {
+	} else if (r->kind == REC_CALL && syscall_id(r->desc) == SC_mem_read) {
 		size_t n = MIN(res.read_len, st->read_len), o = 0;
 
 		while (o < n && res.read[o] == st->read[o])
@@ -298,45 +298,33 @@ static char *model_step(struct fuzz_checker *c, const struct replay_step *st, bo
 }
 
 /*
- * What a call can change of its mm's page tables: [*start, *end), a page
- * more on each side for the neighbours it may merge with.  false: all of it
- * (fork, brk, mlockall...).
+ * What a call can change of its mm's page tables: the ranges its row in
+ * the syscall table names (mremap's source and destination), from the
+ * lowest to the highest, a page more on each side for the neighbours it
+ * may merge with.  false: all of it (fork, brk, mlockall...).
  */
-int fuzz_length_arg(const char *name)
+static bool touched_range(const struct replay_step *st, uint64_t *start, uint64_t *end)
 {
-	static const struct { const char *name; int arg; } calls[] = {
-		{ "mmap", 1 }, { "munmap", 1 }, { "mprotect", 1 }, { "madvise", 1 }, { "mlock", 1 },
-		{ "mlock2", 1 }, { "munlock", 1 }, { "mremap", 2 }, { "mem_write", 2 }, { "mem_read", 1 },
-	};
+	const struct syscall_desc *d = st->r->desc;
+	bool any = false;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(calls); i++)
-		if (strcmp(calls[i].name, name) == 0)
-			return calls[i].arg;
-	return -1;
-}
-
-static bool touched_range(const struct strace_record *r, uint64_t *start, uint64_t *end)
-{
-	uint64_t a = 0, len = 0;
-	int k;
-
-	if (r->name == NULL)
+	if (d == NULL || st->args == NULL)
 		return false;
-	if (!strcmp(r->name, "mremap")) {
-		uint64_t ol = 0, nl = 0, to = 0;
+	for (int i = 0; i < 2; i++) {
+		uint64_t a, len;
 
-		if (!strace_arg_u64(r, 0, &a) || !strace_arg_u64(r, 1, &ol) || !strace_arg_u64(r, 2, &nl))
-			return false;
-		strace_arg_u64(r, 4, &to);
-		*start = MIN(a, to ? to : a);
-		*end = MAX(a + MAX(ol, nl), (to ? to : a) + nl);
-	} else {
-		if ((k = fuzz_length_arg(r->name)) < 0 || !strace_arg_u64(r, 0, &a) ||
-		    !strace_arg_u64(r, (guint)k, &len))
-			return false;
-		*start = a;
-		*end = a + len;
+		if (d->range[i][0] < 0)
+			continue;
+		a = st->args->a[d->range[i][0]];
+		len = st->args->a[d->range[i][1]];
+		if (i > 0 && a == 0)
+			a = st->args->a[d->range[0][0]];	/* mremap without a new address: in place */
+		*start = any ? MIN(*start, a) : a;
+		*end = any ? MAX(*end, a + len) : a + len;
+		any = true;
 	}
+	if (!any)
+		return false;
 	*start = (*start & ~(uint64_t)(REF_PAGE_SIZE - 1)) - REF_PAGE_SIZE;
 	*end = ((*end + REF_PAGE_SIZE - 1) & ~(uint64_t)(REF_PAGE_SIZE - 1)) + REF_PAGE_SIZE;
 	return *start < *end;
@@ -359,10 +347,9 @@ static bool check_invariants(struct fuzz_checker *c, const struct replay_step *s
 		return validate_vm(why);
 	t = kernel_find_task(c->k, r->pid);
 	if (t && t->mm)
-		ok = touched_range(r, &start, &end) ? validate_mm_range(t->mm, start, end, why)
-						     : validate_mm(t->mm, why);
-	if (ok && st->ret > 0 && r->name &&
-	    (!strcmp(r->name, "fork") || !strcmp(r->name, "vfork") || !strcmp(r->name, "clone"))) {
+		ok = touched_range(st, &start, &end) ? validate_mm_range(t->mm, start, end, why)
+						      : validate_mm(t->mm, why);
+	if (ok && st->ret > 0 && r->desc && (r->desc->flags & SCF_CLONE)) {
 		struct task *child = kernel_find_task(c->k, (int)st->ret);
 
 		if (child && child->mm && (t == NULL || child->mm != t->mm))

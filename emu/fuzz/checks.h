@@ -32,12 +32,6 @@ void fuzz_checker_before(const struct strace_record *r, struct kernel *k, void *
 /* Pages compared with the reference model so far (to show a campaign is not vacuous). */
 uint64_t fuzz_checker_pages_compared(const struct fuzz_checker *c);
 
-/*
- * The argument that is a length, for the calls the generator makes that
- * have one (mremap: the new length); -1 for the others.
- */
-int fuzz_length_arg(const char *name);
-
 #define FUZZ_MODEL_PREFIX "reference model"
 #define FUZZ_INVARIANT_PREFIX "invariant broken"
 

@@ -413,13 +413,13 @@ static void break_cow(struct ref_model *m, struct rspace *s, unsigned int i)
 
 /* ---- arguments ---- */
 
-static uint64_t arg(const struct strace_record *r, guint i)
-{
-	uint64_t v = 0;
-
-	strace_arg_u64(r, i, &v);
-	return v;
-}
+/* A call as the model takes it: its registers, and the log's record for what only the log says. */
+struct ref_call {
+	const struct strace_record *r;
+	const struct sys_args *args;
+	const uint64_t *a;	/* args->a */
+	long model_ret;		/* the simulated kernel's result, for the delegated cases */
+};
 
 static uint64_t page_align(uint64_t len)
 {
@@ -472,43 +472,106 @@ static uint32_t prot_flags(uint64_t prot)
 
 static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a, unsigned int b);
 
-static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_record *r, char **error)
+/*
+ * MAP_HUGETLB (mmap(2), "Huge page (Huge TLB) mappings"): 2 MiB pages from
+ * hugetlbfs, never on a regular file; a fixed address must be aligned to
+ * them; and the host reserves none, so a mapping that gets that far fails.
+ */
+static long mmap_hugetlb(const struct rfd *f, uint64_t addr, uint64_t len, uint64_t flags)
 {
-	uint64_t addr = arg(r, 0), len = arg(r, 1), prot = arg(r, 2), flags = arg(r, 3), off = arg(r, 5);
-	int fd = (int)arg(r, 4);
+	if (f || len == 0)
+		return -EINVAL;
+	if ((flags & MAP_FIXED_) && (addr & ((2ULL << 20) - 1)))
+		return -EINVAL;
+	return -ENOMEM;
+}
+
+/*
+ * The VmFlags of a new mapping, or -errno: mmap(2)'s EINVAL for a mapping
+ * type that is neither shared nor private, EACCES for a shared writable
+ * mapping of a file not open for writing, and EINVAL for a file or shared
+ * mapping that would grow down (observed on the host).
+ */
+static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64_t prot, uint64_t flags)
+{
 	uint64_t type = flags & MAP_TYPE_;
+	bool shared = type == MAP_SHARED_ || type == MAP_SHARED_VALIDATE_;
+	uint32_t vf = F(MR) | F(MW) | F(ME) | s->def_flags | prot_flags(prot);
+
+	if (!shared && type != MAP_PRIVATE_)
+		return -EINVAL;
+	if (shared && f && (prot & PROT_WRITE_) && !f->writable)
+		return -EACCES;	/* before the EINVAL of growing down (observed) */
+	if (flags & MAP_GROWSDOWN_) {
+		if (f || shared)
+			return -EINVAL;
+		vf |= F(GD);
+	}
+	if (flags & MAP_LOCKED_)
+		vf |= F(LO);
+	if (flags & MAP_STACK_)
+		vf |= F(NH);	/* 6.7+: MAP_STACK means no THP */
+	if (shared)
+		vf |= F(SH) | F(MS);
+	if (shared && f && !f->writable)
+		vf &= ~(F(MW) | F(SH));	/* it can never be made writable */
+	if (flags & MAP_NORESERVE_)
+		vf |= F(NR);
+	/* charged for: private and writable, unless NORESERVE */
+	if ((vf & (F(NR) | F(SH) | F(WR) | F(MS))) == F(WR))
+		vf |= F(AC);
+	return vf;
+}
+
+/* The pages of [addr, +len) mapped with flags vf, to o at off (or a new shmem segment). */
+static void mmap_install(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t len, uint32_t vf,
+			 struct robj *o, uint64_t off, bool populate)
+{
+	unsigned int a = 0, b = 0;
+
+	if (o == NULL && (vf & F(MS)))
+		o = shmem_new(m, (unsigned int)(len / PG));
+	unmap_range(m, s, addr, addr + len);
+	window_range(m, addr, addr + len, &a, &b);
+	for (unsigned int i = a; i < b; i++) {
+		struct rpage *p = &s->pages[i];
+
+		p->mapped = true;
+		p->flags = vf;
+		p->obj = o;
+		p->pgoff = off / PG + (i - a);
+		mark(m, s, i);
+	}
+	/* MAP_POPULATE, or locked: faulted in now, a private writable one by writes */
+	if (populate || (vf & (F(LO) | F(LF))) == F(LO))
+		populate_range(m, s, a, b);
+}
+
+static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	uint64_t addr = c->a[0], len = c->a[1], prot = c->a[2], flags = c->a[3], off = c->a[5];
 	struct rfd *f = NULL;
 	struct rspace *s = pr->space;
-	uint32_t vf;
+	int64_t vf;
 	unsigned int a = 0, b = 0;
 
 	if (off & (PG - 1))
 		return -EINVAL;
 	if (!(flags & MAP_ANONYMOUS_)) {
-		f = g_hash_table_lookup(pr->fds, GINT_TO_POINTER(fd));
+		f = g_hash_table_lookup(pr->fds, GINT_TO_POINTER((int)c->a[4]));
 		if (f == NULL)
 			return -EBADF;
+		if (f->obj == NULL)
+			return -ENODEV;	/* stdin, stdout, stderr: not a file that maps */
 	}
-	if (flags & MAP_HUGETLB_) {
-		/*
-		 * Huge pages (2 MiB): not on a file that is not hugetlbfs; the
-		 * address must be aligned; and the host reserves none, so a
-		 * mapping that gets that far cannot be made.
-		 */
-		if (f)
-			return -EINVAL;
-		if (len == 0)
-			return -EINVAL;
-		if ((flags & MAP_FIXED_) && (addr & ((2ULL << 20) - 1)))
-			return -EINVAL;
-		return -ENOMEM;
-	}
+	if (flags & MAP_HUGETLB_)
+		return mmap_hugetlb(f, addr, len, flags);
 	if (len == 0)
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE_)
 		flags |= MAP_FIXED_;
 	if (!(flags & MAP_FIXED_)) {
-		*error = g_strdup("mmap without MAP_FIXED: placement is beyond the reference model");
+		out->error = g_strdup("mmap without MAP_FIXED: placement is beyond the reference model");
 		return 0;
 	}
 	len = page_align(len);
@@ -522,78 +585,24 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct strace_
 		for (unsigned int i = a; i < b; i++)
 			if (s->pages[i].mapped)
 				return -EEXIST;
-	vf = F(MR) | F(MW) | F(ME) | s->def_flags | prot_flags(prot);
-	if (flags & MAP_GROWSDOWN_)
-		vf |= F(GD);
-	if (flags & MAP_LOCKED_)
-		vf |= F(LO);
-	if (flags & MAP_STACK_)
-		vf |= F(NH);	/* 6.7+: MAP_STACK means no THP */
-	if (f) {
-		switch (type) {
-		case MAP_SHARED_:
-		case MAP_SHARED_VALIDATE_:
-			if ((prot & PROT_WRITE_) && !f->writable)
-				return -EACCES;
-			vf |= F(SH) | F(MS);
-			if (!f->writable)
-				vf &= ~(F(MW) | F(SH));
-			/* fallthrough */
-		case MAP_PRIVATE_:
-			if (vf & F(GD))
-				return -EINVAL;
-			break;
-		default:
-			return -EINVAL;
-		}
-	} else {
-		switch (type) {
-		case MAP_SHARED_:
-		case MAP_SHARED_VALIDATE_:
-			if (vf & F(GD))
-				return -EINVAL;
-			vf |= F(SH) | F(MS);
-			break;
-		case MAP_PRIVATE_:
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	if (flags & MAP_NORESERVE_)
-		vf |= F(NR);
-	/* accountable_mapping(): private and writable, unless NORESERVE */
-	if ((vf & (F(NR) | F(SH) | F(WR))) == F(WR) && !(vf & F(MS)))
-		vf |= F(AC);
+	vf = mmap_vm_flags(s, f, prot, flags);
+	if (vf < 0)
+		return (long)vf;
 	if (!inside_window(m, addr, addr + len)) {
-		*error = g_strdup_printf("mmap at %#" G_GINT64_MODIFIER "x: outside the reference model's window", addr);
+		out->error = g_strdup_printf("mmap at %#" G_GINT64_MODIFIER "x: outside the reference model's window",
+					     addr);
 		return 0;
 	}
-	{
-		struct robj *o = f ? f->obj : NULL;
-
-		if (!f && (vf & F(MS)))
-			o = shmem_new(m, (unsigned int)(len / PG));
-		unmap_range(m, s, addr, addr + len);
-		window_range(m, addr, addr + len, &a, &b);
-		for (unsigned int i = a; i < b; i++) {
-			struct rpage *p = &s->pages[i];
-
-			p->mapped = true;
-			p->flags = vf;
-			p->obj = o;
-			p->pgoff = (f ? off / PG : 0) + (i - a);
-			mark(m, s, i);
-		}
-		/* MAP_POPULATE, or locked: faulted in now, a private writable one by writes */
-		if ((flags & MAP_POPULATE_) || (vf & (F(LO) | F(LF))) == F(LO))
-			populate_range(m, s, a, b);
-	}
+	mmap_install(m, s, addr, len, (uint32_t)vf, f ? f->obj : NULL, f ? off : 0, flags & MAP_POPULATE_);
 	return (long)addr;
 }
 
-static long ref_munmap(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t len)
+static long ref_munmap(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
+	uint64_t addr = c->a[0], len = c->a[1];
+	struct rspace *s = pr->space;
+
+	(void)out;
 	if ((addr & (PG - 1)) || addr > TASK_TOP || len > TASK_TOP - addr)
 		return -EINVAL;
 	len = page_align(len);
@@ -643,11 +652,13 @@ static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a
 	}
 }
 
-static long ref_mprotect(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint64_t prot)
+static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
+	uint64_t start = c->a[0], len = c->a[1], prot = c->a[2], end;
+	struct rspace *s = pr->space;
 	unsigned int a, b;
-	uint64_t end;
 
+	(void)out;
 	if (start & (PG - 1))
 		return -EINVAL;
 	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
@@ -689,20 +700,17 @@ static long ref_mprotect(struct ref_model *m, struct rspace *s, uint64_t start, 
 
 /* ---- madvise ---- */
 
-static bool advice_valid(uint64_t adv)
+/*
+ * The advice Linux 6.18 accepts (madvise(2), include/uapi/asm-generic/
+ * mman-common.h): 0-4, 8-24, and the guard pair 102-103.  Not here:
+ * MADV_COLLAPSE (25), which dupmm refuses as it models no huge pages, and
+ * MADV_HWPOISON/SOFT_OFFLINE (100-101), which would poison the host's
+ * memory; both are EINVAL in the model.
+ */
+static bool advice_known(uint64_t adv)
 {
-	switch (adv) {
-	case MADV_NORMAL_: case MADV_RANDOM_: case MADV_SEQUENTIAL_: case MADV_WILLNEED_:
-	case MADV_DONTNEED_: case MADV_FREE_: case MADV_REMOVE_: case MADV_DONTFORK_:
-	case MADV_DOFORK_: case MADV_MERGEABLE_: case MADV_UNMERGEABLE_: case MADV_HUGEPAGE_:
-	case MADV_NOHUGEPAGE_: case MADV_DONTDUMP_: case MADV_DODUMP_: case MADV_WIPEONFORK_:
-	case MADV_KEEPONFORK_: case MADV_COLD_: case MADV_PAGEOUT_: case MADV_POPULATE_READ_:
-	case MADV_POPULATE_WRITE_: case MADV_DONTNEED_LOCKED_: case MADV_GUARD_INSTALL_:
-	case MADV_GUARD_REMOVE_:
-		return true;
-	default:
-		return false;
-	}
+	return adv <= MADV_DONTNEED_ || (adv >= MADV_FREE_ && adv <= MADV_DONTNEED_LOCKED_) ||
+	       adv == MADV_GUARD_INSTALL_ || adv == MADV_GUARD_REMOVE_;
 }
 
 /* Drop a page's private data: it reads zeroes, or its file, again. */
@@ -718,109 +726,156 @@ static void zap(struct ref_model *m, struct rspace *s, unsigned int i)
 	mark(m, s, i);
 }
 
-/* One page of a madvise_walk_vmas() visit; 0 or the error that stops the walk. */
-static long advise_page(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+/*
+ * The advice that only sets or clears VmFlags: the page's new flags, or
+ * -EINVAL.  WIPEONFORK is for private anonymous memory only (the patch
+ * that introduced it); KSM takes no shared mapping and says nothing.
+ */
+static int64_t advice_flags(const struct rpage *p, uint64_t adv)
 {
-	struct rpage *p = &s->pages[i];
 	uint32_t fl = p->flags;
 
 	switch (adv) {
-	case MADV_NORMAL_: fl &= ~(F(SR) | F(RR)); break;
-	case MADV_RANDOM_: fl = (fl & ~F(SR)) | F(RR); break;
-	case MADV_SEQUENTIAL_: fl = (fl & ~F(RR)) | F(SR); break;
-	case MADV_DONTFORK_: fl |= F(DC); break;
-	case MADV_DOFORK_: fl &= ~F(DC); break;
-	case MADV_DONTDUMP_: fl |= F(DD); break;
-	case MADV_DODUMP_: fl &= ~F(DD); break;
-	case MADV_HUGEPAGE_: fl = (fl & ~F(NH)) | F(HG); break;
-	case MADV_NOHUGEPAGE_: fl = (fl & ~F(HG)) | F(NH); break;
-	case MADV_KEEPONFORK_: fl &= ~F(WF); break;
-	case MADV_WIPEONFORK_:
-		if (p->obj || (fl & F(MS)))
-			return -EINVAL;	/* private anonymous memory only */
-		fl |= F(WF);
-		break;
-	case MADV_MERGEABLE_:
-		if (!(fl & F(MS)))	/* KSM ignores shared mappings */
-			fl |= F(MG);
-		break;
-	case MADV_UNMERGEABLE_: fl &= ~F(MG); break;
-	case MADV_WILLNEED_:
-		break;
+	case MADV_NORMAL_: return fl & ~(F(SR) | F(RR));
+	case MADV_RANDOM_: return (fl & ~F(SR)) | F(RR);
+	case MADV_SEQUENTIAL_: return (fl & ~F(RR)) | F(SR);
+	case MADV_DONTFORK_: return fl | F(DC);
+	case MADV_DOFORK_: return fl & ~F(DC);
+	case MADV_DONTDUMP_: return fl | F(DD);
+	case MADV_DODUMP_: return fl & ~F(DD);
+	case MADV_HUGEPAGE_: return (fl & ~F(NH)) | F(HG);
+	case MADV_NOHUGEPAGE_: return (fl & ~F(HG)) | F(NH);
+	case MADV_KEEPONFORK_: return fl & ~F(WF);
+	case MADV_WIPEONFORK_: return (p->obj || (fl & F(MS))) ? -EINVAL : (int64_t)(fl | F(WF));
+	case MADV_MERGEABLE_: return (fl & F(MS)) ? fl : fl | F(MG);
+	case MADV_UNMERGEABLE_: return fl & ~F(MG);
+	default: return fl;	/* the advice acts on the pages, not the flags */
+	}
+}
+
+/*
+ * Reclaim (MADV_PAGEOUT), without swap: a lazily freed page mapped only
+ * here goes if nothing wrote it since MADV_FREE; one written since is
+ * ordinary memory again.  COLD only ages pages: nothing to see.
+ */
+static long advise_pageout(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+{
+	struct rpage *p = &s->pages[i];
+
+	if (p->flags & F(LO))
+		return -EINVAL;
+	if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree && p->data->refs == 1) {
+		if (p->dirty)
+			p->data->lazyfree = false;
+		else
+			zap(m, s, i);
+	}
+	return 0;
+}
+
+/*
+ * MADV_FREE: private anonymous memory only.  The page is lazily freed
+ * even if another process maps it too (reclaim then skips it while it is
+ * shared); this mapping's view is clean from now on.
+ */
+static long advise_free(struct rpage *p)
+{
+	if ((p->flags & F(LO)) || p->obj || is_shared(p))
+		return -EINVAL;
+	if (p->data)
+		p->data->lazyfree = true;
+	p->dirty = false;
+	return 0;
+}
+
+/*
+ * MADV_REMOVE: a hole punched in shared memory or a file mapped shared and
+ * writable (EACCES for any other file mapping, EINVAL for anonymous
+ * memory): every mapping of the page reads zeroes, a private one's
+ * unwritten pages too.
+ */
+static long advise_remove(struct ref_model *m, struct rpage *p)
+{
+	if (p->flags & F(LO))
+		return -EINVAL;
+	if (p->obj == NULL)
+		return -EINVAL;
+	if ((p->flags & (F(SH) | F(MW))) != (F(SH) | F(MW)))
+		return -EACCES;
+	if (p->pgoff < p->obj->npages) {
+		if (p->obj->pages == NULL)
+			p->obj->pages = g_new0(struct rdata *, p->obj->npages);
+		data_put(p->obj->pages[p->pgoff]);
+		p->obj->pages[p->pgoff] = p->obj->file ? data_new(NULL) : NULL;
+		mark_obj_page(m, p->obj, p->pgoff);
+	}
+	return 0;
+}
+
+/* What the advice does to page i beyond its flags; 0 or the error that stops the walk. */
+static long advise_page_contents(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+{
+	struct rpage *p = &s->pages[i];
+
+	switch (adv) {
 	case MADV_COLD_:
 	case MADV_PAGEOUT_:
-		if (fl & F(LO))
-			return -EINVAL;
-		/*
-		 * Reclaim, without swap, frees a lazyfree page mapped only here
-		 * if nothing wrote it since MADV_FREE; one written since is
-		 * ordinary memory again.
-		 */
-		if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree && p->data->refs == 1) {
-			if (p->dirty)
-				p->data->lazyfree = false;
-			else
-				zap(m, s, i);
-		}
-		break;
+		return advise_pageout(m, s, i, adv);
 	case MADV_DONTNEED_:
 	case MADV_DONTNEED_LOCKED_:
-		if (adv == MADV_DONTNEED_ && (fl & F(LO)))
+		if (adv == MADV_DONTNEED_ && (p->flags & F(LO)))
 			return -EINVAL;
 		if (!is_shared(p))
 			zap(m, s, i);
-		break;
+		return 0;
 	case MADV_FREE_:
-		if ((fl & F(LO)) || p->obj || is_shared(p))
-			return -EINVAL;
-		/*
-		 * The page is lazyfree even if another process maps it too (only
-		 * a dirty folio is skipped then, and anonymous folios are not
-		 * dirty without swap); this mapping's PTE is cleaned.
-		 */
-		if (p->data)
-			p->data->lazyfree = true;
-		p->dirty = false;
-		break;
+		return advise_free(p);
 	case MADV_REMOVE_:
-		if (fl & F(LO))
-			return -EINVAL;
-		if (p->obj == NULL)
-			return -EINVAL;
-		if ((fl & (F(SH) | F(MW))) != (F(SH) | F(MW)))
-			return -EACCES;
-		/* a hole punched: zeroes for every mapping of the page, private ones' unwritten pages too */
-		if (p->pgoff < p->obj->npages) {
-			if (p->obj->pages == NULL)
-				p->obj->pages = g_new0(struct rdata *, p->obj->npages);
-			data_put(p->obj->pages[p->pgoff]);
-			p->obj->pages[p->pgoff] = p->obj->file ? data_new(NULL) : NULL;
-			mark_obj_page(m, p->obj, p->pgoff);
-		}
-		break;
+		return advise_remove(m, p);
 	case MADV_GUARD_INSTALL_:
-		if (fl & F(LO))
+		if (p->flags & F(LO))
 			return -EINVAL;
 		if (!is_shared(p))
 			zap(m, s, i);
 		p->guard = true;
 		mark(m, s, i);
-		break;
+		return 0;
 	case MADV_GUARD_REMOVE_:
 		if (p->guard) {
 			p->guard = false;
 			mark(m, s, i);
 		}
-		break;
+		return 0;
+	default:
+		return 0;	/* WILLNEED reads ahead: nothing a page shows */
 	}
-	if (fl != p->flags) {
-		p->flags = fl;
+}
+
+/* One page of the walk over the range. */
+static long advise_page(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+{
+	struct rpage *p = &s->pages[i];
+	int64_t fl = advice_flags(p, adv);
+	long err;
+
+	if (fl < 0)
+		return (long)fl;
+	err = advise_page_contents(m, s, i, adv);
+	if (err)
+		return err;
+	if ((uint32_t)fl != p->flags) {
+		p->flags = (uint32_t)fl;
 		mark(m, s, i);
 	}
 	return 0;
 }
 
-/* MADV_POPULATE_(READ|WRITE): faultin_page_range, page by page. */
+/*
+ * MADV_POPULATE_(READ|WRITE): fault each page in as a read or write would,
+ * stopping at the first that cannot be: ENOMEM where nothing is mapped,
+ * EINVAL without the permission the access needs, EFAULT where the access
+ * would signal (a guard page, past the end of a file).
+ */
 static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t end, bool write)
 {
 	for (uint64_t a = start; a < end; a += PG) {
@@ -844,21 +899,22 @@ static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t star
 	return 0;
 }
 
-static long ref_madvise(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len_in, uint64_t adv)
+/*
+ * madvise(2): EINVAL for an advice Linux does not know (even over an empty
+ * range), a start not on a page, or a range that wraps; an empty range is
+ * then 0.  The pages are visited in order: an unmapped one makes the call
+ * ENOMEM at the end, without stopping it; an error stops it there, the
+ * pages before keeping what the advice did to them.
+ */
+static long ref_madvise(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
-	uint64_t len, end;
+	struct rspace *s = pr->space;
+	uint64_t start = c->a[0], adv = c->a[2], len = page_align(c->a[1]), end = start + len;
 	bool hole = false;
 	unsigned int a, b;
 
-	if (!advice_valid(adv))
-		return -EINVAL;
-	if (start & (PG - 1))
-		return -EINVAL;
-	len = page_align(len_in);
-	if (len_in && !len)
-		return -EINVAL;
-	end = start + len;
-	if (end < start)
+	(void)out;
+	if (!advice_known(adv) || (start & (PG - 1)) || (c->a[1] && !len) || end < start)
 		return -EINVAL;
 	if (end == start)
 		return 0;
@@ -899,7 +955,8 @@ static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned i
 	return 0;
 }
 
-static long ref_mlock(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint32_t lock)
+/* mlock, mlock2, munlock: the lock bits lock over [start, +len), which must all be mapped. */
+static long lock_range(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint32_t lock)
 {
 	unsigned int a, b;
 	uint64_t end;
@@ -932,10 +989,34 @@ static long ref_mlock(struct ref_model *m, struct rspace *s, uint64_t start, uin
 	return 0;
 }
 
-static long ref_mlockall(struct ref_model *m, struct rspace *s, uint64_t flags)
+static long ref_mlock(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
+	(void)out;
+	return lock_range(m, pr->space, c->a[0], c->a[1], F(LO));
+}
+
+static long ref_munlock(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	(void)out;
+	return lock_range(m, pr->space, c->a[0], c->a[1], 0);
+}
+
+/* mlock2(2): MLOCK_ONFAULT is its only flag. */
+static long ref_mlock2(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	(void)out;
+	if (c->a[2] & ~(uint64_t)MLOCK_ONFAULT_)
+		return -EINVAL;
+	return lock_range(m, pr->space, c->a[0], c->a[1], F(LO) | ((c->a[2] & MLOCK_ONFAULT_) ? F(LF) : 0));
+}
+
+static long ref_mlockall(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	struct rspace *s = pr->space;
+	uint64_t flags = c->a[0];
 	uint32_t add = 0;
 
+	(void)out;
 	if (!flags || (flags & ~(uint64_t)(MCL_CURRENT_ | MCL_FUTURE_ | MCL_ONFAULT_)) || flags == MCL_ONFAULT_)
 		return -EINVAL;
 	s->def_flags &= ~LOCK_BITS;
@@ -957,8 +1038,12 @@ static long ref_mlockall(struct ref_model *m, struct rspace *s, uint64_t flags)
 	return 0;
 }
 
-static long ref_munlockall(struct ref_model *m, struct rspace *s)
+static long ref_munlockall(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
+	struct rspace *s = pr->space;
+
+	(void)c;
+	(void)out;
 	s->def_flags &= ~LOCK_BITS;
 	for (unsigned int i = 0; i < m->npages; i++)
 		if (s->pages[i].mapped && (s->pages[i].flags & LOCK_BITS)) {
@@ -1023,14 +1108,19 @@ static void take_lock_bits(struct ref_model *m, struct rproc *pr, uint64_t start
 	}
 }
 
-static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strace_record *r, long model_ret,
-		       bool *delegated, char **error)
+/*
+ * What the model decides of an mremap itself: mremap(2)'s EINVAL for its
+ * arguments, EFAULT where nothing is mapped at the old address, EINVAL for
+ * a second mapping (old_size 0) of private memory, and the one case that
+ * unmaps: shared memory mapped again onto itself with MREMAP_FIXED, which
+ * unmaps the destination first, and the source with it (observed: EFAULT,
+ * the page gone).  1: the rest is the simulated kernel's outcome.
+ */
+static long mremap_own_checks(struct ref_model *m, struct rspace *s, const struct ref_call *c)
 {
-	uint64_t addr = arg(r, 0), ol = page_align(arg(r, 1)), nl = page_align(arg(r, 2));
-	uint64_t flags = arg(r, 3), new_addr = arg(r, 4), to;
-	struct rspace *s = pr->space;
-	long err = mremap_params(addr, arg(r, 1), arg(r, 2), flags, new_addr);
-	unsigned int oi, ni, mv;
+	uint64_t addr = c->a[0], flags = c->a[3], new_addr = c->a[4];
+	uint64_t ol = page_align(c->a[1]), nl = page_align(c->a[2]);
+	long err = mremap_params(addr, c->a[1], c->a[2], flags, new_addr);
 
 	if (err)
 		return err;
@@ -1039,108 +1129,138 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
 	if (ol == 0 && !is_shared(&s->pages[(addr - m->base) / PG]))
 		return -EINVAL;	/* only shared memory can be mapped twice */
 	if ((flags & MREMAP_FIXED_) && ol == 0 && new_addr <= addr && addr < new_addr + nl) {
-		/*
-		 * A second mapping of shared memory onto itself: MREMAP_FIXED
-		 * unmaps the destination first, and the source goes with it
-		 * (observed: EFAULT, the page gone).
-		 */
 		unmap_range(m, s, new_addr, new_addr + nl);
 		return -EFAULT;
 	}
-	*delegated = true;
-	if (model_ret < 0 && model_ret >= -4095)
-		return model_ret;	/* a refusal that depends on VMA boundaries */
-	to = (uint64_t)model_ret;
-	if ((!(flags & MREMAP_MAYMOVE_) && to != addr) || ((flags & MREMAP_FIXED_) && to != new_addr)) {
-		*delegated = false;	/* it cannot have landed there */
-		return (long)((flags & MREMAP_FIXED_) ? new_addr : addr);
-	}
-	if (!inside_window(m, addr, addr + MAX(ol, PG)) || !inside_window(m, to, to + nl)) {
-		*error = g_strdup("mremap beyond the reference model's window");
-		return model_ret;
-	}
-	oi = (unsigned int)((addr - m->base) / PG);
-	ni = (unsigned int)((to - m->base) / PG);
-	if (ol == 0) {
-		/* a second mapping of a shared object */
-		const struct rpage *src = &s->pages[oi];
+	return 1;
+}
 
-		for (unsigned int k = 0; k < nl / PG; k++) {
-			page_clear(&s->pages[ni + k]);
-			grow_page(&s->pages[ni + k], src, k);
-			mark(m, s, ni + k);
-		}
-		return model_ret;
+/* old_size 0: a second mapping of the shared object at oi, nl bytes at ni. */
+static void mremap_second_mapping(struct ref_model *m, struct rspace *s, unsigned int oi, unsigned int ni,
+				  uint64_t nl)
+{
+	const struct rpage *src = &s->pages[oi];
+
+	for (unsigned int k = 0; k < nl / PG; k++) {
+		page_clear(&s->pages[ni + k]);
+		grow_page(&s->pages[ni + k], src, k);
+		mark(m, s, ni + k);
 	}
-	if (to == addr) {
-		/* in place: shrink the tail, or grow it from the last page */
-		if (nl < ol)
-			unmap_range(m, s, addr + nl, addr + ol);
-		for (uint64_t k = ol / PG; k < nl / PG; k++) {
-			page_clear(&s->pages[oi + k]);
-			grow_page(&s->pages[oi + k], &s->pages[oi + ol / PG - 1], k - ol / PG + 1);
-			mark(m, s, (unsigned int)(oi + k));
-		}
-		/* a locked mapping that grew is populated (mremap's mm_populate) */
-		if (nl > ol && (s->pages[oi].flags & (F(LO) | F(LF))) == F(LO))
-			populate_range(m, s, oi + (unsigned int)(ol / PG), oi + (unsigned int)(nl / PG));
-		return model_ret;
+}
+
+/* In place: the tail shrinks, or grows from the last page; a locked mapping that grew is populated. */
+static void mremap_in_place(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t ol, uint64_t nl)
+{
+	unsigned int oi = (unsigned int)((addr - m->base) / PG);
+
+	if (nl < ol)
+		unmap_range(m, s, addr + nl, addr + ol);
+	for (uint64_t k = ol / PG; k < nl / PG; k++) {
+		page_clear(&s->pages[oi + k]);
+		grow_page(&s->pages[oi + k], &s->pages[oi + ol / PG - 1], k - ol / PG + 1);
+		mark(m, s, (unsigned int)(oi + k));
 	}
-	mv = (unsigned int)(MIN(ol, nl) / PG);
+	if (nl > ol && (s->pages[oi].flags & (F(LO) | F(LF))) == F(LO))
+		populate_range(m, s, oi + (unsigned int)(ol / PG), oi + (unsigned int)(nl / PG));
+}
+
+/*
+ * A move to `to`: the destination is unmapped (but a move without
+ * resizing replaces, piece by piece, only what lies opposite a mapped
+ * source page: 6.17+), the pages go over with their data, and the new
+ * tail grows from the last one moved.  MREMAP_DONTUNMAP leaves the source
+ * mapped and empty: its pages fault afresh.
+ */
+static void mremap_move(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t ol, uint64_t nl,
+			uint64_t to, uint64_t flags)
+{
+	unsigned int oi = (unsigned int)((addr - m->base) / PG), ni = (unsigned int)((to - m->base) / PG);
+	unsigned int mv = (unsigned int)(MIN(ol, nl) / PG);
+	struct rpage last = { 0 };
+	bool any = false;
+
 	if (!((flags & MREMAP_FIXED_) && ol == nl))
 		unmap_range(m, s, to, to + nl);
 	if (nl < ol)
 		unmap_range(m, s, addr + nl, addr + ol);
-	{
-		struct rpage last = { 0 };
-		bool any = false;
+	for (unsigned int k = 0; k < mv; k++) {
+		struct rpage *src = &s->pages[oi + k], *dst = &s->pages[ni + k];
 
-		for (unsigned int k = 0; k < mv; k++) {
-			struct rpage *src = &s->pages[oi + k], *dst = &s->pages[ni + k];
-
-			if (!src->mapped)
-				continue;	/* 6.17+: a hole in the source leaves its destination */
-			page_clear(dst);
-			*dst = *src;
-			last = *dst;
-			any = true;
-			memset(src, 0, sizeof(*src));
-			if (flags & MREMAP_DONTUNMAP_) {
-				/* the source VMA stays, empty: its pages fault afresh */
-				src->mapped = true;
-				src->flags = dst->flags;
-				src->obj = dst->obj;
-				src->pgoff = dst->pgoff;
-			}
-			mark(m, s, oi + k);
-			mark(m, s, ni + k);
+		if (!src->mapped)
+			continue;	/* 6.17+: a hole in the source leaves its destination */
+		page_clear(dst);
+		*dst = *src;
+		last = *dst;
+		any = true;
+		memset(src, 0, sizeof(*src));
+		if (flags & MREMAP_DONTUNMAP_) {
+			src->mapped = true;
+			src->flags = dst->flags;
+			src->obj = dst->obj;
+			src->pgoff = dst->pgoff;
 		}
-		for (unsigned int k = mv; any && k < nl / PG; k++) {
-			page_clear(&s->pages[ni + k]);
-			grow_page(&s->pages[ni + k], &last, k - mv + 1);
-			mark(m, s, ni + k);
-		}
-		if (any && nl > ol && (last.flags & (F(LO) | F(LF))) == F(LO))
-			populate_range(m, s, ni + mv, ni + (unsigned int)(nl / PG));
+		mark(m, s, oi + k);
+		mark(m, s, ni + k);
 	}
-	if ((flags & MREMAP_DONTUNMAP_) && m->vma_fn && m->lock_fn) {
-		/*
-		 * The source VMAs lose VM_LOCKED whole, but which pages that
-		 * covers depends on how the kernel split them (each piece's
-		 * destination is unmapped first) and merged the destination
-		 * into them: take the simulated kernel's lock bits there.
-		 */
-		for (uint64_t a = addr; a < addr + ol; a += PG) {
-			uint64_t vs, ve;
-
-			if (m->vma_fn(pr->pid, a, &vs, &ve, m->vma_arg)) {
-				take_lock_bits(m, pr, vs, ve);
-				a = MAX(ve, a + PG) - PG;
-			}
-		}
-		take_lock_bits(m, pr, to, to + nl);
+	for (unsigned int k = mv; any && k < nl / PG; k++) {
+		page_clear(&s->pages[ni + k]);
+		grow_page(&s->pages[ni + k], &last, k - mv + 1);
+		mark(m, s, ni + k);
 	}
-	return model_ret;
+	if (any && nl > ol && (last.flags & (F(LO) | F(LF))) == F(LO))
+		populate_range(m, s, ni + mv, ni + (unsigned int)(nl / PG));
+}
+
+/*
+ * MREMAP_DONTUNMAP: the source VMAs lose VM_LOCKED whole, but which pages
+ * that covers depends on how the kernel split them (each piece's
+ * destination is unmapped first) and merged the destination into them:
+ * take the simulated kernel's lock bits there (delegated).
+ */
+static void mremap_dontunmap_locks(struct ref_model *m, struct rproc *pr, uint64_t addr, uint64_t ol,
+				   uint64_t to, uint64_t nl)
+{
+	for (uint64_t a = addr; a < addr + ol; a += PG) {
+		uint64_t vs, ve;
+
+		if (m->vma_fn(pr->pid, a, &vs, &ve, m->vma_arg)) {
+			take_lock_bits(m, pr, vs, ve);
+			a = MAX(ve, a + PG) - PG;
+		}
+	}
+	take_lock_bits(m, pr, to, to + nl);
+}
+
+static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	uint64_t addr = c->a[0], ol = page_align(c->a[1]), nl = page_align(c->a[2]);
+	uint64_t flags = c->a[3], new_addr = c->a[4], to;
+	long own = mremap_own_checks(m, pr->space, c);
+
+	if (own <= 0)
+		return own;
+	out->delegated = true;
+	if (c->model_ret < 0 && c->model_ret >= -4095)
+		return c->model_ret;	/* a refusal that depends on VMA boundaries */
+	to = (uint64_t)c->model_ret;
+	if ((!(flags & MREMAP_MAYMOVE_) && to != addr) || ((flags & MREMAP_FIXED_) && to != new_addr)) {
+		out->delegated = false;	/* it cannot have landed there */
+		return (long)((flags & MREMAP_FIXED_) ? new_addr : addr);
+	}
+	if (!inside_window(m, addr, addr + MAX(ol, PG)) || !inside_window(m, to, to + nl)) {
+		out->error = g_strdup("mremap beyond the reference model's window");
+		return c->model_ret;
+	}
+	if (ol == 0)
+		mremap_second_mapping(m, pr->space, (unsigned int)((addr - m->base) / PG),
+				      (unsigned int)((to - m->base) / PG), nl);
+	else if (to == addr)
+		mremap_in_place(m, pr->space, addr, ol, nl);
+	else
+		mremap_move(m, pr->space, addr, ol, nl, to, flags);
+	if (ol && to != addr && (flags & MREMAP_DONTUNMAP_) && m->vma_fn && m->lock_fn)
+		mremap_dontunmap_locks(m, pr, addr, ol, to, nl);
+	return c->model_ret;
 }
 
 /* ---- brk ---- */
@@ -1153,18 +1273,19 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct strac
  * pages up to the new end and one more free (and a stack's guard gap), and
  * maps them like anonymous memory: rd wr mr mw me ac, and mlockall's.
  */
-static long ref_brk(struct ref_model *m, struct rspace *s, const struct strace_record *r, char **error)
+static long ref_brk(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
-	uint64_t want = arg(r, 0), newbrk, oldbrk;
+	struct rspace *s = pr->space;
+	uint64_t want = c->a[0], newbrk, oldbrk;
 	unsigned int a = 0, b = 0;
 
 	if (s->start_brk == 0) {
 		/* the first brk: where exec put the heap, as the log says */
-		if (r->result_unknown || r->err) {
-			*error = g_strdup("brk before the log says where the heap starts");
+		if (c->r->result_unknown || c->r->err) {
+			out->error = g_strdup("brk before the log says where the heap starts");
 			return 0;
 		}
-		s->start_brk = s->brk = (uint64_t)r->result;
+		s->start_brk = s->brk = (uint64_t)c->r->result;
 	}
 	if (want < s->start_brk)
 		return (long)s->brk;
@@ -1175,7 +1296,7 @@ static long ref_brk(struct ref_model *m, struct rspace *s, const struct strace_r
 		return (long)want;
 	}
 	if (!inside_window(m, MIN(newbrk, oldbrk), MAX(newbrk, oldbrk) + PG)) {
-		*error = g_strdup("brk beyond the reference model's window");
+		out->error = g_strdup("brk beyond the reference model's window");
 		return (long)s->brk;
 	}
 	if (want <= s->brk) {
@@ -1267,10 +1388,11 @@ static int access_page(struct ref_model *m, struct rspace *s, uint64_t a, bool w
 	return page_bytes(p, &bytes);
 }
 
-static long ref_mem(struct ref_model *m, struct rspace *s, const struct strace_record *r, bool write)
+/* mem_write(ADDR, BYTE, LEN), mem_read(ADDR, LEN): page by page, up to the first that faults. */
+static long access_range(struct ref_model *m, struct rspace *s, const uint64_t *args, bool write)
 {
-	uint64_t addr = arg(r, 0), len = arg(r, write ? 2 : 1), done = 0;
-	uint8_t byte = (uint8_t)arg(r, 1);
+	uint64_t addr = args[0], len = args[write ? 2 : 1], done = 0;
+	uint8_t byte = (uint8_t)args[1];
 
 	g_byte_array_set_size(m->read, 0);
 	while (done < len) {
@@ -1323,45 +1445,84 @@ static struct rspace *space_copy(struct ref_model *m, const struct rspace *from)
 	return s;
 }
 
-static long ref_fork(struct ref_model *m, struct rproc *pr, const struct strace_record *r, long model_ret)
+static long ref_mem_write(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			  struct ref_result *out)
 {
-	uint64_t flags = 0;
-	bool share = strcmp(r->name, "vfork") == 0;
-
-	if (model_ret <= 0)
-		return model_ret;
-	if (strcmp(r->name, "clone") == 0 && strace_arg_named(r, "flags", &flags))
-		share = (flags & CLONE_VM_) != 0;
-	if (share) {
-		pr->space->refs++;
-		proc_new(m, (int)model_ret, pr->space, pr->fds);
-	} else {
-		proc_new(m, (int)model_ret, space_copy(m, pr->space), pr->fds);
-	}
-	return model_ret;
+	(void)out;
+	return access_range(m, pr->space, c->a, true);
 }
 
-static long ref_openat(struct ref_model *m, struct rproc *pr, const struct strace_record *r, long model_ret,
-		       char **error)
+static long ref_mem_read(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			 struct ref_result *out)
 {
-	const struct strace_arg *p = r->args->len > 1 ? r->args->pdata[1] : NULL;
-	uint64_t oflags = arg(r, 2);
+	long ret = access_range(m, pr->space, c->a, false);
+
+	out->read = m->read->data;
+	out->read_len = m->read->len;
+	return ret;
+}
+
+/*
+ * fork, vfork, clone, clone3: a child sharing the address space (CLONE_VM:
+ * vfork, threads) or with a copy of it.  The child's pid is the log's
+ * (delegated to the simulated kernel when the log does not say).
+ */
+static long ref_fork(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	uint64_t flags = syscall_clone_flags(c->r->desc, c->args);
+	int pid = (!c->r->result_unknown && !c->r->err) ? (int)c->r->result : (int)c->model_ret;
+
+	if (pid <= 0 || c->model_ret <= 0) {
+		out->delegated = true;	/* refused: by the simulated kernel's rules */
+		return c->model_ret;
+	}
+	if (flags & CLONE_VM_) {
+		pr->space->refs++;
+		proc_new(m, pid, pr->space, pr->fds);
+	} else {
+		proc_new(m, pid, space_copy(m, pr->space), pr->fds);
+	}
+	return pid;
+}
+
+/* The lowest free descriptor, as open(2) returns. */
+static int lowest_free_fd(GHashTable *fds)
+{
+	int fd = 0;
+
+	while (g_hash_table_contains(fds, GINT_TO_POINTER(fd)))
+		fd++;
+	return fd;
+}
+
+/*
+ * open, openat: the file's contents, read once (the model's files do not
+ * change on disk), under the lowest free descriptor.  Failing to open is
+ * the host file system's business: the simulated kernel's result.
+ */
+static long ref_open(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	bool at = syscall_id(c->r->desc) == SC_openat;
+	const char *name = c->args->str[at ? 1 : 0];
 	g_autofree char *path = NULL;
 	g_autofree gchar *bytes = NULL;
 	gsize size = 0;
 	struct robj *o;
 	struct rfd *f;
+	int fd;
 
-	if (model_ret < 0)
-		return model_ret;
-	if (p == NULL || !p->is_string) {
-		*error = g_strdup("openat without a path");
-		return model_ret;
+	if (c->model_ret < 0) {
+		out->delegated = true;
+		return c->model_ret;
 	}
-	path = g_path_is_absolute(p->str) ? g_strdup(p->str) : g_build_filename(m->dir, p->str, NULL);
+	if (name == NULL) {
+		out->error = g_strdup("open of a path in user memory: beyond the reference model");
+		return c->model_ret;
+	}
+	path = g_path_is_absolute(name) ? g_strdup(name) : g_build_filename(m->dir, name, NULL);
 	if (!g_file_get_contents(path, &bytes, &size, NULL)) {
-		*error = g_strdup_printf("openat: the reference model cannot read %s", path);
-		return model_ret;
+		out->error = g_strdup_printf("open: the reference model cannot read %s", path);
+		return c->model_ret;
 	}
 	o = g_new0(struct robj, 1);
 	o->file = true;
@@ -1371,25 +1532,126 @@ static long ref_openat(struct ref_model *m, struct rproc *pr, const struct strac
 	g_ptr_array_add(m->objs, o);
 	f = g_new0(struct rfd, 1);
 	f->obj = o;
-	f->writable = (oflags & 3) != 0;	/* O_WRONLY or O_RDWR */
-	g_hash_table_insert(pr->fds, GINT_TO_POINTER((int)model_ret), f);
-	return model_ret;
+	f->writable = (c->a[at ? 2 : 1] & O_ACCMODE_) != O_RDONLY_;
+	fd = lowest_free_fd(pr->fds);
+	g_hash_table_insert(pr->fds, GINT_TO_POINTER(fd), f);
+	return fd;
 }
+
+static long ref_close(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	(void)m;
+	(void)out;
+	return g_hash_table_remove(pr->fds, GINT_TO_POINTER((int)c->a[0])) ? 0 : -EBADF;
+}
+
+/*
+ * msync(2): EINVAL for unknown flags, an unaligned start, or MS_ASYNC and
+ * MS_SYNC together; a range that wraps is ENOMEM, an empty one 0.  Then
+ * page by page: a hole is ENOMEM (at once for MS_ASYNC alone, else at the
+ * end), MS_INVALIDATE of a locked page EBUSY.  The pages do not change.
+ */
+static long ref_msync(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	uint64_t start = c->a[0], flags = c->a[2], end = start + page_align(c->a[1]);
+	bool hole = false;
+
+	(void)out;
+	if ((flags & ~(uint64_t)(MS_ASYNC_ | MS_INVALIDATE_ | MS_SYNC_)) || (start & (PG - 1)) ||
+	    ((flags & MS_ASYNC_) && (flags & MS_SYNC_)))
+		return -EINVAL;
+	if (end < start)
+		return -ENOMEM;
+	for (uint64_t a = start; a < end; a += PG) {
+		const struct rpage *p = inside_window(m, a, a + PG) ? &pr->space->pages[(a - m->base) / PG] : NULL;
+
+		if (p == NULL || !p->mapped) {
+			if (flags == MS_ASYNC_)
+				return -ENOMEM;
+			hole = true;
+			continue;
+		}
+		if ((flags & MS_INVALIDATE_) && (p->flags & F(LO)))
+			return -EBUSY;
+	}
+	return hole ? -ENOMEM : 0;
+}
+
+/*
+ * execve: the process gets an address space of its own, with nothing in
+ * the window (as dupmm's execve: the program's image is not modelled), and
+ * keeps its descriptors.  The path is not checked: the simulated kernel's
+ * result decides whether it happened.
+ */
+static long ref_execve(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	out->delegated = true;
+	if (c->model_ret < 0)
+		return c->model_ret;
+	space_put(m, pr->space);
+	pr->space = space_new(m);
+	for (unsigned int i = 0; i < m->npages; i++)
+		mark(m, pr->space, i);
+	return c->model_ret;
+}
+
+/* wait4, getpid, gettid: nothing the pages show; the result is the simulated kernel's. */
+static long ref_nothing_shown(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			      struct ref_result *out)
+{
+	(void)m;
+	(void)pr;
+	out->delegated = true;
+	return c->model_ret;
+}
+
+/* exit, exit_group: the process lets go of its address space. */
+static long ref_exit(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+{
+	struct rspace *s = pr->space;
+
+	m->last = NULL;
+	g_hash_table_remove(m->procs, GINT_TO_POINTER(pr->pid));
+	space_put(m, s);
+	out->delegated = true;
+	return c->model_ret;
+}
+
+typedef long (*ref_fn)(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out);
+
+/*
+ * The model's function for each row of the syscall table.  A row without
+ * one is an error of the model when a trace reaches it: a call nobody
+ * modelled must not pass as agreement.
+ */
+static const ref_fn ref_calls[NR_SYSCALL_ROWS] = {
+	[SC_mmap] = ref_mmap, [SC_munmap] = ref_munmap, [SC_mprotect] = ref_mprotect,
+	[SC_madvise] = ref_madvise, [SC_mremap] = ref_mremap, [SC_brk] = ref_brk,
+	[SC_msync] = ref_msync, [SC_mlock] = ref_mlock, [SC_mlock2] = ref_mlock2,
+	[SC_munlock] = ref_munlock, [SC_mlockall] = ref_mlockall, [SC_munlockall] = ref_munlockall,
+	[SC_open] = ref_open, [SC_openat] = ref_open, [SC_close] = ref_close,
+	[SC_fork] = ref_fork, [SC_vfork] = ref_fork, [SC_clone] = ref_fork, [SC_clone3] = ref_fork,
+	[SC_execve] = ref_execve, [SC_exit] = ref_exit, [SC_exit_group] = ref_exit,
+	[SC_wait4] = ref_nothing_shown, [SC_getpid] = ref_nothing_shown, [SC_gettid] = ref_nothing_shown,
+	[SC_mem_write] = ref_mem_write, [SC_mem_read] = ref_mem_read,
+};
 
 void ref_result_clear(struct ref_result *res)
 {
 	g_clear_pointer(&res->error, g_free);
 }
 
-static void ref_step1(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out);
+static void ref_step1(struct ref_model *m, const struct strace_record *r, const struct sys_args *args,
+		      long model_ret, struct ref_result *out);
 
-void ref_step(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out)
+void ref_step(struct ref_model *m, const struct strace_record *r, const struct sys_args *args, long model_ret,
+	      struct ref_result *out)
 {
 	static int trace = -1;	/* DUPMM_REF_TRACE, read once: this runs for every record */
 
 	if (trace < 0)
 		trace = g_getenv("DUPMM_REF_TRACE") != NULL;
-	ref_step1(m, r, model_ret, out);
+	ref_step1(m, r, args, model_ret, out);
 	if (trace) {
 		GHashTableIter it;
 		gpointer k, v;
@@ -1408,10 +1670,22 @@ void ref_step(struct ref_model *m, const struct strace_record *r, long model_ret
 	}
 }
 
-static void ref_step1(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out)
+/* A process's stdin, stdout and stderr: open, but nothing that maps. */
+static struct rproc *first_proc(struct ref_model *m, int pid)
+{
+	struct rproc *pr = proc_new(m, pid, space_new(m), NULL);
+
+	for (int fd = 0; fd < 3; fd++)
+		g_hash_table_insert(pr->fds, GINT_TO_POINTER(fd), g_new0(struct rfd, 1));
+	return pr;
+}
+
+static void ref_step1(struct ref_model *m, const struct strace_record *r, const struct sys_args *args,
+		      long model_ret, struct ref_result *out)
 {
 	struct rproc *pr;
-	const char *n = r->name;
+	struct ref_call c = { r, args, args ? args->a : NULL, model_ret };
+	ref_fn fn;
 
 	memset(out, 0, sizeof(*out));
 	if (r->kind == REC_SIGNAL)
@@ -1424,56 +1698,16 @@ static void ref_step1(struct ref_model *m, const struct strace_record *r, long m
 			out->error = g_strdup_printf("pid %d unknown to the reference model", r->pid);
 			return;
 		}
-		pr = proc_new(m, r->pid, space_new(m), NULL);	/* the first process */
+		pr = first_proc(m, r->pid);
 	}
-	if (r->kind == REC_EXITED || r->kind == REC_KILLED || !strcmp(n, "exit_group") || !strcmp(n, "exit")) {
-		struct rspace *s = pr->space;
-
-		m->last = NULL;
-		g_hash_table_remove(m->procs, GINT_TO_POINTER(r->pid));
-		space_put(m, s);
-		out->ret = model_ret;
-		out->delegated = true;
+	if (r->kind == REC_EXITED || r->kind == REC_KILLED) {
+		out->ret = ref_exit(m, pr, &c, out);
 		return;
 	}
-	if (!strcmp(n, "mmap"))
-		out->ret = ref_mmap(m, pr, r, &out->error);
-	else if (!strcmp(n, "munmap"))
-		out->ret = ref_munmap(m, pr->space, arg(r, 0), arg(r, 1));
-	else if (!strcmp(n, "mprotect"))
-		out->ret = ref_mprotect(m, pr->space, arg(r, 0), arg(r, 1), arg(r, 2));
-	else if (!strcmp(n, "madvise"))
-		out->ret = ref_madvise(m, pr->space, arg(r, 0), arg(r, 1), arg(r, 2));
-	else if (!strcmp(n, "mlock"))
-		out->ret = ref_mlock(m, pr->space, arg(r, 0), arg(r, 1), F(LO));
-	else if (!strcmp(n, "mlock2"))
-		out->ret = (arg(r, 2) & ~(uint64_t)MLOCK_ONFAULT_) ? -EINVAL :
-			   ref_mlock(m, pr->space, arg(r, 0), arg(r, 1),
-				     F(LO) | ((arg(r, 2) & MLOCK_ONFAULT_) ? F(LF) : 0));
-	else if (!strcmp(n, "munlock"))
-		out->ret = ref_mlock(m, pr->space, arg(r, 0), arg(r, 1), 0);
-	else if (!strcmp(n, "mlockall"))
-		out->ret = ref_mlockall(m, pr->space, arg(r, 0));
-	else if (!strcmp(n, "munlockall"))
-		out->ret = ref_munlockall(m, pr->space);
-	else if (!strcmp(n, "mremap"))
-		out->ret = ref_mremap(m, pr, r, model_ret, &out->delegated, &out->error);
-	else if (!strcmp(n, "brk"))
-		out->ret = ref_brk(m, pr->space, r, &out->error);
-	else if (!strcmp(n, "mem_write"))
-		out->ret = ref_mem(m, pr->space, r, true);
-	else if (!strcmp(n, "mem_read")) {
-		out->ret = ref_mem(m, pr->space, r, false);
-		out->read = m->read->data;
-		out->read_len = m->read->len;
-	} else if (!strcmp(n, "fork") || !strcmp(n, "vfork") || !strcmp(n, "clone")) {
-		out->ret = ref_fork(m, pr, r, model_ret);
-		out->delegated = true;	/* pid numbering */
-	} else if (!strcmp(n, "openat")) {
-		out->ret = ref_openat(m, pr, r, model_ret, &out->error);
-		out->delegated = true;	/* fd numbering */
-	} else {
-		out->ret = model_ret;	/* exit_group, wait4, ...: nothing the pages show */
-		out->delegated = true;
+	fn = r->desc && args ? ref_calls[syscall_id(r->desc)] : NULL;
+	if (fn == NULL) {
+		out->error = g_strdup_printf("%s: the reference model does not model this call", r->name);
+		return;
 	}
+	out->ret = fn(m, pr, &c, out);
 }

@@ -7,14 +7,22 @@
  * and whether a read faults.  There are no VMAs, no anon_vma, no page
  * tables: a mapping is a run of pages, fork copies the pages.
  *
- * It computes the result of every call itself, with two exceptions where
- * the answer depends on VMA boundaries, which pages alone do not have:
- * mremap (is the old range one VMA? does it end where its VMA ends?) and
- * which pages MREMAP_DONTUNMAP unlocks (the source VMAs, as the kernel
- * splits and merges them piece by piece).  There it takes the simulated
- * kernel's outcome (ref_step's model_ret; the lock bits of the source VMAs'
- * and the destination's pages) and applies it; such a step is marked
- * delegated.
+ * It computes the result of every call itself, except where the answer
+ * is not the pages' business, and there it takes the simulated kernel's
+ * outcome (ref_step's model_ret) and says so (ref_result.delegated):
+ *   - where it depends on VMA boundaries, which pages alone do not have:
+ *     mremap's refusals (is the old range one VMA?) and which pages
+ *     MREMAP_DONTUNMAP unlocks (the source VMAs, as the kernel splits and
+ *     merges them piece by piece: the lock bits of the source VMAs' and
+ *     the destination's pages);
+ *   - numbering the log does not give: a child's pid when the log says
+ *     "= ?", and whether a fork was refused;
+ *   - the host's file system: whether an open or an execve succeeded (a
+ *     successful open's descriptor it numbers itself);
+ *   - results no page shows: wait4, getpid, gettid, and exits.
+ * Every row of the syscall table it models has a function (ref_calls[] in
+ * refmodel.c); a call it has none for is an error of the model, never a
+ * pass.
  *
  * DUPMM_REF_TRACE=1 in the environment prints, after every step, its
  * result in the model and the mapped pages of every process (debugging a
@@ -27,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <strace/strace.h>
+#include <strace/strace.h>	/* the records, and through it the syscall table */
 
 #define REF_PAGE_SIZE 4096
 
@@ -71,8 +79,12 @@ struct ref_model;
 struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir,
 			  ref_vma_fn vma_fn, ref_lock_fn lock_fn, void *arg);
 void ref_free(struct ref_model *m);
-/* Apply record r; the simulated kernel returned model_ret for it. */
-void ref_step(struct ref_model *m, const struct strace_record *r, long model_ret, struct ref_result *out);
+/*
+ * Apply record r, a call with arguments args (NULL for an exit line); the
+ * simulated kernel returned model_ret for it.
+ */
+void ref_step(struct ref_model *m, const struct strace_record *r, const struct sys_args *args, long model_ret,
+	      struct ref_result *out);
 void ref_result_clear(struct ref_result *res);
 
 uint64_t ref_base(const struct ref_model *m);
