@@ -38,6 +38,7 @@
 #define CMD_EXIT 0xfffffffdu
 
 static const struct strace_log *trace;
+static struct sys_args *call_args;	/* per record: its arguments, decoded before any fork */
 static uint64_t window_lo = 0x200000000000ULL, window_hi = 0x300000000000ULL;
 static int slot_of_pid[1 << 16];	/* trace pid -> slot + 1 */
 static int *cmd_fd, *rep_fd;		/* per slot: read end for the process, write end for replies */
@@ -198,14 +199,6 @@ static void send_dump(int slot, struct reply *r)
 	write_all(rep_fd[slot], dump_buf, r->dump_len);
 }
 
-static uint64_t arg(const struct strace_record *rec, guint i)
-{
-	uint64_t v = 0;
-
-	strace_arg_u64(rec, i, &v);
-	return v;
-}
-
 static int64_t sys_result(long r)
 {
 	return r < 0 ? -errno : r;
@@ -247,11 +240,12 @@ static long do_clone(uint64_t flags, int child_slot)
 static volatile uint64_t mem_done;	/* bytes accessed before a fault (survives siglongjmp) */
 
 /* mem_read/mem_write; a read also leaves its bytes in dump_buf for --resolve. */
-static void perform_mem(const struct strace_record *rec, struct reply *r, bool write)
+static void perform_mem(const struct strace_record *rec, const struct sys_args *a, struct reply *r,
+			bool write)
 {
-	uint64_t addr = arg(rec, 0), len = arg(rec, write ? 2 : 1);
-	uint8_t byte = (uint8_t)arg(rec, 1);
-	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
+	const uint64_t len = a->a[write ? 2 : 1];
+	const uint8_t byte = (uint8_t)a->a[1];
+	volatile uint8_t *const p = (volatile uint8_t *)(uintptr_t)a->a[0];
 
 	mem_done = 0;
 	if (sigsetjmp(fault_jmp, 1)) {
@@ -267,7 +261,7 @@ static void perform_mem(const struct strace_record *rec, struct reply *r, bool w
 				dump_buf[i] = (char)p[i];
 			if (p[i] != (uint8_t)rec->result && !r->mismatch && !rec->result_unknown) {
 				r->mismatch = 1;
-				r->where = addr + i;
+				r->where = (uint64_t)(uintptr_t)(p + i);
 				r->value = p[i];
 			}
 		}
@@ -281,71 +275,79 @@ static int host_fd(int log_fd)
 	return (log_fd >= 0 && log_fd < MAX_FDS && log_fds[log_fd]) ? log_fds[log_fd] - 1 : -1;
 }
 
-static void perform(const struct strace_record *rec, struct reply *r)
+/*
+ * open, openat: a file just written (a fresh checkout) has dirty page-cache
+ * pages until writeback; the model's cache starts clean.  Flush so both
+ * start alike: the dirty state is the disk's business, not the mm's.  Then
+ * drop its clean pages: the model's cache starts empty, and fault-around
+ * maps whatever neighbours are cached.
+ */
+static void opened(const struct strace_record *rec, long fd)
 {
-	const char *n = rec->name;
+	if (fd < 0)
+		return;
+	fdatasync((int)fd);
+	posix_fadvise((int)fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (rec->result >= 0 && rec->result < MAX_FDS)
+		log_fds[rec->result] = (int)fd + 1;
+}
 
-	if (!strcmp(n, "mem_write") || !strcmp(n, "mem_read")) {
-		perform_mem(rec, r, n[4] == 'w');
-	} else if (!strcmp(n, "mmap")) {
-		uint64_t addr = arg(rec, 0), flags = arg(rec, 3);
-		int fd = (int)arg(rec, 4);
+/*
+ * A call of the syscall table, made as the row says: descriptors the log
+ * numbers become the host's, strings the log shows are passed as they are,
+ * and an mmap lands where the log says (strace_place_as_logged).
+ */
+static int64_t perform_call(const struct strace_record *rec, struct sys_args *a)
+{
+	const struct syscall_desc *d = rec->desc;
+	uint64_t x[SYS_MAX_ARGS];
+	long ret;
 
-		if (!(flags & MAP_FIXED) && !rec->err && !rec->result_unknown) {
-			addr = (uint64_t)rec->result;
-			flags |= MAP_FIXED_NOREPLACE;
-		}
-		if (!(flags & MAP_ANONYMOUS))
-			fd = host_fd(fd);
-		r->ret = sys_result(syscall(SYS_mmap, addr, arg(rec, 1), arg(rec, 2), flags, fd, arg(rec, 5)));
-	} else if (!strcmp(n, "openat") || !strcmp(n, "open")) {
-		bool at = n[4] == 'a';
-		const struct strace_arg *p = rec->args->pdata[at ? 1 : 0];
-		long fd = syscall(SYS_openat, AT_FDCWD, p->str, arg(rec, at ? 2 : 1) | O_CLOEXEC, arg(rec, at ? 3 : 2));
+	strace_place_as_logged(rec, a);
+	for (unsigned int i = 0; i < SYS_MAX_ARGS; i++)
+		x[i] = a->a[i];
+	for (unsigned int i = 0; i < SYS_MAX_ARGS && d->args[i].name; i++) {
+		unsigned int slot = syscall_arg_slot(d, i);
 
-		r->ret = sys_result(fd);
-		/*
-		 * A file just written (a fresh checkout) has dirty page-cache pages
-		 * until writeback; the model's cache starts clean.  Flush so both
-		 * start alike: the dirty state is the disk's business, not the mm's.
-		 * Then drop its clean pages: the model's cache starts empty, and
-		 * fault-around maps whatever neighbours are cached.
-		 */
-		if (fd >= 0) {
-			fdatasync((int)fd);
-			posix_fadvise((int)fd, 0, 0, POSIX_FADV_DONTNEED);
-		}
-		if (fd >= 0 && rec->result >= 0 && rec->result < MAX_FDS)
-			log_fds[rec->result] = (int)fd + 1;
-	} else if (!strcmp(n, "close")) {
-		r->ret = sys_result(syscall(SYS_close, host_fd((int)arg(rec, 0))));
-		if (arg(rec, 0) < MAX_FDS)
-			log_fds[arg(rec, 0)] = 0;
-	} else if (!strcmp(n, "fork") || !strcmp(n, "vfork") || !strcmp(n, "clone")) {
-		uint64_t flags = n[0] == 'f' ? SIGCHLD : n[0] == 'v' ? (CLONE_VM | CLONE_VFORK | SIGCHLD) : 0;
+		if (d->args[i].kind == SA_FD && (int64_t)x[slot] >= 0)
+			x[slot] = (uint64_t)(int64_t)host_fd((int)x[slot]);
+		else if (d->args[i].kind == SA_STR && a->str[slot])
+			x[slot] = (uint64_t)(uintptr_t)a->str[slot];
+	}
+	ret = syscall(d->nr, x[0], x[1], x[2], x[3], x[4], x[5]);
+	return sys_result(ret);
+}
 
-		if (n[0] == 'c')
-			strace_arg_named(rec, "flags", &flags);
+static void perform(guint idx, struct reply *r)
+{
+	const struct strace_record *rec = trace->records->pdata[idx];
+	const struct syscall_desc *d = rec->desc;
+	struct sys_args a = call_args[idx];
+
+	switch (syscall_id(d)) {
+	case SC_mem_write:
+	case SC_mem_read:
+		perform_mem(rec, &a, r, syscall_id(d) == SC_mem_write);
+		return;
+	case SC_wait4:
+		/* the trace's pids are not the host's: any child, the log's order makes it the one */
+		r->ret = sys_result(syscall(SYS_wait4, (int64_t)a.a[0] > 0 ? -1 : (int64_t)a.a[0], NULL,
+					    a.a[2] | __WALL, NULL));
+		return;
+	default:
+		break;
+	}
+	if (d->flags & SCF_CLONE) {
 		int child = rec->result > 0 && rec->result < (1 << 16) ? slot_of_pid[rec->result] - 1 : -1;
 
-		r->ret = child < 0 ? -EINVAL : do_clone(flags, child);
-	} else if (!strcmp(n, "wait4")) {
-		int64_t pid = (int64_t)arg(rec, 0);
-
-		r->ret = sys_result(syscall(SYS_wait4, pid > 0 ? -1 : pid, NULL, arg(rec, 2) | __WALL, NULL));
-	} else {
-		long nr = !strcmp(n, "munmap") ? SYS_munmap : !strcmp(n, "mprotect") ? SYS_mprotect :
-			  !strcmp(n, "madvise") ? SYS_madvise : !strcmp(n, "mremap") ? SYS_mremap :
-			  !strcmp(n, "msync") ? SYS_msync : !strcmp(n, "mlock") ? SYS_mlock :
-			  !strcmp(n, "mlock2") ? SYS_mlock2 : !strcmp(n, "munlock") ? SYS_munlock :
-			  !strcmp(n, "mlockall") ? SYS_mlockall : !strcmp(n, "munlockall") ? SYS_munlockall : -1;
-
-		if (nr < 0) {
-			r->ret = -ENOSYS;
-			return;
-		}
-		r->ret = sys_result(syscall(nr, arg(rec, 0), arg(rec, 1), arg(rec, 2), arg(rec, 3), arg(rec, 4)));
+		r->ret = child < 0 ? -EINVAL : do_clone(syscall_clone_flags(d, &a), child);
+		return;
 	}
+	r->ret = perform_call(rec, &a);
+	if (d->flags & SCF_RET_FD)
+		opened(rec, r->ret);
+	if (syscall_id(d) == SC_close && a.a[0] < MAX_FDS)
+		log_fds[a.a[0]] = 0;
 }
 
 /* serve: the loop of one traced process. */
@@ -383,13 +385,13 @@ static void serve(int slot)
 		if (cmd == CMD_EXIT)
 			syscall(SYS_exit, 0);
 		rec = trace->records->pdata[cmd];
-		if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit")) {
+		if (rec->desc->flags & SCF_EXIT) {
 			send_dump(slot, &r);
-			syscall(SYS_exit, (int)arg(rec, 0));
+			syscall(SYS_exit, (int)call_args[cmd].a[0]);
 		}
-		perform(rec, &r);
+		perform(cmd, &r);
 		write_all(rep_fd[slot], &r, sizeof(r));
-		if (!strcmp(rec->name, "mem_read"))
+		if (syscall_id(rec->desc) == SC_mem_read)
 			write_all(rep_fd[slot], dump_buf, r.dump_len);
 	}
 }
@@ -450,44 +452,45 @@ static int trace_pid_of_host(pid_t pid)
 	return -1;
 }
 
-static void check_reply(const struct strace_record *rec, const struct reply *r, int slot)
+static void check_mem_reply(const struct strace_record *rec, const struct reply *r)
 {
-	const char *n = rec->name;
-
-	if (!strcmp(n, "mem_write") || !strcmp(n, "mem_read")) {
-		if (rec->result_unknown)
-			return;
-		if (r->faulted && !rec->err)
-			differ(rec, "the host faults at %#" PRIx64 ", the log says it does not", r->where);
-		else if (!r->faulted && rec->err)
-			differ(rec, "the host does not fault, the log says -1 EFAULT");
-		else if (r->mismatch)
-			differ(rec, "the host reads %#x at %#" PRIx64 ", the log says %#x", r->value, r->where,
-			       (unsigned)rec->result);
+	if (rec->result_unknown)
 		return;
-	}
-	if (r->ret == -ENOSYS) {
-		differ(rec, "dupmm-hostrun cannot perform this call");
+	if (r->faulted && !rec->err)
+		differ(rec, "the host faults at %#" PRIx64 ", the log says it does not", r->where);
+	else if (!r->faulted && rec->err)
+		differ(rec, "the host does not fault, the log says -1 EFAULT");
+	else if (r->mismatch)
+		differ(rec, "the host reads %#x at %#" PRIx64 ", the log says %#x", r->value, r->where,
+		       (unsigned)rec->result);
+}
+
+static void check_reply(const struct strace_record *rec, const struct reply *r)
+{
+	const struct syscall_desc *d = rec->desc;
+
+	if (d->nr == SYS_PSEUDO) {
+		check_mem_reply(rec, r);
 		return;
 	}
 	if (rec->result_unknown)
 		return;
-	if (!strcmp(n, "fork") || !strcmp(n, "vfork") || !strcmp(n, "clone")) {
+	if (d->flags & SCF_CLONE) {
 		if (r->ret > 0 && rec->result > 0)
 			procs[slot_of_pid[rec->result] - 1].host_pid = (pid_t)r->ret;
 		else if (r->ret < 0 || rec->err)
 			differ(rec, "the host returns %" PRId64 ", the log %" PRId64, r->ret, rec->result);
 		return;
 	}
-	if (!strcmp(n, "wait4")) {
+	if (d->flags & SCF_RET_PID) {
 		int tp = r->ret > 0 ? trace_pid_of_host((pid_t)r->ret) : -1;
 
 		if (rec->err ? r->ret != -rec->err : tp != rec->result)
-			differ(rec, "the host reaps pid %d, the log says %" PRId64, tp, rec->result);
+			differ(rec, "the host gives pid %d, the log says %" PRId64, tp, rec->result);
 		return;
 	}
-	if ((!strcmp(n, "openat") || !strcmp(n, "open")) && !rec->err) {
-		if (r->ret < 0)
+	if ((d->flags & SCF_RET_FD) && !rec->err) {
+		if (r->ret < 0)	/* the host's number is mapped to the log's */
 			differ(rec, "the host fails with %s", errname(r->ret));
 		return;
 	}
@@ -499,7 +502,6 @@ static void check_reply(const struct strace_record *rec, const struct reply *r, 
 			differ(rec, "the host returns %#" PRIx64 ", the log says %#" PRIx64 " %s",
 			       (uint64_t)r->ret, (uint64_t)rec->result, rec->err ? strace_errno_name(rec->err) : "");
 	}
-	(void)slot;
 }
 
 /* A traced process that does not answer within 20 s is stuck: give up loudly. */
@@ -523,7 +525,7 @@ static void collect_pending(int slot)
 		return;
 	procs[slot].reply_pending = false;
 	if (read_reply(slot, &r))
-		check_reply(procs[slot].pending_rec, &r, slot);
+		check_reply(procs[slot].pending_rec, &r);
 }
 
 static void write_dump(int slot, const struct reply *r)
@@ -582,29 +584,25 @@ static void emit_original(const struct strace_record *rec)
 		g_string_append_printf(resolved, "%s\n", line_text(rec));
 }
 
+/* The record's line with the host's result: by the writer's rules (addresses in hex). */
 static void emit_result(const struct strace_record *rec, int64_t ret)
 {
 	const char *line, *eq;
-	int len;
 
 	if (!resolved)
 		return;
 	line = line_text(rec);
 	eq = g_strrstr(line, " = ");
-	len = eq ? (int)(eq - line) : (int)strlen(line);
-	if (ret >= 0 && (!strcmp(rec->name, "mmap") || !strcmp(rec->name, "mremap")))
-		g_string_append_printf(resolved, "%.*s = %#" PRIx64 "\n", len, line, (uint64_t)ret);
-	else if (ret >= 0)
-		g_string_append_printf(resolved, "%.*s = %" PRId64 "\n", len, line, ret);
-	else
-		g_string_append_printf(resolved, "%.*s = -1 %s (%s)\n", len, line,
-				       strace_errno_name((int)-ret), g_strerror((int)-ret));
+	g_string_append_len(resolved, line, eq ? eq - line : (gssize)strlen(line));
+	strace_format_result(rec->desc, false, ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0, resolved);
+	g_string_append_c(resolved, '\n');
 }
 
 /* A mem_read: one line per run of equal bytes, then the faulting rest. */
-static void emit_mem_read(const struct strace_record *rec, const struct reply *r, const uint8_t *data)
+static void emit_mem_read(guint idx, const struct reply *r, const uint8_t *data)
 {
-	uint64_t addr = arg(rec, 0), len = arg(rec, 1);
+	const struct strace_record *rec = trace->records->pdata[idx];
+	uint64_t addr = call_args[idx].a[0], len = call_args[idx].a[1];
 
 	if (!resolved)
 		return;
@@ -619,19 +617,50 @@ static void emit_mem_read(const struct strace_record *rec, const struct reply *r
 				       rec->pid, addr + r->dump_len, len - r->dump_len);
 }
 
-static uint64_t clone_flags(const struct strace_record *rec)
+/* Why the helper cannot perform a row's call, or NULL. */
+static const char *cannot_perform(const struct syscall_desc *d)
 {
-	uint64_t f = 0;
+	if (!d->modelled)
+		return "dupmm does not model it";
+	if (d->flags & SCF_NOHOST)
+		return "the helper's own heap is the brk area";
+	if (d->flags & SCF_EXEC)
+		return "it would replace the helper";
+	return NULL;
+}
 
-	strace_arg_named(rec, "flags", &f);
-	return f;
+/* The reply of a call that returns, with what --resolve writes for it. */
+static void finish_call(guint idx, int slot)
+{
+	const struct strace_record *rec = trace->records->pdata[idx];
+	const struct syscall_desc *d = rec->desc;
+	struct reply r;
+
+	if (!read_reply(slot, &r))
+		return;
+	if (syscall_id(d) == SC_mem_read) {
+		g_autofree uint8_t *data = g_malloc(r.dump_len + 1);
+
+		if (!read_all(rep_rd[slot], data, r.dump_len))
+			return;
+		emit_mem_read(idx, &r, data);
+	} else if (syscall_id(d) == SC_mem_write) {
+		emit_result(rec, r.faulted ? -EFAULT : 0);
+	} else if ((d->flags & SCF_RET_FD) && r.ret >= 0 && !rec->result_unknown && !rec->err) {
+		emit_original(rec);	/* fd numbers are the log's: the host's are mapped to them */
+	} else if (!(d->flags & (SCF_CLONE | SCF_RET_PID))) {
+		emit_result(rec, r.ret);
+	}
+	check_reply(rec, &r);
 }
 
 static void run_record(guint idx)
 {
 	const struct strace_record *rec = trace->records->pdata[idx];
 	int slot = slot_of_pid[rec->pid] - 1;
+	const struct syscall_desc *d = rec->desc;
 	struct reply r;
+	const char *why;
 
 	if (rec->kind == REC_SIGNAL)
 		return;
@@ -645,17 +674,15 @@ static void run_record(guint idx)
 		dump_and_exit(slot);
 		return;
 	}
-	if (!strcmp(rec->name, "brk")) {
-		differ(rec, "dupmm-hostrun cannot perform brk (the helper's own heap is there)");
+	if ((why = cannot_perform(d)) != NULL) {
+		differ(rec, "dupmm-hostrun cannot perform this call: %s", why);
 		return;
 	}
 	performed++;
 	send_cmd(slot, idx);
-	if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit") ||
-	    !strcmp(rec->name, "fork") || !strcmp(rec->name, "vfork") || !strcmp(rec->name, "clone") ||
-	    !strcmp(rec->name, "wait4"))
-		emit_original(rec);	/* pids are the log's; wait4 is checked below */
-	if (!strcmp(rec->name, "exit_group") || !strcmp(rec->name, "exit")) {
+	if (d->flags & (SCF_EXIT | SCF_CLONE | SCF_RET_PID))
+		emit_original(rec);	/* pids are the log's; they are checked below */
+	if (d->flags & SCF_EXIT) {
 		if (read_reply(slot, &r))
 			write_dump(slot, &r);
 		wait_gone(procs[slot].host_pid);
@@ -664,31 +691,42 @@ static void run_record(guint idx)
 				collect_pending(i);
 		return;
 	}
-	if (!strcmp(rec->name, "vfork") ||
-	    (!strcmp(rec->name, "clone") && clone_flags(rec) & CLONE_VFORK)) {
+	if (syscall_clone_flags(d, &call_args[idx]) & CLONE_VFORK) {
 		procs[slot].reply_pending = true;	/* the kernel suspends the parent */
 		procs[slot].pending_rec = rec;
 		if (rec->result > 0 && rec->result < (1 << 16))
 			procs[slot_of_pid[rec->result] - 1].started = true;
 		return;
 	}
-	if (!read_reply(slot, &r))
-		return;
-	if (!strcmp(rec->name, "mem_read")) {
-		g_autofree uint8_t *data = g_malloc(r.dump_len + 1);
+	finish_call(idx, slot);
+}
 
-		if (!read_all(rep_rd[slot], data, r.dump_len))
-			return;
-		emit_mem_read(rec, &r, data);
-	} else if (!strcmp(rec->name, "mem_write")) {
-		emit_result(rec, r.faulted ? -EFAULT : 0);
-	} else if ((!strcmp(rec->name, "openat") || !strcmp(rec->name, "open")) && r.ret >= 0 &&
-		   !rec->result_unknown && !rec->err) {
-		emit_original(rec);	/* fd numbers are the log's: the host's are mapped to them */
-	} else if (strcmp(rec->name, "fork") && strcmp(rec->name, "clone") && strcmp(rec->name, "wait4")) {
-		emit_result(rec, r.ret);
+/*
+ * decode_calls: every call's arguments, by its row in the syscall table,
+ * before any process exists (a CLONE_VM child must not allocate: it shares
+ * the heap).  False, naming FILE:LINE, for a call not in the table or with
+ * arguments the log does not say.
+ */
+static bool decode_calls(void)
+{
+	call_args = g_new0(struct sys_args, trace->records->len);
+	for (guint i = 0; i < trace->records->len; i++) {
+		const struct strace_record *rec = trace->records->pdata[i];
+		g_autoptr(GError) error = NULL;
+
+		if (rec->kind != REC_CALL)
+			continue;
+		if (rec->desc == NULL) {
+			fprintf(stderr, "%s:%d: %s: not in dupmm's syscall table\\n", trace->path, rec->line,
+				rec->name);
+			return false;
+		}
+		if (!strace_call_args(trace->path, rec, &call_args[i], &error)) {
+			fprintf(stderr, "dupmm-hostrun: %s\\n", error->message);
+			return false;
+		}
 	}
-	check_reply(rec, &r, slot);
+	return true;
 }
 
 /*
@@ -706,9 +744,8 @@ static bool assign_slots(void)
 		}
 		if (!slot_of_pid[rec->pid])
 			slot_of_pid[rec->pid] = ++nslots;
-		if (rec->kind == REC_CALL && rec->result > 0 && rec->result < (1 << 16) &&
-		    (!strcmp(rec->name, "fork") || !strcmp(rec->name, "vfork") || !strcmp(rec->name, "clone")) &&
-		    !slot_of_pid[rec->result])
+		if (rec->kind == REC_CALL && rec->result > 0 && rec->result < (1 << 16) && rec->desc &&
+		    (rec->desc->flags & SCF_CLONE) && !slot_of_pid[rec->result])
 			slot_of_pid[rec->result] = ++nslots;
 	}
 	procs = g_new0(struct proc, nslots);
@@ -792,7 +829,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dupmm-hostrun: %s: %s\n", proc_out, g_strerror(errno));
 		return 2;
 	}
-	if (!assign_slots())
+	if (!decode_calls() || !assign_slots())
 		return 2;
 	dir = g_path_get_dirname(files[0]);
 	if (chdir(dir) < 0) {
