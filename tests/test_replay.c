@@ -180,6 +180,33 @@ START_TEST(test_cli_exit_status)
 }
 END_TEST
 
+START_TEST(test_cli_fuzz_can_fail)
+{
+	/* the hidden --plant-bug switch: the same campaign fails with the bug, passes without */
+	g_autofree char *dir = g_dir_make_tmp("dupmm-plant-XXXXXX", NULL);
+	g_autofree char *fail = g_build_filename(dir, "fail-1.strace", NULL);
+	const char *bug[] = { "fuzz", "--plant-bug", "fork-no-wrprotect", "--seed", "1", "--runs", "50",
+			      "--out", dir, NULL };
+	const char *clean[] = { "fuzz", "--seed", "1", "--runs", "50", "--out", dir, NULL };
+	const char *bogus[] = { "fuzz", "--plant-bug", "no-such-bug", NULL };
+	char *out, *err;
+
+	ck_assert_int_eq(run_dupmm(bug, &out, &err), 1);
+	ck_assert_ptr_nonnull(strstr(out, "1 failures"));
+	ck_assert(g_file_test(fail, G_FILE_TEST_EXISTS));
+	g_free(out);
+	g_free(err);
+	ck_assert_int_eq(run_dupmm(clean, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out, "0 failures"));
+	g_free(out);
+	g_free(err);
+	ck_assert_int_eq(run_dupmm(bogus, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unknown bug 'no-such-bug'"));
+	g_free(out);
+	g_free(err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("replay");
@@ -190,6 +217,7 @@ int main(void)
 	tcase_add_test(tc, test_vfork_execve_clone3);
 	tcase_add_test(tc, test_placement_follows_log);
 	tcase_add_test(tc, test_cli_exit_status);
+	tcase_add_test(tc, test_cli_fuzz_can_fail);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -20,37 +20,14 @@ static GPtrArray *trace_names;
 static void compare_with_expected(const char *name, struct replay_result *res)
 {
 	g_autofree char *dir = g_build_filename(test_env("DUPMM_TRACES"), "expected", name, NULL);
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *f;
-	guint compared = 0;
+	g_autofree char *diff = NULL;
+	guint files;
 
-	ck_assert_msg(d != NULL, "%s: no host-kernel expectations in %s (tools/regen-expected.sh)", name, dir);
-	while ((f = g_dir_read_name(d)) != NULL) {
-		g_autofree char *path = g_build_filename(dir, f, NULL);
-		g_autofree char *want = NULL;
-		g_autofree char *cw = NULL, *cg = NULL;
-		struct replay_snapshot *s;
-		int pid;
-		bool smaps = g_str_has_suffix(f, ".smaps");
-		bool pagemap = g_str_has_suffix(f, ".pagemap");
-
-		if (sscanf(f, "%d.", &pid) != 1)
-			continue;
-		s = g_hash_table_lookup(res->snapshots, GINT_TO_POINTER(pid));
-		ck_assert_msg(s != NULL, "%s: the host has pid %d, the replay has no such process", name, pid);
-		ck_assert(g_file_get_contents(path, &want, NULL, NULL));
-		if (pagemap) {	/* flag bits per page: compared as they are */
-			cw = g_strdup(want);
-			cg = g_strdup(s->pagemap);
-		} else {
-			cw = smaps ? smaps_canonical(want) : maps_canonical(want);
-			cg = smaps ? smaps_canonical(s->smaps) : maps_canonical(s->maps);
-		}
-		ck_assert_msg(strcmp(cw, cg) == 0, "%s: pid %d %s differs from the host kernel's.\nhost:\n%s\ndupmm:\n%s",
-			      name, pid, pagemap ? "pagemap" : smaps ? "smaps" : "maps", cw, cg);
-		compared++;
-	}
-	ck_assert_msg(compared > 0, "%s: nothing compared", name);
+	ck_assert_msg(g_file_test(dir, G_FILE_TEST_IS_DIR),
+		      "%s: no host-kernel expectations in %s (tools/regen-expected.sh)", name, dir);
+	diff = replay_compare_with_host(res, dir, &files);
+	ck_assert_msg(diff == NULL, "%s: differs from the host kernel's: %s", name, diff);
+	ck_assert_msg(files > 0, "%s: nothing compared", name);
 }
 
 START_TEST(test_trace_replays_like_the_host)

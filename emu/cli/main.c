@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fuzz/fuzz.h>
-
-#include <fuzz/checks.h>
 #include <dupmm/mm.h>
+#include <fuzz/checks.h>
+#include <fuzz/fuzz.h>
 #include <strace/replay.h>
 #include <strace/strace.h>
 
@@ -67,7 +66,10 @@ static int start_phys(void)
 
 static char *opt_plant;
 
-/* The hidden --plant-bug switch: only the fuzzer's test uses it. */
+/*
+ * The hidden --plant-bug switch: a deliberate bug in the model, so that a
+ * campaign or a replay can be seen to fail (test_replay runs it).
+ */
 static int set_planted_bug(const char *cmd)
 {
 	if (opt_plant == NULL)
@@ -169,12 +171,85 @@ static int cmd_replay(int argc, char **argv)
 	return rc;
 }
 
+/* --check LIST: FUZZ_CHECK_* bits, or -1 after saying what is wrong. */
+static int parse_checks(const char *list)
+{
+	g_auto(GStrv) names = NULL;
+	int checks = 0;
+
+	if (list == NULL)
+		return FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL;
+	names = g_strsplit(list, ",", -1);
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(names[i], "invariants")) {
+			checks |= FUZZ_CHECK_INVARIANTS;
+		} else if (!strcmp(names[i], "model")) {
+			checks |= FUZZ_CHECK_MODEL;
+		} else if (!strcmp(names[i], "host")) {
+			checks |= FUZZ_CHECK_HOST;
+		} else if (strcmp(names[i], "none") != 0) {	/* none: what the checks cost, by difference */
+			g_printerr("dupmm fuzz: --check: '%s' is not a check (invariants, model, host, none)\n",
+				   names[i]);
+			return -1;
+		}
+	}
+	return checks;
+}
+
+/* dupmm-hostrun: beside dupmm in the build tree, or on PATH; NULL if neither. */
+static char *find_hostrun(void)
+{
+	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+	g_autofree char *beside = dir ? g_build_filename(dir, "..", "tools", "dupmm-hostrun", NULL) : NULL;
+
+	if (beside && g_file_test(beside, G_FILE_TEST_IS_EXECUTABLE))
+		return g_steal_pointer(&beside);
+	return g_find_program_in_path("dupmm-hostrun");
+}
+
+/* --emit: the traces of the runs, as the campaign would check them. */
+static void emit_traces(const struct fuzz_options *o)
+{
+	for (guint i = 0; i < o->runs; i++) {
+		g_autofree char *t = NULL;
+
+		if (o->shard_n > 1 && i % o->shard_n != o->shard_k)
+			continue;
+		t = fuzz_generate(o->seed + i, o->ops, !(o->checks & FUZZ_CHECK_HOST));
+		printf("# seed %" G_GUINT64_FORMAT "\n%s", o->seed + i, t);
+	}
+}
+
+/* A campaign with o, its summary on stdout: the exit status. */
+static int run_campaign(const struct fuzz_options *o)
+{
+	g_autoptr(GError) error = NULL;
+	struct fuzz_report rep;
+	int rc = set_planted_bug("fuzz");
+
+	if (rc == 0)
+		rc = start_phys();
+	if (rc)
+		return rc;
+	if (!fuzz_campaign(o, &rep, &error)) {
+		g_printerr("dupmm fuzz: %s\n", error->message);
+		rc = EXIT_BADINPUT;
+	} else {
+		fuzz_print_summary(o, &rep, stdout);
+		rc = rep.failures ? EXIT_DIVERGED : 0;
+	}
+	fuzz_report_clear(&rep);
+	phys_exit();
+	return rc;
+}
+
 static int cmd_fuzz(int argc, char **argv)
 {
 	gint64 seed = 1;
-	gint ops = 200, runs = 100, max_failures = 1, full_every = FUZZ_FULL_EVERY_DEFAULT;
+	gint ops = 200, runs = 100, max_failures = 1, full_every = FUZZ_FULL_EVERY_DEFAULT, checks;
 	double budget = 0;
-	char *shard = NULL, *check = NULL, *out_dir = NULL, *hostrun = NULL;
+	g_autofree char *shard = NULL, *check = NULL, *out_dir = NULL, *hostrun = NULL;
 	gboolean emit = FALSE;
 	const GOptionEntry entries[] = {
 		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "First seed; run i uses SEED+i (default 1)", "SEED" },
@@ -203,8 +278,6 @@ static int cmd_fuzz(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- property-test the model with random traces");
 	g_autoptr(GError) error = NULL;
 	struct fuzz_options o = { 0 };
-	struct fuzz_report rep;
-	int rc;
 
 	g_option_context_set_summary(ctx,
 		"Generates random traces (several processes, anonymous and file mmap, munmap,\n"
@@ -229,84 +302,27 @@ static int cmd_fuzz(int argc, char **argv)
 		g_printerr("dupmm fuzz: --shard: expected K/N with 0 <= K < N, got '%s'\n", shard);
 		return EXIT_BADINPUT;
 	}
-	o.checks = check ? 0 : FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL;
-	if (check) {
-		g_auto(GStrv) names = g_strsplit(check, ",", -1);
-
-		for (int i = 0; names[i]; i++) {
-			if (!strcmp(names[i], "invariants")) {
-				o.checks |= FUZZ_CHECK_INVARIANTS;
-			} else if (!strcmp(names[i], "model")) {
-				o.checks |= FUZZ_CHECK_MODEL;
-			} else if (!strcmp(names[i], "host")) {
-				o.checks |= FUZZ_CHECK_HOST;
-			} else if (!strcmp(names[i], "none")) {
-				/* generate and replay only: what the checks cost, by difference */
-			} else {
-				g_printerr("dupmm fuzz: --check: '%s' is not a check (invariants, model, host, none)\n",
-					   names[i]);
-				return EXIT_BADINPUT;
-			}
-		}
+	if ((checks = parse_checks(check)) < 0)
+		return EXIT_BADINPUT;
+	if ((checks & FUZZ_CHECK_HOST) && hostrun == NULL && (hostrun = find_hostrun()) == NULL) {
+		g_printerr("dupmm fuzz: --check host needs dupmm-hostrun: give --hostrun PATH\n");
+		return EXIT_BADINPUT;
 	}
-	if ((o.checks & FUZZ_CHECK_HOST) && hostrun == NULL) {
-		g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-		g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
-		g_autofree char *beside = dir ? g_build_filename(dir, "..", "tools", "dupmm-hostrun", NULL) : NULL;
-
-		if (beside && g_file_test(beside, G_FILE_TEST_IS_EXECUTABLE))
-			hostrun = g_steal_pointer(&beside);
-		else
-			hostrun = g_find_program_in_path("dupmm-hostrun");
-		if (hostrun == NULL) {
-			g_printerr("dupmm fuzz: --check host needs dupmm-hostrun: give --hostrun PATH\n");
-			return EXIT_BADINPUT;
-		}
-	}
-	o.hostrun = hostrun;
-	if (emit) {
-		for (gint i = 0; i < runs; i++) {
-			g_autofree char *t = NULL;
-
-			if (o.shard_n > 1 && (guint)i % o.shard_n != o.shard_k)
-				continue;
-			t = fuzz_generate((uint64_t)seed + (uint64_t)i, (guint)ops, !(o.checks & FUZZ_CHECK_HOST));
-			printf("# seed %" G_GINT64_FORMAT "\n%s", seed + i, t);
-		}
-		g_free(shard);
-		g_free(check);
-		g_free(out_dir);
-		g_free(hostrun);
-		return 0;
-	}
-	rc = set_planted_bug("fuzz");
-	if (rc)
-		return rc;
-	rc = start_phys();
-	if (rc)
-		return rc;
 	o.seed = (uint64_t)seed;
 	o.ops = (guint)ops;
 	o.runs = (guint)runs;
+	o.checks = (unsigned int)checks;
+	o.hostrun = hostrun;
 	o.time_budget = budget;
 	o.out_dir = out_dir;
 	o.max_failures = (guint)max_failures;
 	o.full_every = (guint)full_every;
 	o.out = stdout;
-	if (!fuzz_campaign(&o, &rep, &error)) {
-		g_printerr("dupmm fuzz: %s\n", error->message);
-		rc = EXIT_BADINPUT;
-	} else {
-		fuzz_print_summary(&o, &rep, stdout);
-		rc = rep.failures ? EXIT_DIVERGED : 0;
+	if (emit) {
+		emit_traces(&o);
+		return 0;
 	}
-	fuzz_report_clear(&rep);
-	phys_exit();
-	g_free(shard);
-	g_free(check);
-	g_free(out_dir);
-	g_free(hostrun);
-	return rc;
+	return run_campaign(&o);
 }
 
 static void usage(FILE *f)
