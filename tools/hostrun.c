@@ -771,87 +771,57 @@ static bool assign_slots(void)
 	return true;
 }
 
-int main(int argc, char **argv)
+/*
+ * All the trace's processes on one CPU.  Reclaim and the LRU keep per-CPU
+ * batches (MADV_FREE's lazyfree batch, activations), and lru_add_drain()
+ * drains only the local CPU's: spread over CPUs, a MADV_PAGEOUT after
+ * another process touched the pages discards them or not by chance
+ * (observed).  The model has one batch, as one CPU.
+ */
+static void pin_to_one_cpu(void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - perform a trace's calls on the host kernel");
-	char *window = NULL, *out = NULL, *resolve = NULL;
-	g_auto(GStrv) files = NULL;
-	const GOptionEntry entries[] = {
-		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
-		  "Write DIR/PID.maps and DIR/PID.smaps (the window's VMAs) at each exit", "DIR" },
-		{ "resolve", 'r', 0, G_OPTION_ARG_FILENAME, &resolve,
-		  "Write the trace again to OUT with the host's results in place of the log's", "OUT" },
-		{ "window", 'w', 0, G_OPTION_ARG_STRING, &window,
-		  "Address window the trace uses (default 0x200000000000-0x300000000000)", "LO-HI" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL },
-	};
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu >= 0 ? cpu : 0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		perror("dupmm-hostrun: sched_setaffinity (results may vary between runs)");
+}
+
+/*
+ * The processes still alive at the end of the log: all of them are dumped
+ * before any exits, as the replay snapshots them (an exit would change the
+ * others' Pss and exclusivity), then they exit, children first.
+ */
+static void finish_alive(void)
+{
+	g_autofree bool *alive = g_new0(bool, nslots);
+	uint32_t cmd = CMD_EXIT;
+
+	for (int i = 0; i < nslots; i++) {
+		struct reply r;
+
+		if (procs[i].exited || !procs[i].host_pid)
+			continue;
+		alive[i] = true;
+		send_cmd(i, CMD_DUMP);
+		if (read_reply(i, &r))
+			write_dump(i, &r);
+	}
+	for (int i = nslots - 1; i >= 0; i--)
+		if (alive[i] && write(cmd_wr[i], &cmd, sizeof(cmd)) != sizeof(cmd))
+			fprintf(stderr, "dupmm-hostrun: pid %d: %s\n", procs[i].trace_pid, g_strerror(errno));
+}
+
+/* Run the trace: the first traced process, then every record in the log's order. */
+static void run_trace(void)
+{
 	struct sigaction sa = { 0 };
-	g_autofree char *dir = NULL;
 	pid_t root;
 	int status;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_summary(ctx,
-		"Performs the calls of a dupmm trace natively, each process of the trace a real\n"
-		"process, in the log's order; reports each result that differs from the log,\n"
-		"and writes the window's maps and smaps as the kernel shows them.");
-	if (!g_option_context_parse(ctx, &argc, &argv, &error) || !files || !files[0] || files[1]) {
-		fprintf(stderr, "dupmm-hostrun: %s\n", error ? error->message : "give exactly one FILE");
-		return 2;
-	}
-	if (window && sscanf(window, "%" SCNx64 "-%" SCNx64, &window_lo, &window_hi) != 2) {
-		fprintf(stderr, "dupmm-hostrun: --window: expected LO-HI in hex\n");
-		return 2;
-	}
-	trace = strace_parse_file(files[0], &error);
-	if (trace == NULL) {
-		fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
-		return 2;
-	}
-	proc_out = out ? g_canonicalize_filename(out, NULL) : NULL;	/* before the chdir below */
-	g_free(out);
-	if (resolve) {
-		g_autofree char *text = NULL;
-		char *abs = g_canonicalize_filename(resolve, NULL);
-
-		g_free(resolve);
-		resolve = abs;
-		if (!g_file_get_contents(files[0], &text, NULL, &error)) {
-			fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
-			return 2;
-		}
-		input_lines = g_strsplit(text, "\n", -1);
-		resolved = g_string_new(NULL);
-	}
-	if (proc_out && g_mkdir_with_parents(proc_out, 0755) < 0) {
-		fprintf(stderr, "dupmm-hostrun: %s: %s\n", proc_out, g_strerror(errno));
-		return 2;
-	}
-	if (!decode_calls() || !assign_slots())
-		return 2;
-	dir = g_path_get_dirname(files[0]);
-	if (chdir(dir) < 0) {
-		perror("dupmm-hostrun: chdir");
-		return 2;
-	}
-	/*
-	 * All the trace's processes on one CPU.  Reclaim and the LRU keep
-	 * per-CPU batches (MADV_FREE's lazyfree batch, activations), and
-	 * lru_add_drain() drains only the local CPU's: spread over CPUs, a
-	 * MADV_PAGEOUT after another process touched the pages discards them
-	 * or not by chance (observed).  The model has one batch, as one CPU.
-	 */
-	{
-		cpu_set_t one;
-		int cpu = sched_getcpu();
-
-		CPU_ZERO(&one);
-		CPU_SET(cpu >= 0 ? cpu : 0, &one);
-		if (sched_setaffinity(0, sizeof(one), &one) < 0)
-			perror("dupmm-hostrun: sched_setaffinity (results may vary between runs)");
-	}
+	pin_to_one_cpu();
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigaction(SIGSEGV, &sa, NULL);
@@ -867,30 +837,79 @@ int main(int argc, char **argv)
 	procs[0].started = true;
 	for (guint i = 0; i < trace->records->len; i++)
 		run_record(i);
-	/*
-	 * The processes still alive at the end of the log: all of them are
-	 * dumped before any exits, as the replay snapshots them (an exit would
-	 * change the others' Pss and exclusivity).
-	 */
-	{
-		g_autofree bool *alive = g_new0(bool, nslots);
-		uint32_t cmd = CMD_EXIT;
-
-		for (int i = 0; i < nslots; i++) {
-			struct reply r;
-
-			if (procs[i].exited || !procs[i].host_pid)
-				continue;
-			alive[i] = true;
-			send_cmd(i, CMD_DUMP);
-			if (read_reply(i, &r))
-				write_dump(i, &r);
-		}
-		for (int i = nslots - 1; i >= 0; i--)
-			if (alive[i] && write(cmd_wr[i], &cmd, sizeof(cmd)) != sizeof(cmd))
-				fprintf(stderr, "dupmm-hostrun: pid %d: %s\n", procs[i].trace_pid, g_strerror(errno));
-	}
+	finish_alive();
 	waitpid(root, &status, __WALL);
+}
+
+/* --resolve OUT: keep the log's lines to write them again with the host's results. */
+static bool start_resolving(const char *file, GError **error)
+{
+	g_autofree char *text = NULL;
+
+	if (!g_file_get_contents(file, &text, NULL, error))
+		return false;
+	input_lines = g_strsplit(text, "\n", -1);
+	resolved = g_string_new(NULL);
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - perform a trace's calls on the host kernel");
+	g_autofree char *window = NULL, *out = NULL, *resolve = NULL, *dir = NULL;
+	g_auto(GStrv) files = NULL;
+	const GOptionEntry entries[] = {
+		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+		  "Write DIR/PID.maps, DIR/PID.smaps and DIR/PID.pagemap (the window's VMAs) at each exit",
+		  "DIR" },
+		{ "resolve", 'r', 0, G_OPTION_ARG_FILENAME, &resolve,
+		  "Write the trace again to OUT with the host's results in place of the log's", "OUT" },
+		{ "window", 'w', 0, G_OPTION_ARG_STRING, &window,
+		  "Address window the trace uses (default 0x200000000000-0x300000000000)", "LO-HI" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_summary(ctx,
+		"Performs the calls of a dupmm trace natively, each process of the trace a real\n"
+		"process, in the log's order; reports each result that differs from the log,\n"
+		"and writes the window's maps, smaps and pagemap as the kernel shows them.\n"
+		"Exit status: 0 the host agrees with the log, 1 it differs, 2 bad input.");
+	if (!g_option_context_parse(ctx, &argc, &argv, &error) || !files || !files[0] || files[1]) {
+		fprintf(stderr, "dupmm-hostrun: %s\n", error ? error->message : "give exactly one FILE");
+		return 2;
+	}
+	if (window && sscanf(window, "%" SCNx64 "-%" SCNx64, &window_lo, &window_hi) != 2) {
+		fprintf(stderr, "dupmm-hostrun: --window: expected LO-HI in hex\n");
+		return 2;
+	}
+	trace = strace_parse_file(files[0], &error);
+	/* paths made absolute before the chdir to the trace's directory */
+	proc_out = out ? g_canonicalize_filename(out, NULL) : NULL;
+	if (resolve) {
+		char *abs = g_canonicalize_filename(resolve, NULL);
+
+		g_free(resolve);
+		resolve = abs;
+	}
+	if (trace == NULL || (resolve && !start_resolving(files[0], &error))) {
+		fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
+		return 2;
+	}
+	if (proc_out && g_mkdir_with_parents(proc_out, 0755) < 0) {
+		fprintf(stderr, "dupmm-hostrun: %s: %s\n", proc_out, g_strerror(errno));
+		return 2;
+	}
+	if (!decode_calls() || !assign_slots())
+		return 2;
+	dir = g_path_get_dirname(files[0]);
+	if (chdir(dir) < 0) {
+		perror("dupmm-hostrun: chdir");
+		return 2;
+	}
+	run_trace();
 	if (resolved && !g_file_set_contents(resolve, resolved->str, -1, &error)) {
 		fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
 		return 2;
