@@ -24,6 +24,15 @@ static inline bool mm_warn_on(bool cond, const char *func, const char *file, int
 }
 #define MM_WARN_ON(cond) mm_warn_on(!!(cond), __func__, __FILE__, __LINE__, #cond)
 
+/*
+ * VM_IGNORE_MERGE (include/linux/mm.h, 6.19 and the 6.18.y backport): flags
+ * one VMA may have and its neighbour not without preventing a merge
+ * (is_mergeable_vma) or the sharing of an anon_vma (anon_vma_compatible).
+ * "mm: propagate VM_SOFTDIRTY on merge" (6707915e030a, after it) makes
+ * VM_SOFTDIRTY sticky too; the mask is the same.
+ */
+#define VM_IGNORE_MERGE	(VM_SOFTDIRTY | VM_STICKY)
+
 static inline void count_vm_event(enum vm_event_item item) { vm_events[item]++; }
 
 static inline uint64_t vma_pages(const struct vm_area_struct *vma)

@@ -301,15 +301,19 @@ static int madvise_guard_install(struct vm_area_struct *vma, uint64_t start, uin
 	if (!is_valid_guard_vma(vma, false))
 		return -EINVAL;
 	/*
-	 * An anonymous VMA gets its anon_vma too, as before 6.19: the host's
-	 * 6.18.44 sets VM_MAYBE_GUARD *and* prepares one.  Observed: a guarded
-	 * VMA made read-only keeps "ac" (mprotect_fixup drops it only without
-	 * an anon_vma), and a fork child's guarded VMAs no longer merge (each
-	 * got its own anon_vma from anon_vma_fork).
+	 * The flag first, then the anon_vma, in this order as in 6.19's
+	 * madvise_guard_install ("mm: set the VM_MAYBE_GUARD flag on guard
+	 * region install"): vma_flag_set_atomic(vma, VM_MAYBE_GUARD_BIT), then
+	 * anon_vma_prepare() if vma_is_anonymous().  An anonymous VMA still
+	 * gets its anon_vma: observed, a guarded VMA made read-only keeps "ac"
+	 * (mprotect_fixup drops it only without an anon_vma), and a fork
+	 * child's guarded VMAs no longer merge (each got its own anon_vma from
+	 * anon_vma_fork).  The anon_vma may be a neighbour's: see
+	 * anon_vma_compatible, which ignores VM_MAYBE_GUARD.
 	 */
+	vma->vm_flags |= VM_MAYBE_GUARD;
 	if (vma_is_anonymous(vma) && anon_vma_prepare(vma))
 		return -ENOMEM;
-	vma->vm_flags |= VM_MAYBE_GUARD;
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
 		pte_t *ptep = pte_alloc(vma->vm_mm, a);
 

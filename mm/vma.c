@@ -249,7 +249,7 @@ struct vma_merge_struct {
 
 static bool is_mergeable_vma(const struct vma_merge_struct *vmg, const struct vm_area_struct *vma)
 {
-	if ((vma->vm_flags ^ vmg->flags) & ~(VM_SOFTDIRTY | VM_STICKY))
+	if ((vma->vm_flags ^ vmg->flags) & ~VM_IGNORE_MERGE)
 		return false;
 	if (vma->vm_file != vmg->file)
 		return false;
@@ -489,12 +489,23 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 /*
  * anon_vma_compatible (mm/vma.c): may b reuse a's anon_vma at its first
  * fault?  Adjacent, same file and policy, flags equal but for the access
- * bits (so an mprotect-only difference still shares), contiguous pgoff.
+ * bits (so an mprotect-only difference still shares) and the flags merging
+ * ignores, contiguous pgoff.
+ *
+ * The flags merging ignores are VM_IGNORE_MERGE: VM_SOFTDIRTY and the sticky
+ * VM_MAYBE_GUARD, since "mm: implement sticky VMA flags" (64212ba02e66,
+ * 6.19; in the 6.18.y backport of the sticky-flags series), which changed
+ * the mask here from ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY) to
+ * ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE).  So a VMA that differs from its
+ * neighbour only by "gu" takes the neighbour's anon_vma at its first fault,
+ * and the two can merge later.  Observed on the host: a page faulted next to
+ * a guarded VMA merges with that VMA's tail after mprotect
+ * (traces/guard-shares-anon-vma.strace).
  */
 bool anon_vma_compatible(struct vm_area_struct *a, struct vm_area_struct *b)
 {
 	return a->vm_end == b->vm_start && a->vm_file == b->vm_file &&
-	       !((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) &&
+	       !((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) &&
 	       b->vm_pgoff == a->vm_pgoff + ((b->vm_start - a->vm_start) >> PAGE_SHIFT);
 }
 
