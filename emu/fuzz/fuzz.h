@@ -12,7 +12,8 @@
  *   FUZZ_CHECK_HOST        the host kernel: dupmm-hostrun performs the trace
  *                          with real processes and fills in every result; the
  *                          model must give the same results and bytes, and
- *                          the same smaps and pagemap flags at each exit.
+ *                          the same maps, smaps and pagemap flags at each
+ *                          exit (replay_compare_with_host).
  * Checks 1 and 2 look at what a call touched after every call, and at
  * everything every full_every records and once every process has exited.
  */

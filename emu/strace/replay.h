@@ -38,7 +38,11 @@ struct replay_options {
 	void *on_call_arg;
 	/* Called before every record is replayed, with the kernel as it is then. */
 	void (*before_step)(const struct strace_record *r, struct kernel *k, void *arg);
-	/* Called after every record; a message it returns is a divergence. */
+	/*
+	 * Called after every record the model replays (an exit, a call, a
+	 * pseudo-call; not a call it skips); a message it returns is a
+	 * divergence.
+	 */
 	char *(*on_step)(const struct replay_step *st, void *arg);
 	void *on_step_arg;
 	bool no_snapshots;	/* take no /proc snapshots at exits (the fuzzer's speed) */
