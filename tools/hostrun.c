@@ -24,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dupmm/pagemap_summary.h>
@@ -412,6 +414,132 @@ static void wait_gone(pid_t pid)
 	close(pfd);
 }
 
+/*
+ * Settling read-ahead.  Some calls start reads and return before the disk
+ * answers: MADV_WILLNEED (madvise_willneed -> vfs_fadvise ->
+ * force_page_cache_readahead), a fault's read-around and async read-ahead
+ * (do_sync_mmap_readahead, do_async_mmap_readahead: the fault waits for
+ * its own folio only), and every populate (MAP_POPULATE, mlock, MADV_POPULATE_*,
+ * mprotect or mremap of a locked VMA: GUP faults, likewise).  Fault-around
+ * (filemap_map_pages -> next_uptodate_folio) maps only folios that are
+ * uptodate and unlocked, so what the next fault maps depends on whether
+ * the disk beat it (observed: a fault past the end right after a
+ * WILLNEED maps the page or not by chance).  The model describes the
+ * settled state; so before each call (and each dump) the coordinator
+ * waits until every folio in the page cache of every file the trace
+ * opened is uptodate.
+ *
+ * The test changes nothing the trace can see: cachestat() counts the
+ * folios in the cache (filemap_cachestat walks the xarray, uptodate or
+ * not), mincore() on the coordinator's own mapping of the file, never
+ * touched, reports a page resident only if its folio is uptodate
+ * (mincore_page: folio_test_uptodate); neither starts I/O, takes the folio
+ * lock or marks anything accessed (checked: smaps Referenced stays 0,
+ * where a pread or a preadv2(RWF_NOWAIT) of a cached page sets it, and a
+ * RWF_NOWAIT read of an uncached one starts the read).  A read's folios are
+ * in the cache before its bio is submitted, and folio_end_read sets
+ * uptodate and unlocks in one atomic step, so "cached == uptodate" means
+ * no read is in flight.  (Device-wide counters do not do: the in_flight
+ * of /sys/block/DEV/inflight counts only requests in the driver, which
+ * leave it before their completion runs; observed to let 4 in 500 races
+ * through.)
+ */
+struct settle_file {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	void *map;		/* the coordinator's PROT_READ mapping of the file, never touched */
+	uint64_t pages;
+	unsigned char *vec;
+};
+static GArray *settle_files;	/* struct settle_file: the trace's regular files */
+
+static void settle_track(const char *path)
+{
+	struct settle_file f = { .map = MAP_FAILED };
+	struct stat st;
+
+	f.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f.fd < 0)
+		return;
+	if (fstat(f.fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto drop;
+	for (guint i = 0; i < settle_files->len; i++) {
+		const struct settle_file *g = &g_array_index(settle_files, struct settle_file, i);
+
+		if (g->dev == st.st_dev && g->ino == st.st_ino)
+			goto drop;
+	}
+	f.dev = st.st_dev;
+	f.ino = st.st_ino;
+	g_array_append_val(settle_files, f);
+	return;
+drop:
+	close(f.fd);
+}
+
+struct cachestat_range_ {
+	uint64_t off, len;
+};
+struct cachestat_ {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+/* Pages of the file in the page cache that are not uptodate (0: settled). */
+static int64_t file_reads_pending(struct settle_file *f)
+{
+	struct stat st;
+	struct cachestat_range_ range;
+	struct cachestat_ cs = { 0 };
+	uint64_t pages, resident = 0;
+
+	if (fstat(f->fd, &st) < 0 || st.st_size == 0)
+		return 0;
+	pages = ((uint64_t)st.st_size + 4095) / 4096;
+	range.off = 0;
+	range.len = pages * 4096;
+	if (syscall(__NR_cachestat, f->fd, &range, &cs, 0) < 0 || cs.nr_cache == 0)
+		return 0;
+	if (pages != f->pages) {
+		if (f->map != MAP_FAILED)
+			munmap(f->map, f->pages * 4096);
+		f->map = mmap(NULL, pages * 4096, PROT_READ, MAP_SHARED, f->fd, 0);
+		f->pages = f->map == MAP_FAILED ? 0 : pages;
+		f->vec = g_realloc(f->vec, pages);
+	}
+	if (f->map == MAP_FAILED || mincore(f->map, pages * 4096, f->vec) < 0)
+		return 0;
+	for (uint64_t i = 0; i < pages; i++)
+		resident += f->vec[i] & 1;
+	return (int64_t)cs.nr_cache - (int64_t)resident;
+}
+
+static void settle_reads(void)
+{
+	struct timespec nap = { 0, 20000 }, t0, t;
+	bool timed = false;
+
+	for (guint i = 0; i < settle_files->len; i++) {
+		struct settle_file *f = &g_array_index(settle_files, struct settle_file, i);
+
+		while (file_reads_pending(f) > 0) {
+			if (!timed) {
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				timed = true;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 10) {
+				fprintf(stderr, "dupmm-hostrun: reads of a data file still pending after 10 s\n");
+				break;
+			}
+			nanosleep(&nap, NULL);
+		}
+	}
+}
+
 /* The coordinator's view of one traced process. */
 struct proc {
 	int trace_pid;
@@ -551,6 +679,7 @@ static void write_dump(int slot, const struct reply *r)
 static void send_cmd(int slot, uint32_t cmd)
 {
 	collect_pending(slot);
+	settle_reads();
 	write_all(cmd_wr[slot], &cmd, sizeof(cmd));
 }
 
@@ -688,6 +817,8 @@ static void run_record(guint idx)
 	} else if (strcmp(rec->name, "fork") && strcmp(rec->name, "clone") && strcmp(rec->name, "wait4")) {
 		emit_result(rec, r.ret);
 	}
+	if ((!strcmp(rec->name, "openat") || !strcmp(rec->name, "open")) && r.ret >= 0)
+		settle_track(((const struct strace_arg *)rec->args->pdata[rec->name[4] == 'a' ? 1 : 0])->str);
 	check_reply(rec, &r, slot);
 }
 
@@ -794,6 +925,7 @@ int main(int argc, char **argv)
 	}
 	if (!assign_slots())
 		return 2;
+	settle_files = g_array_new(FALSE, FALSE, sizeof(struct settle_file));
 	dir = g_path_get_dirname(files[0]);
 	if (chdir(dir) < 0) {
 		perror("dupmm-hostrun: chdir");
