@@ -133,21 +133,21 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 	uint64_t eof = PAGE_ALIGN(mapping->size) >> PAGE_SHIFT;
 
 	/*
-	 * filemap_map_pages (6.18; 74207de2ba10 "mm/memory: do not populate
-	 * page table entries beyond i_size", and its fix "mm/filemap: Fix
-	 * logic around SIGBUS in filemap_map_pages()"): of a regular file,
-	 * it calls filemap_map_pmd, which installs the PTE table
+	 * filemap_map_pages, since 74207de2ba10 ("mm/memory: do not populate
+	 * page table entries beyond i_size", 6.18, backported to stable; read
+	 * in 6.12.118's mm/filemap.c and the 6.17.y backport): of a regular
+	 * file it calls filemap_map_pmd, which installs the PTE table
 	 * do_fault_around preallocated, only if file_end >=
-	 * folio_next_index(folio), file_end being the index of the file's
-	 * last page and folio the window's first uptodate one
-	 * (next_uptodate_folio, which skips indexes past the end).  So a
-	 * folio holding the last page counts as crossing i_size; with no
-	 * table (pmd_none) pte_offset_map_lock then fails and nothing is
-	 * mapped.  The model's folios are single pages: the window's first
-	 * cached page is the file's last one.  (Observed: a fault past the
+	 * folio_next_index(folio), file_end being the index of the file's last
+	 * page and folio the window's first uptodate one (next_uptodate_folio,
+	 * which skips indexes past the end).  So a folio holding the last page
+	 * counts as crossing i_size, and with no table yet (pmd_none)
+	 * pte_offset_map_lock fails: nothing is mapped.  The model's folios
+	 * are single pages: the window's first cached page is the file's
+	 * last.  (Checked on the 6.18.44 host, reads settled: a fault past the
 	 * end maps nothing when only the last page is cached, or when the
-	 * window's part inside the file is that page alone; with the table
-	 * there it maps it; traces/fault-past-eof-tables.strace.)
+	 * window's part inside the file is that page alone, and maps it with
+	 * the table there; traces/fault-past-eof-tables.strace.)
 	 */
 	if (!mapping->shmem && (flags & FAULT_FLAG_PMD_NONE)) {
 		for (uint64_t a = from; a < to; a += PAGE_SIZE) {
