@@ -146,7 +146,7 @@ bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages);
 #define FAULT_FLAG_WRITE	0x01
 #define FAULT_FLAG_UNSHARE	0x02	/* unused */
 #define FAULT_FLAG_EXEC		0x04
-#define FAULT_FLAG_NEW_TABLE	0x08	/* the fault had to allocate addr's PTE table */
+#define FAULT_FLAG_PMD_NONE	0x08	/* addr had no PTE table when the fault began (pmd_none) */
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flags);
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t start, uint64_t end,

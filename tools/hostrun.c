@@ -24,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <procfs/procfs.h>
@@ -414,6 +416,138 @@ static void wait_gone(pid_t pid)
 	close(pfd);
 }
 
+/*
+ * Settling reads.  Some calls start reads and return before the disk
+ * answers: MADV_WILLNEED (madvise_willneed -> vfs_fadvise ->
+ * force_page_cache_readahead), a fault's read-around and async read-ahead
+ * (do_sync_mmap_readahead, do_async_mmap_readahead: filemap_fault waits
+ * for the faulting folio only), every populate (MAP_POPULATE, mlock,
+ * MADV_POPULATE_*, mprotect or mremap of a locked VMA: GUP faults,
+ * likewise).  Fault-around (filemap_map_pages -> next_uptodate_folio) maps
+ * only folios already uptodate and unlocked, so what the next fault maps
+ * depends on whether the disk beat it (observed: a fault past the end
+ * right after a WILLNEED maps the page in about half the runs, fewer under
+ * load; traces/readahead-settled.strace).  The model describes the settled
+ * state; so before each call and each dump the coordinator waits until
+ * every page of the trace's files that is in the page cache is uptodate.
+ * It costs about 3 us a call (two syscalls a file, in the coordinator).
+ *
+ * The test changes nothing the trace can see: it runs in the coordinator,
+ * whose own PROT_READ mapping of the file is never touched; cachestat()
+ * counts the pages in the cache, uptodate or not (filemap_cachestat walks
+ * the xarray), mincore() reports a page resident only if its folio is
+ * uptodate (mincore_page: folio_test_uptodate); neither starts I/O, locks a
+ * folio or marks it accessed (checked: smaps Referenced stays 0, where a
+ * pread or preadv2(RWF_NOWAIT) of a cached page sets it, and a
+ * RWF_NOWAIT read of an uncached page starts its read).  Readahead puts its
+ * folios in the cache, locked, before it submits their bios, and
+ * folio_end_read (ext4's mpage_end_io) sets uptodate and unlocks in one
+ * atomic step: the counts agree exactly when no read is in flight.
+ * Device-wide counters will not do: /sys/block/DEV/inflight counts the
+ * requests in the driver (blk_mq_in_driver_rw), not those still queued,
+ * and a request leaves it (MQ_RQ_COMPLETE) before its completion, maybe on
+ * another CPU, runs bio_endio; polling it let 8 races in 2100 through.
+ * The in_flight of /sys/block/DEV/stat would do, but waits for everyone's
+ * I/O on the disk.
+ */
+struct settle_file {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	void *map;		/* the coordinator's PROT_READ mapping of the file, never touched */
+	uint64_t pages;
+	unsigned char *vec;
+	bool given_up;		/* pages stayed !uptodate for 10 s (a read error) */
+};
+static GArray *settle_files;	/* struct settle_file: the trace's regular files */
+
+static void settle_track(const char *path)
+{
+	struct settle_file f = { .map = MAP_FAILED };
+	struct stat st;
+
+	if (path == NULL)
+		return;	/* a path in user memory: the helper never opens such */
+	f.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f.fd < 0)
+		return;
+	if (fstat(f.fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto drop;
+	for (guint i = 0; i < settle_files->len; i++) {
+		const struct settle_file *g = &g_array_index(settle_files, struct settle_file, i);
+
+		if (g->dev == st.st_dev && g->ino == st.st_ino)
+			goto drop;
+	}
+	f.dev = st.st_dev;
+	f.ino = st.st_ino;
+	g_array_append_val(settle_files, f);
+	return;
+drop:
+	close(f.fd);
+}
+
+struct cachestat_range_ {
+	uint64_t off, len;
+};
+struct cachestat_ {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+/* Pages of the file in the page cache that are not uptodate (0: settled). */
+static int64_t file_reads_pending(struct settle_file *f)
+{
+	struct stat st;
+	struct cachestat_range_ range;
+	struct cachestat_ cs = { 0 };
+	uint64_t pages, resident = 0;
+
+	if (fstat(f->fd, &st) < 0 || st.st_size == 0)
+		return 0;
+	pages = ((uint64_t)st.st_size + 4095) / 4096;
+	range.off = 0;
+	range.len = pages * 4096;
+	if (syscall(__NR_cachestat, f->fd, &range, &cs, 0) < 0 || cs.nr_cache == 0)
+		return 0;
+	if (pages != f->pages) {
+		if (f->map != MAP_FAILED)
+			munmap(f->map, f->pages * 4096);
+		f->map = mmap(NULL, pages * 4096, PROT_READ, MAP_SHARED, f->fd, 0);
+		f->pages = f->map == MAP_FAILED ? 0 : pages;
+		f->vec = g_realloc(f->vec, pages);
+	}
+	if (f->map == MAP_FAILED || mincore(f->map, pages * 4096, f->vec) < 0)
+		return 0;
+	for (uint64_t i = 0; i < pages; i++)
+		resident += f->vec[i] & 1;
+	return (int64_t)cs.nr_cache - (int64_t)resident;
+}
+
+static void settle_reads(void)
+{
+	const struct timespec nap = { 0, 20000 };
+
+	for (guint i = 0; i < settle_files->len; i++) {
+		struct settle_file *f = &g_array_index(settle_files, struct settle_file, i);
+		gint64 t0 = 0;
+
+		while (!f->given_up && file_reads_pending(f) > 0) {
+			if (t0 == 0)
+				t0 = g_get_monotonic_time();
+			else if (g_get_monotonic_time() - t0 > 10 * G_USEC_PER_SEC) {
+				/* a failed read leaves its folio !uptodate for good */
+				fprintf(stderr, "dupmm-hostrun: a data file still has pages not uptodate after 10 s; "
+					"no longer waiting for it (results may vary between runs)\n");
+				f->given_up = true;
+			}
+			nanosleep(&nap, NULL);
+		}
+	}
+}
+
 /* The coordinator's view of one traced process. */
 struct proc {
 	int trace_pid;
@@ -553,6 +687,7 @@ static void write_dump(int slot, const struct reply *r)
 static void send_cmd(int slot, uint32_t cmd)
 {
 	collect_pending(slot);
+	settle_reads();
 	write_all(cmd_wr[slot], &cmd, sizeof(cmd));
 }
 
@@ -651,6 +786,8 @@ static void finish_call(guint idx, int slot)
 	} else if (!(d->flags & (SCF_CLONE | SCF_RET_PID))) {
 		emit_result(rec, r.ret);
 	}
+	if ((d->flags & SCF_RET_FD) && r.ret >= 0)
+		settle_track(call_args[idx].str[syscall_id(d) == SC_openat ? 1 : 0]);
 	check_reply(rec, &r);
 }
 
@@ -717,12 +854,12 @@ static bool decode_calls(void)
 		if (rec->kind != REC_CALL)
 			continue;
 		if (rec->desc == NULL) {
-			fprintf(stderr, "%s:%d: %s: not in dupmm's syscall table\\n", trace->path, rec->line,
+			fprintf(stderr, "%s:%d: %s: not in dupmm's syscall table\n", trace->path, rec->line,
 				rec->name);
 			return false;
 		}
 		if (!strace_call_args(trace->path, rec, &call_args[i], &error)) {
-			fprintf(stderr, "dupmm-hostrun: %s\\n", error->message);
+			fprintf(stderr, "dupmm-hostrun: %s\n", error->message);
 			return false;
 		}
 	}
@@ -822,6 +959,7 @@ static void run_trace(void)
 	int status;
 
 	pin_to_one_cpu();
+	settle_files = g_array_new(FALSE, FALSE, sizeof(struct settle_file));
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigaction(SIGSEGV, &sa, NULL);
