@@ -146,7 +146,13 @@ bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages);
 #define FAULT_FLAG_WRITE	0x01
 #define FAULT_FLAG_UNSHARE	0x02	/* unused */
 #define FAULT_FLAG_EXEC		0x04
-#define FAULT_FLAG_PMD_NONE	0x08	/* addr had no PTE table when the fault began (pmd_none) */
+/*
+ * Divergence: not a kernel flag.  The kernel allocates a fault's PTE table
+ * late (do_fault's prealloc_pte, installed only when something is mapped)
+ * and tests pmd_none() where it decides; dupmm allocates the table up
+ * front (handle_mm_fault) and remembers here that there was none.
+ */
+#define FAULT_FLAG_DUPMM_PMD_NONE	0x08
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flags);
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t start, uint64_t end,

@@ -149,7 +149,7 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 	 * window's part inside the file is that page alone, and maps it with
 	 * the table there; traces/fault-past-eof-tables.strace.)
 	 */
-	if (!mapping->shmem && (flags & FAULT_FLAG_PMD_NONE)) {
+	if (!mapping->shmem && (flags & FAULT_FLAG_DUPMM_PMD_NONE)) {
 		for (uint64_t a = from; a < to; a += PAGE_SIZE) {
 			uint64_t pgoff = linear_page_index(vma, a);
 
@@ -354,7 +354,7 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flag
 	pte_t *ptep = pte_offset(vma->vm_mm, addr);
 
 	if (ptep == NULL) {
-		flags |= FAULT_FLAG_PMD_NONE;
+		flags |= FAULT_FLAG_DUPMM_PMD_NONE;
 		ptep = pte_alloc(vma->vm_mm, addr);
 	}
 	count_vm_event(PGFAULT);
@@ -374,7 +374,7 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flag
 		 * (observed: a second such fault still maps nothing).  The
 		 * model allocated the table up front: free it again if empty.
 		 */
-		if (flags & FAULT_FLAG_PMD_NONE) {
+		if (flags & FAULT_FLAG_DUPMM_PMD_NONE) {
 			uint64_t pmd = addr & PMD_MASK;
 
 			free_pgtables(vma->vm_mm, pmd, pmd + PMD_SIZE, pmd, pmd + PMD_SIZE);
