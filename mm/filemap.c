@@ -173,6 +173,7 @@ struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int
 	page->flags |= PG_uptodate | (mapping->shmem ? PG_swapbacked : 0);
 	g_hash_table_insert(mapping->i_pages, GSIZE_TO_POINTER(pgoff),
 			    GSIZE_TO_POINTER(page_to_pfn(page)));
+	folio_add_lru(page);	/* filemap_add_folio, shmem_alloc_and_add_folio */
 	return page;
 }
 
