@@ -19,9 +19,10 @@
  * models them all.  Divergences: the kernel's batch holds a page reference
  * until the drain (the model's page is freed at once and forgotten here:
  * lru_batch_forget), which folio_lru_batch_refs gives back where the
- * kernel's refcount matters; pages of other processes on the same CPU
- * (dupmm-hostrun's own, anyone's) share the kernel's batches, fill them
- * and drain them too (see the README).
+ * kernel's refcount matters.  And on the host the batches are the CPU's,
+ * not the trace's: any task that runs there between two calls (a build,
+ * a kworker, dupmm-hostrun's own copy-on-write faults after a fork) can
+ * drain them, so LazyFree is certain at a dump only if nothing is queued.
  */
 #include "internal.h"
 
