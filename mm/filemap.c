@@ -76,6 +76,17 @@ static void mapping_put(struct address_space *mapping)
 
 	if (--mapping->refcount > 0)
 		return;
+	/*
+	 * The last reference to a shmem object (an unlinked inode) evicts it:
+	 * shmem_evict_inode -> shmem_truncate_range -> shmem_undo_range,
+	 * whose folio_batch_release drains (__folio_batch_release:
+	 * lru_add_drain) if it found cached pages.  Observed: a fork child
+	 * that maps shared anonymous memory, writes it and exits settles its
+	 * parent's pending MADV_FREE.  (A regular file's inode and cache
+	 * outlive their last user in the kernel: nothing is truncated there.)
+	 */
+	if (mapping->shmem && g_hash_table_size(mapping->i_pages) > 0)
+		lru_add_drain();
 	truncate_inode_pages(mapping);
 	g_hash_table_destroy(mapping->i_pages);
 	if (mapping->holes)
@@ -173,6 +184,7 @@ struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int
 	page->flags |= PG_uptodate | (mapping->shmem ? PG_swapbacked : 0);
 	g_hash_table_insert(mapping->i_pages, GSIZE_TO_POINTER(pgoff),
 			    GSIZE_TO_POINTER(page_to_pfn(page)));
+	folio_add_lru(page);	/* filemap_add_folio, shmem_alloc_and_add_folio */
 	return page;
 }
 

@@ -194,8 +194,12 @@ struct file *shmem_file_setup(uint64_t size);
 void truncate_inode_pages(struct address_space *mapping);
 void filemap_for_each_cached(void (*fn)(uint64_t pfn, void *arg), void *arg);
 
-/* madvise.c */
-void lazyfree_forget(struct page *page);
+/* swap.c: the per-CPU LRU batches */
+void folio_add_lru(struct page *page);
+void folio_mark_lazyfree(struct page *page);
+void lru_add_drain(void);
+unsigned int folio_lru_batch_refs(const struct page *page);
+void lru_batch_forget(const struct page *page);
 
 /* fork.c */
 extern GList *mm_list;		/* every live mm, for validate_vm */

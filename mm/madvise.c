@@ -96,44 +96,6 @@ static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
 	return -EINVAL;
 }
 
-/*
- * MADV_FREE's per-CPU batch (folio_batch, 31 entries): a lazily freed
- * page loses PG_swapbacked, and so counts as LazyFree in smaps, only when
- * the batch drains.  The host shows exactly this lag (4 pages: LazyFree 0;
- * 256 pages: 248 of them).
- */
-#define FOLIO_BATCH_SIZE 31
-static struct page *lazyfree_batch[FOLIO_BATCH_SIZE];
-static unsigned int lazyfree_nr;
-
-static void lru_lazyfree_drain(void)
-{
-	for (unsigned int i = 0; i < lazyfree_nr; i++)
-		if (lazyfree_batch[i]->refcount > 0 && PageAnon(lazyfree_batch[i]))
-			lazyfree_batch[i]->flags &= ~(PG_swapbacked | PG_referenced);
-	lazyfree_nr = 0;
-}
-
-/* Forget a page that is being freed while still in the batch. */
-void lazyfree_forget(struct page *page)
-{
-	for (unsigned int i = 0; i < lazyfree_nr; i++)
-		if (lazyfree_batch[i] == page)
-			lazyfree_batch[i] = lazyfree_batch[--lazyfree_nr];
-}
-
-static void folio_mark_lazyfree(struct page *page)
-{
-	if (!(page->flags & PG_swapbacked))
-		return;
-	for (unsigned int i = 0; i < lazyfree_nr; i++)
-		if (lazyfree_batch[i] == page)
-			return;
-	lazyfree_batch[lazyfree_nr++] = page;
-	if (lazyfree_nr == FOLIO_BATCH_SIZE)
-		lru_lazyfree_drain();
-}
-
 /* The normal page mapped at addr in vma, with its PTE in *ptepp; NULL if none. */
 static struct page *mapped_page(struct vm_area_struct *vma, uint64_t addr, pte_t **ptepp)
 {
@@ -145,11 +107,22 @@ static struct page *mapped_page(struct vm_area_struct *vma, uint64_t addr, pte_t
 	return vm_normal_page(vma, addr, *ptep);
 }
 
-/* madvise_free_single_vma: clean the PTEs, queue the pages as lazily freeable. */
+/*
+ * madvise_free_single_vma: clean the PTEs, queue the pages as lazily
+ * freeable (folio_mark_lazyfree, mm/swap.c): they count as LazyFree once
+ * the batch drains, which the next drain point does (observed: 4 pages
+ * freed show LazyFree 0 until, say, a MADV_FREE of another mapping).
+ */
 static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	if (!vma_is_anonymous(vma) || (vma->vm_flags & (VM_LOCKED | VM_PFNMAP)))
 		return -EINVAL;
+	/*
+	 * madvise_free_single_vma: lru_add_drain() before the walk, for each
+	 * VMA, so a call over two VMAs settles the first one's pages when it
+	 * comes to the second (observed).
+	 */
+	lru_add_drain();
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
 		pte_t *ptep;
 		struct page *page = mapped_page(vma, a, &ptep);
@@ -180,7 +153,12 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
  */
 static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
-	lru_lazyfree_drain();
+	/*
+	 * madvise_pageout: lru_add_drain() before the walk (after the
+	 * can_do_file_pageout test, which root, as dupmm-hostrun runs,
+	 * always passes).
+	 */
+	lru_add_drain();
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
 		pte_t *ptep;
 		struct page *page = mapped_page(vma, a, &ptep);
@@ -226,6 +204,7 @@ static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t
 static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	struct address_space *mapping;
+	bool drained = false;
 
 	if (vma->vm_flags & VM_LOCKED)
 		return -EINVAL;
@@ -260,6 +239,17 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 
 		if (!g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pg), NULL, &v))
 			continue;
+		/*
+		 * The truncation (shmem_undo_range, truncate_inode_pages_range)
+		 * releases the cached pages it found with folio_batch_release,
+		 * whose first call drains (__folio_batch_release:
+		 * lru_add_drain).  Observed: MADV_REMOVE of a cached shmem page
+		 * settles a MADV_FREE, of an uncached one does not.
+		 */
+		if (!drained) {
+			lru_add_drain();
+			drained = true;
+		}
 		list_for_each_entry(m, &mapping->i_mmap, struct vm_area_struct, shared) {
 			uint64_t a;
 			pte_t *ptep;
@@ -359,14 +349,19 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 		if (vma->vm_file && !vma->vm_file->f_mapping->shmem)
 			filemap_readahead(vma->vm_file->f_mapping, linear_page_index(vma, start),
 					  (end - start) >> PAGE_SHIFT);
+		else
+			lru_add_drain();	/* madvise_willneed (CONFIG_SWAP): anon and shmem, after the swap-in walk */
 		return 0;
 	case MADV_COLD_:
 	case MADV_PAGEOUT_:
 		/* can_madv_lru_vma */
 		if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
 			return -EINVAL;
-		/* COLD only ages the pages: nothing a program or smaps sees */
-		return behavior == MADV_PAGEOUT_ ? madvise_pageout(vma, start, end) : 0;
+		if (behavior == MADV_PAGEOUT_)
+			return madvise_pageout(vma, start, end);
+		/* madvise_cold: lru_add_drain(), then it only ages the pages, which nothing shows */
+		lru_add_drain();
+		return 0;
 	case MADV_FREE_:
 		return madvise_free(vma, start, end);
 	case MADV_DONTNEED_:
@@ -391,7 +386,7 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
  * a VMA without the permission (PROT_NONE, write-only for a read) EINVAL;
  * a fault that would signal (a guard, SIGBUS) EFAULT.  All observed.
  */
-static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
+static long __madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
 {
 	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
 		struct vm_area_struct *vma = find_vma(mm, a);
@@ -411,6 +406,15 @@ static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end,
 		}
 	}
 	return 0;
+}
+
+/* faultin_page_range: lru_add_drain() after GUP, whatever GUP returned */
+static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
+{
+	long ret = __madvise_populate(mm, start, end, write);
+
+	lru_add_drain();
+	return ret;
 }
 
 /*

@@ -316,6 +316,24 @@ static int wp_page_copy(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, 
 }
 
 /*
+ * wp_can_reuse_anon_folio: reuse a page that is not AnonExclusive only if
+ * we hold the one reference.  The kernel's count includes the per-CPU
+ * batches' references (folio_lru_batch_refs): more than 3 and it gives up
+ * at once; else, a page not yet on the LRU (still in the lru_add batch)
+ * makes it drain them (lru_add_drain) and count again.  Observed: a write
+ * to a just-faulted page that a fork shares settles a pending MADV_FREE;
+ * to an older page it does not.
+ */
+static bool wp_can_reuse_anon_folio(struct page *page)
+{
+	if (page->refcount + folio_lru_batch_refs(page) > 3)
+		return false;
+	if (!(page->flags & PG_lru))
+		lru_add_drain();
+	return page->refcount + folio_lru_batch_refs(page) == 1;
+}
+
+/*
  * do_wp_page: a write to a present, write-protected PTE.  Shared mappings
  * just become writable.  A private anonymous page is reused in place if it
  * is exclusive to us (AnonExclusive), or if its refcount says nobody else
@@ -334,7 +352,7 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
 		return 0;
 	}
 	if (page && PageAnon(page) &&
-	    ((page->flags & PG_anon_exclusive) || page->refcount == 1)) {
+	    ((page->flags & PG_anon_exclusive) || wp_can_reuse_anon_folio(page))) {
 		folio_move_anon_rmap(page, vma);
 		page->flags |= PG_anon_exclusive;
 		set_pte(ptep, pte_mkyoung(pte_mkdirty(pte_mkwrite(*ptep))));
@@ -674,10 +692,14 @@ int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_
 			ret = handle_mm_fault(vma, a, write ? FAULT_FLAG_WRITE : 0);
 			if (ret == 0)
 				continue;
+			/* populate_vma_page_range: lru_add_drain() after GUP, failed or not */
+			lru_add_drain();
 			if (!ignore_errors)
 				return (ret & VM_FAULT_OOM) ? -ENOMEM : -EFAULT;
 			break;	/* the rest of this VMA stays unpopulated */
 		}
+		if (a >= e)
+			lru_add_drain();	/* populate_vma_page_range, after GUP */
 	}
 	return 0;
 }

@@ -32,6 +32,14 @@ static int mlock_fixup(struct vm_area_struct *vma, struct vm_area_struct **prev,
 		nr_pages = 0;
 	mm->locked_vm += nr_pages;
 	vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);
+	/*
+	 * mlock_vma_pages_range, unless it stays VM_LOCKED (no work to do):
+	 * lru_add_drain() before and after its walk.  Observed: mlock,
+	 * mlock2(MLOCK_ONFAULT) and munlock of a locked range settle a
+	 * pending MADV_FREE; munlock of an unlocked range does not.
+	 */
+	if (!((newflags & VM_LOCKED) && (oldflags & VM_LOCKED)))
+		lru_add_drain();
 out:
 	*prev = vma;
 	return 0;

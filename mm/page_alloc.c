@@ -156,7 +156,7 @@ static void free_page(struct page *page)
 	uint64_t pfn = page_to_pfn(page);
 
 	MM_WARN_ON(page->mapcount != 0);
-	lazyfree_forget(page);
+	lru_batch_forget(page);
 	page->flags = 0;
 	page->mapping = NULL;
 	page->free_next = phys.free_head;

@@ -179,6 +179,7 @@ void folio_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, uint
 	page->index = linear_page_index(vma, addr);
 	page->mapcount = 1;
 	page->flags |= PG_anon_exclusive | PG_swapbacked | PG_uptodate;
+	folio_add_lru(page);	/* the callers' folio_add_lru_vma (do_anonymous_page, wp_page_copy, do_cow_fault) */
 }
 
 void folio_add_file_rmap_pte(struct page *page)

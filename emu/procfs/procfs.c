@@ -36,9 +36,14 @@ static void canonical_header(const char *line, GString *out)
 	}
 }
 
+/*
+ * LazyFree is compared: the model drains MADV_FREE's per-CPU batch where
+ * the kernel does (lru_add_drain, mm/swap.c), on the one CPU the host
+ * helper pins a trace to.
+ */
 static const char *const compared_fields[] = {
 	"Size:", "Rss:", "Pss:", "Pss_Dirty:", "Shared_Clean:", "Shared_Dirty:",
-	"Private_Clean:", "Private_Dirty:", "Anonymous:", "Locked:", "VmFlags:", NULL,
+	"Private_Clean:", "Private_Dirty:", "Anonymous:", "LazyFree:", "Locked:", "VmFlags:", NULL,
 };
 
 char *smaps_canonical(const char *smaps)

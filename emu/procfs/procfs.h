@@ -14,10 +14,10 @@
 
 /*
  * Per VMA: range, perms, offset and name, then Size, Rss, Pss, Pss_Dirty,
- * Shared/Private Clean/Dirty, Anonymous, Locked and VmFlags.  Left out:
- * shmem inode numbers (the host allocates them), mapped files' directory,
- * device and inode (they depend on the checkout), Referenced and LazyFree
- * (the host's LRU and per-CPU batches decide them).
+ * Shared/Private Clean/Dirty, Anonymous, LazyFree, Locked and VmFlags.
+ * Left out: shmem inode numbers (the host allocates them), mapped files'
+ * directory, device and inode (they depend on the checkout), and
+ * Referenced (the host's LRU aging decides it).
  */
 char *smaps_canonical(const char *smaps);
 char *maps_canonical(const char *maps);
