@@ -197,7 +197,7 @@ void filemap_for_each_cached(void (*fn)(uint64_t pfn, void *arg), void *arg);
 /* swap.c: the per-CPU LRU batches */
 void folio_add_lru(struct page *page);
 void folio_mark_lazyfree(struct page *page);
-void lru_add_drain(void);
+void lru_batches_reset(void);
 unsigned int folio_lru_batch_refs(const struct page *page);
 void lru_batch_forget(const struct page *page);
 

@@ -72,6 +72,7 @@ int phys_init(uint64_t ram_bytes)
 	phys.mem_map[0].refcount = 1;
 	phys_hwm = 1;
 	memset(vm_events, 0, sizeof(vm_events));
+	lru_batches_reset();
 	return 0;
 
 out_unmap:

@@ -142,6 +142,18 @@ void lru_add_drain(void)
 	folio_batch_move_lru(&lru_lazyfree_fbatch, lru_lazyfree);
 }
 
+unsigned int lru_lazyfree_pending(void)
+{
+	return lru_lazyfree_fbatch.nr;
+}
+
+/* A new simulated RAM: nothing is queued (phys_init). */
+void lru_batches_reset(void)
+{
+	lru_add_fbatch.nr = 0;
+	lru_lazyfree_fbatch.nr = 0;
+}
+
 static unsigned int batch_count(const struct folio_batch *fbatch, const struct page *page)
 {
 	unsigned int n = 0;

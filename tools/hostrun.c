@@ -186,11 +186,23 @@ static size_t pagemap_summary(const char *maps, char *out, size_t cap)
  * separated.  Each process passes its own slot: CLONE_VM children share
  * every global.
  */
+static char *settle_lru_page;	/* --settle-lru: an anonymous page outside the window, every process's */
+
 static void send_dump(int slot, struct reply *r)
 {
 	static char raw[DUMP_MAX];
 	size_t a, b, c;
 
+	/*
+	 * --settle-lru: drain this CPU's LRU batches before reading smaps
+	 * (madvise_willneed of anonymous memory ends with lru_add_drain, in a
+	 * VM_LOCKED VMA too), as the replay does with settle_lru: LazyFree
+	 * then no longer depends on what else ran on the CPU (other tasks,
+	 * this helper's own copy-on-write faults after a fork) since MADV_FREE
+	 * queued the pages.
+	 */
+	if (settle_lru_page)
+		madvise(settle_lru_page, 4096, MADV_WILLNEED);
 	read_proc("/proc/self/maps", raw, sizeof(raw));
 	a = filter_window(raw, dump_buf, DUMP_MAX / 4);
 	read_proc("/proc/self/smaps", raw, sizeof(raw));
@@ -996,6 +1008,7 @@ int main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - perform a trace's calls on the host kernel");
 	g_autofree char *window = NULL, *out = NULL, *resolve = NULL, *dir = NULL;
+	gboolean settle_lru = FALSE;
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
@@ -1003,6 +1016,9 @@ int main(int argc, char **argv)
 		  "DIR" },
 		{ "resolve", 'r', 0, G_OPTION_ARG_FILENAME, &resolve,
 		  "Write the trace again to OUT with the host's results in place of the log's", "OUT" },
+		{ "settle-lru", 0, 0, G_OPTION_ARG_NONE, &settle_lru,
+		  "Drain the CPU's LRU batches before each dump, so that LazyFree shows every lazily "
+		  "freed page whatever else ran on the CPU (the fuzzer's host check)", NULL },
 		{ "window", 'w', 0, G_OPTION_ARG_STRING, &window,
 		  "Address window the trace uses (default 0x200000000000-0x300000000000)", "LO-HI" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
@@ -1042,6 +1058,13 @@ int main(int argc, char **argv)
 	}
 	if (!decode_calls() || !assign_slots())
 		return 2;
+	if (settle_lru) {
+		settle_lru_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (settle_lru_page == MAP_FAILED) {
+			perror("dupmm-hostrun: --settle-lru");
+			return 2;
+		}
+	}
 	dir = g_path_get_dirname(files[0]);
 	if (chdir(dir) < 0) {
 		perror("dupmm-hostrun: chdir");

@@ -82,7 +82,8 @@ static char *data_dir;
 /*
  * replay_text: replay a trace with checks 1 and 2 as asked (FUZZ_CHECK_*);
  * true if it diverged.  snapshots: take the /proc snapshots at exits (the
- * host check compares them).
+ * host check compares them), with the LRU batches settled first as
+ * dupmm-hostrun --settle-lru settles the host's.
  */
 static bool replay_text(const struct fuzz_options *o, const char *name, const char *text, unsigned int checks,
 			bool snapshots, struct fuzz_report *rep, bool count_results, guint *calls,
@@ -93,6 +94,7 @@ static bool replay_text(const struct fuzz_options *o, const char *name, const ch
 	struct fuzz_checker *fc = NULL;
 	struct replay_options opts = {
 		.quiet = true, .cwd = data_dir ? data_dir : ".", .no_snapshots = !snapshots,
+		.settle_lru = snapshots,
 		.on_call = rep && count_results ? count_result : NULL, .on_call_arg = rep,
 	};
 	unsigned long warns = mm_warn_count;
@@ -159,7 +161,8 @@ static bool host_check(const struct fuzz_options *o, const char *text, struct fu
 	g_autofree char *res_path = g_build_filename(dir, "resolved.strace", NULL);
 	g_autofree char *host_dir = g_build_filename(dir, "host", NULL);
 	g_autofree char *out = NULL, *err = NULL;
-	const char *argv[] = { o->hostrun, "--resolve", res_path, "-o", host_dir, gen, NULL };
+	/* the batches settled at each dump, on both sides: see replay_options.settle_lru */
+	const char *argv[] = { o->hostrun, "--settle-lru", "--resolve", res_path, "-o", host_dir, gen, NULL };
 	gint64 t0 = g_get_monotonic_time();
 	struct replay_result res;
 	int status;

@@ -65,6 +65,10 @@ static void take_snapshot(struct task *t, void *arg)
 	GString *maps = g_string_new(NULL), *smaps = g_string_new(NULL);
 	GString *rollup = g_string_new(NULL), *status = g_string_new(NULL);
 
+	if (rp->opts->settle_lru)
+		lru_add_drain();
+	else if (lru_lazyfree_pending())
+		rp->res->unsettled_snapshots++;
 	show_maps(t->mm, maps);
 	show_smaps(t->mm, smaps);
 	show_smaps_rollup(t->mm, rollup);

@@ -46,12 +46,24 @@ struct replay_options {
 	char *(*on_step)(const struct replay_step *st, void *arg);
 	void *on_step_arg;
 	bool no_snapshots;	/* take no /proc snapshots at exits (the fuzzer's speed) */
+	/*
+	 * Drain the per-CPU LRU batches before each snapshot, as
+	 * dupmm-hostrun --settle-lru does before each dump: LazyFree then
+	 * shows every lazily freed page, whatever else ran on the host's CPU.
+	 */
+	bool settle_lru;
 };
 
 struct replay_result {
 	guint calls;		/* calls replayed on the model */
 	guint divergences;	/* results that differ from the log, and broken invariants */
 	guint skipped;		/* calls of syscalls the model does not serve */
+	/*
+	 * Snapshots taken with pages MADV_FREE left queued (not settle_lru):
+	 * on the host, whatever else runs on the CPU may drain them, so their
+	 * LazyFree is not certain.  Shipped traces have none.
+	 */
+	guint unsettled_snapshots;
 	GHashTable *snapshots;	/* pid -> struct replay_snapshot * */
 	char *first_divergence;
 };

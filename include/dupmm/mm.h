@@ -105,6 +105,14 @@ void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_s
 /* The PTE mapping addr, if its tables exist (0 otherwise). */
 pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr);
 
+/*
+ * swap.c: the per-CPU LRU batches (of the one CPU a trace runs on).
+ * lru_add_drain settles them, as the kernel's does on its CPU; pages
+ * MADV_FREE left queued count as LazyFree only after that.
+ */
+void lru_add_drain(void);
+unsigned int lru_lazyfree_pending(void);	/* pages MADV_FREE left queued */
+
 /* filemap.c, shmem.c */
 struct file *file_new(const struct address_space_operations *a_ops, void *host,
 		      const char *path, uint64_t size, uint32_t dev_major,
