@@ -7,7 +7,6 @@
 
 GList *mm_list;
 static unsigned int mm_ids;
-GTree *mm_mt_new(void);
 
 /* mmap_base (arch/x86/mm/mmap.c) without randomisation: 8 MiB stack rlimit, 128 MiB minimum gap. */
 #define MMAP_MIN_GAP	(128UL << 20)

@@ -92,6 +92,7 @@ typedef void (*pte_visit_fn)(struct mm_struct *mm, uint64_t addr, pte_t *ptep, v
 void walk_ptes(struct mm_struct *mm, uint64_t start, uint64_t end, pte_visit_fn fn, void *arg);
 
 /* vma.c */
+GTree *mm_mt_new(void);		/* an empty VMA tree, ordered as find_vma needs */
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
 void vm_area_free(struct vm_area_struct *vma);

@@ -129,7 +129,7 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 	uint64_t win = (uint64_t)FAULT_AROUND_PAGES << PAGE_SHIFT;
 	/* from_pte: aligned down, clamped to the VMA; to_pte: 16 pages on from there */
 	uint64_t from = MAX(MAX(addr & ~(win - 1), vma->vm_start), addr & PMD_MASK);
-	uint64_t to = MIN(MIN(from + win, vma->vm_end), (addr & PMD_MASK) + PMD_SIZE);
+	uint64_t to = pmd_addr_end(addr, MIN(from + win, vma->vm_end));
 	uint64_t eof = PAGE_ALIGN(mapping->size) >> PAGE_SHIFT;
 
 	/*
@@ -675,7 +675,7 @@ void zap_page_range_single(struct vm_area_struct *vma, uint64_t start, uint64_t 
 	for (uint64_t a = start, next; a < end; a = next) {
 		pte_t *ptep = pte_offset(mm, a);
 
-		next = MIN((a & PMD_MASK) + PMD_SIZE, end);
+		next = pmd_addr_end(a, end);
 		if (ptep == NULL)
 			continue;
 		for (; a < next; a += PAGE_SIZE, ptep++) {
@@ -731,7 +731,7 @@ void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 	for (uint64_t a = start, next; a < end; a = next) {
 		pte_t *ptep = pte_offset(mm, a);
 
-		next = MIN((a & PMD_MASK) + PMD_SIZE, end);
+		next = pmd_addr_end(a, end);
 		if (ptep == NULL)
 			continue;
 		for (; a < next; a += PAGE_SIZE, ptep++)
@@ -868,7 +868,7 @@ static int copy_pmd_range(struct copy_ctx *c, pte_t *pmd_table, uint64_t addr, u
 	for (uint64_t next; addr < end; addr = next) {
 		pte_t e = pmd_table[pmd_index(addr)];
 
-		next = MIN((addr & PMD_MASK) + PMD_SIZE, end);
+		next = pmd_addr_end(addr, end);
 		if (!(e & _PAGE_PRESENT))
 			continue;
 		if (copy_pte_range(c, addr, next, next_table(e) + pte_index(addr)))
@@ -882,7 +882,7 @@ static int copy_pud_range(struct copy_ctx *c, pte_t *pud_table, uint64_t addr, u
 	for (uint64_t next; addr < end; addr = next) {
 		pte_t e = pud_table[pud_index(addr)];
 
-		next = MIN((addr & PUD_MASK) + PUD_SIZE, end);
+		next = pud_addr_end(addr, end);
 		if (!(e & _PAGE_PRESENT))
 			continue;
 		if (copy_pmd_range(c, next_table(e), addr, next))
@@ -896,7 +896,7 @@ static int copy_pgd_range(struct copy_ctx *c, pte_t *pgd_table, uint64_t addr, u
 	for (uint64_t next; addr < end; addr = next) {
 		pte_t e = pgd_table[pgd_index(addr)];
 
-		next = MIN((addr & PGDIR_MASK) + PGDIR_SIZE, end);
+		next = pgd_addr_end(addr, end);
 		if (!(e & _PAGE_PRESENT))
 			continue;
 		if (copy_pud_range(c, next_table(e), addr, next))

@@ -23,7 +23,6 @@ static gint vma_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 	return va->vm_end > vb->vm_end;
 }
 
-GTree *mm_mt_new(void);
 GTree *mm_mt_new(void)
 {
 	return g_tree_new_full(vma_cmp, NULL, NULL, NULL);

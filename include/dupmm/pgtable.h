@@ -77,6 +77,34 @@ typedef uint64_t pte_t;
 #define PUD_MASK	(~(PUD_SIZE - 1))
 #define PGDIR_MASK	(~(PGDIR_SIZE - 1))
 
+/*
+ * pXd_addr_end: where the walk of [addr, end) leaves the entry that addr
+ * lies in: the next boundary of the entry's span, or end if that comes
+ * first (include/linux/pgtable.h).  The boundary wraps to 0 above the last
+ * span of the address space; comparing boundary - 1 with end - 1 keeps the
+ * answer right there too.
+ */
+static inline uint64_t pgd_addr_end(uint64_t addr, uint64_t end)
+{
+	uint64_t boundary = (addr + PGDIR_SIZE) & PGDIR_MASK;
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+static inline uint64_t pud_addr_end(uint64_t addr, uint64_t end)
+{
+	uint64_t boundary = (addr + PUD_SIZE) & PUD_MASK;
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+static inline uint64_t pmd_addr_end(uint64_t addr, uint64_t end)
+{
+	uint64_t boundary = (addr + PMD_SIZE) & PMD_MASK;
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
 #define pgd_index(a)	(((a) >> PGDIR_SHIFT) & (PTRS_PER_TABLE - 1))
 #define pud_index(a)	(((a) >> PUD_SHIFT) & (PTRS_PER_TABLE - 1))
 #define pmd_index(a)	(((a) >> PMD_SHIFT) & (PTRS_PER_TABLE - 1))
