@@ -382,29 +382,19 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 }
 
 /*
- * madvise_populate (MADV_POPULATE_READ/WRITE): fault the range in like a
- * read or write access through GUP, without FOLL_FORCE.  A hole is ENOMEM;
- * a VMA without the permission (PROT_NONE, write-only for a read) EINVAL;
- * a fault that would signal (a guard, SIGBUS) EFAULT.  All observed.
+ * madvise_populate (MADV_POPULATE_READ/WRITE): fault the range in through
+ * GUP (faultin_page_range) and report its errors as they are: a hole is
+ * ENOMEM, a VMA without the permission EINVAL, a fault that would signal
+ * EFAULT, OOM ENOMEM.
  */
 static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
 {
-	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
-		struct vm_area_struct *vma = find_vma(mm, a);
+	while (start < end) {
+		long pages = faultin_page_range(mm, start, end, write);
 
-		if (vma == NULL || vma->vm_start > a)
-			return -ENOMEM;
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
-			return -EINVAL;
-		if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
-			return -EINVAL;
-		/* GUP, not a CPU access: a write it need not fault dirties the page, not the PTE */
-		if (!gup_touch(vma, a, write)) {
-			int ret = handle_mm_fault(vma, a, write ? FAULT_FLAG_WRITE : 0);
-
-			if (ret)
-				return (ret & VM_FAULT_OOM) ? -ENOMEM : -EFAULT;
-		}
+		if (pages < 0)
+			return pages;
+		start += (uint64_t)pages << PAGE_SHIFT;
 	}
 	return 0;
 }

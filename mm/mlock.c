@@ -96,7 +96,7 @@ long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags
 	if (err)
 		return err;
 	/* do_mlock: __mm_populate(start, len, 0): the first failing fault is an error */
-	return mlock_posix_error(mm_populate(mm, start, len, false));
+	return mlock_posix_error(__mm_populate(mm, start, len, false));
 }
 
 long do_munlock(struct mm_struct *mm, uint64_t start, uint64_t len)
@@ -139,7 +139,7 @@ long do_mlockall(struct mm_struct *mm, uint64_t flags)
 		return -EINVAL;
 	apply_mlockall_flags(mm, flags);
 	if (flags & MCL_CURRENT_)
-		mm_populate(mm, 0, TASK_SIZE, true);	/* mm_populate: errors ignored */
+		mm_populate(mm, 0, TASK_SIZE);	/* errors ignored */
 	return 0;
 }
 

@@ -1,34 +1,34 @@
 /*
- * mremap, after mm/mremap.c, and msync, after mm/msync.c.
+ * mremap, after mm/mremap.c: the syscall's checks, move_vma and the PTE
+ * move under it (move_page_tables).
  */
 #include "internal.h"
 
 /*
- * copy_vma (mm/vma.c): the VMA that will hold [addr, addr+len) after a
- * move of vma's pages there: an extended neighbour if the merge rules
- * allow, else a copy of vma.  A never-faulted anonymous VMA takes the new
- * address as pgoff (so it can merge there); a faulted one keeps its pgoff,
- * which its pages' index depends on.
+ * move_page_tables (mm/mremap.c): move the PTEs of [old_addr, +len) to
+ * new_addr.  The pages keep their index (mremap keeps vm_pgoff), so their
+ * rmap stays right.
  */
-static struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
-				       uint64_t len, uint64_t pgoff)
+void move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
+		      struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct vm_area_struct *new_vma;
 
-	if (vma_is_anonymous(vma) && !vma->anon_vma)
-		pgoff = addr >> PAGE_SHIFT;
-	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags, vma->vm_file,
-				      pgoff, vma->anon_vma, vma);
-	if (new_vma)
-		return new_vma;
-	new_vma = vm_area_dup(vma);
-	new_vma->vm_start = addr;
-	new_vma->vm_end = addr + len;
-	new_vma->vm_pgoff = pgoff;
-	anon_vma_clone(new_vma, vma);
-	vma_link(mm, new_vma);
-	return new_vma;
+	(void)new_vma;
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		pte_t *src = pte_offset(mm, old_addr + off), *dst;
+		pte_t pte;
+
+		if (src == NULL || pte_none(*src))
+			continue;
+		pte = *src;
+		pte_clear(src);
+		dst = pte_alloc(mm, new_addr + off);
+		if (MM_WARN_ON(dst == NULL))
+			break;
+		set_pte(dst, pte);
+	}
+	mmu_notifier_invalidate(mm, old_addr, old_addr + len);
 }
 
 /*
@@ -208,7 +208,7 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
 	/* a locked mapping that grew is populated (mremap's mm_populate) */
 	if (err >= 0 && new_len > old_len && (vma = find_vma(mm, new_addr)) &&
 	    (vma->vm_flags & VM_LOCKED))
-		mm_populate(mm, new_addr + old_len, new_len - old_len, true);
+		mm_populate(mm, new_addr + old_len, new_len - old_len);
 	return err;
 }
 
@@ -283,7 +283,7 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 		vm_stat_account(mm, vma->vm_flags, (int64_t)pages);
 		if (vma->vm_flags & VM_LOCKED) {
 			mm->locked_vm += pages;
-			mm_populate(mm, addr + old_len, delta, true);
+			mm_populate(mm, addr + old_len, delta);
 		}
 		return (long)addr;
 	}
@@ -299,49 +299,6 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 	}
 	err = move_vma(vma, addr, old_len, new_len, new_addr, flags);
 	if (err >= 0 && (vma = find_vma(mm, new_addr)) && (vma->vm_flags & VM_LOCKED))
-		mm_populate(mm, new_addr + old_len, new_len - old_len, true);
+		mm_populate(mm, new_addr + old_len, new_len - old_len);
 	return err;
-}
-
-/*
- * do_msync (mm/msync.c): the page cache is the only copy in dupmm, so
- * MS_SYNC has nothing to write back; the checks and errors are kept.
- */
-long do_msync(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
-{
-	uint64_t end;
-	struct vm_area_struct *vma;
-	long unmapped_error = 0;
-
-	if (flags & ~(uint64_t)(MS_ASYNC_ | MS_INVALIDATE_ | MS_SYNC_))
-		return -EINVAL;
-	if (start & ~PAGE_MASK)
-		return -EINVAL;
-	if ((flags & MS_ASYNC_) && (flags & MS_SYNC_))
-		return -EINVAL;
-	len = PAGE_ALIGN(len);
-	end = start + len;
-	if (end < start)
-		return -ENOMEM;
-	if (end == start)
-		return 0;
-	vma = find_vma(mm, start);
-	for (;;) {
-		if (vma == NULL)
-			return -ENOMEM;
-		if (start < vma->vm_start) {
-			if (flags == MS_ASYNC_)
-				return -ENOMEM;
-			start = vma->vm_start;
-			if (start >= end)
-				return -ENOMEM;
-			unmapped_error = -ENOMEM;
-		}
-		if ((flags & MS_INVALIDATE_) && (vma->vm_flags & VM_LOCKED))
-			return -EBUSY;
-		start = vma->vm_end;
-		if (start >= end)
-			return unmapped_error;
-		vma = find_vma(mm, start);
-	}
 }

@@ -94,7 +94,7 @@ static void smaps_pte_entry(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 	mss->pss += pss;
 	if (dirty)
 		mss->pss_dirty += pss;
-	counter = mm_counter_of(page);
+	counter = mm_counter(page);
 	if (counter == MM_ANONPAGES)
 		mss->pss_anon += pss;
 	else if (counter == MM_SHMEMPAGES)

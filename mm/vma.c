@@ -1,6 +1,7 @@
 /*
  * The VMAs of an mm, after mm/vma.c (6.12+) and the VMA parts of
- * include/linux/mm.h.
+ * include/linux/mm.h: the VMA tree and its lookups, link and unlink,
+ * split, merge, munmap's VMA side (do_vmi_munmap), mremap's copy_vma.
  *
  * Divergence: the kernel keeps VMAs in a maple tree; dupmm keeps them in a
  * GTree ordered by address.  The tree compares vm_end, so find_vma() is one
@@ -10,8 +11,6 @@
  * the tree first.
  */
 #include "internal.h"
-
-int sysctl_max_map_count = 65530;
 
 static gint vma_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 {
@@ -23,6 +22,7 @@ static gint vma_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 	return va->vm_end > vb->vm_end;
 }
 
+/* mm_mt_new: an empty VMA tree (mm_init's mt_init_flags). */
 GTree *mm_mt_new(void)
 {
 	return g_tree_new_full(vma_cmp, NULL, NULL, NULL);
@@ -85,39 +85,6 @@ struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t star
 	if (vma && end <= vma->vm_start)
 		return NULL;
 	return vma;
-}
-
-struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
-{
-	struct vm_area_struct *vma = g_new0(struct vm_area_struct, 1);
-
-	vma->vm_mm = mm;
-	INIT_LIST_HEAD(&vma->anon_vma_chain);
-	INIT_LIST_HEAD(&vma->shared);
-	return vma;
-}
-
-/*
- * vm_area_dup: a field-by-field copy (kernel/fork.c, mm/vma_init.c), with
- * an empty anon_vma_chain and its own file reference.  The anon_vma
- * pointer is copied; callers either clone the chain or reset it.
- */
-struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
-{
-	struct vm_area_struct *vma = g_new(struct vm_area_struct, 1);
-
-	*vma = *orig;
-	vma->vm_node = NULL;	/* not linked yet */
-	INIT_LIST_HEAD(&vma->anon_vma_chain);
-	INIT_LIST_HEAD(&vma->shared);
-	if (vma->vm_file)
-		get_file(vma->vm_file);
-	return vma;
-}
-
-void vm_area_free(struct vm_area_struct *vma)
-{
-	g_free(vma);
 }
 
 void vma_link_file(struct vm_area_struct *vma)
@@ -221,6 +188,54 @@ int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 	if (vma->vm_mm->map_count >= sysctl_max_map_count)
 		return -ENOMEM;
 	return __split_vma(vma, addr, new_below);
+}
+
+/*
+ * do_vmi_munmap (mm/vma.c): unmap [start, start+len).  VMAs straddling the
+ * ends are split first; a split that adds a VMA is refused at
+ * max_map_count with ENOMEM.  Tables no VMA can use any more are freed.
+ */
+int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
+{
+	uint64_t end;
+	struct vm_area_struct *vma, *prev, *next;
+	int err;
+
+	if ((start & ~PAGE_MASK) || start > TASK_SIZE || len > TASK_SIZE - start)
+		return -EINVAL;
+	end = start + PAGE_ALIGN(len);
+	if (end == start)
+		return -EINVAL;
+	vma = find_vma(mm, start);
+	if (vma == NULL || vma->vm_start >= end)
+		return 0;
+	if (start > vma->vm_start) {
+		if (end < vma->vm_end && mm->map_count >= sysctl_max_map_count)
+			return -ENOMEM;
+		err = __split_vma(vma, start, 1);
+		if (err)
+			return err;
+	}
+	next = find_vma(mm, end);
+	if (next && next->vm_start < end) {
+		err = __split_vma(next, end, 0);
+		if (err)
+			return err;
+	}
+	unmap_vmas(mm, start, end);
+	while ((vma = find_vma(mm, start)) != NULL && vma->vm_start < end) {
+		vm_stat_account(mm, vma->vm_flags, -(int64_t)vma_pages(vma));
+		if (vma->vm_flags & VM_LOCKED)
+			mm->locked_vm -= vma_pages(vma);
+		if (vma->vm_flags & VM_ACCOUNT)
+			vm_committed_as -= (int64_t)vma_pages(vma);
+		vma_unlink(mm, vma);
+		remove_vma(vma);
+	}
+	next = find_vma_prev(mm, start, &prev);
+	free_pgtables(mm, start, end, prev ? prev->vm_end : 0,
+		      next ? next->vm_start : (1ULL << 47));
+	return 0;
 }
 
 /*
@@ -486,6 +501,34 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 }
 
 /*
+ * copy_vma (mm/vma.c): the VMA that will hold [addr, addr+len) after a
+ * move of vma's pages there: an extended neighbour if the merge rules
+ * allow, else a copy of vma.  A never-faulted anonymous VMA takes the new
+ * address as pgoff (so it can merge there); a faulted one keeps its pgoff,
+ * which its pages' index depends on.
+ */
+struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
+				uint64_t len, uint64_t pgoff)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new_vma;
+
+	if (vma_is_anonymous(vma) && !vma->anon_vma)
+		pgoff = addr >> PAGE_SHIFT;
+	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags, vma->vm_file,
+				      pgoff, vma->anon_vma, vma);
+	if (new_vma)
+		return new_vma;
+	new_vma = vm_area_dup(vma);
+	new_vma->vm_start = addr;
+	new_vma->vm_end = addr + len;
+	new_vma->vm_pgoff = pgoff;
+	anon_vma_clone(new_vma, vma);
+	vma_link(mm, new_vma);
+	return new_vma;
+}
+
+/*
  * anon_vma_compatible (mm/vma.c): may b reuse a's anon_vma at its first
  * fault?  Adjacent, same file and policy, flags equal but for the access
  * bits (so an mprotect-only difference still shares), contiguous pgoff.
@@ -523,4 +566,16 @@ struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma)
 	if (!anon_vma && prev)
 		anon_vma = reusable_anon_vma(prev, prev, vma);
 	return anon_vma;
+}
+
+/*
+ * vma_wants_writenotify (mm/vma.c): a shared writable mapping of a file
+ * whose dirtying is tracked (a regular file; not shmem) gets read-only
+ * PTEs until a write fault marks the page dirty (observed: a page written
+ * through such a mapping is dirty for a process that maps it later).
+ */
+bool vma_wants_writenotify(const struct vm_area_struct *vma, uint64_t vm_flags)
+{
+	return (vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED) && vma->vm_file &&
+	       !vma->vm_file->f_mapping->shmem;
 }
