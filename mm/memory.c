@@ -57,12 +57,13 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *p
 }
 
 /*
- * do_fault_around (mm/memory.c, filemap_map_pages): a read fault on a file
- * or shmem page also maps the pages around it that are already in the
- * page cache (no read-ahead: only what is cached): 16 pages
- * (fault_around_bytes, 64 KiB) from the aligned-down address clamped to
- * the VMA's start, clipped to the VMA and to the PTE table.  Observed on the host: a parent's read fault maps the
- * shmem page its child had faulted in, so its Rss grows by both.
+ * do_fault_around (mm/memory.c, with filemap_map_pages' mapping loop): a
+ * read fault on a file or shmem page also maps the pages around it that
+ * are already in the page cache (no read-ahead: only what is cached): 16
+ * pages (fault_around_bytes, 64 KiB) from the aligned-down address
+ * clamped to the VMA's start, clipped to the VMA and to the PTE table.
+ * Observed on the host: a parent's read fault maps the shmem page its
+ * child had faulted in, so its Rss grows by both.
  */
 #define FAULT_AROUND_PAGES 16
 static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsigned int flags)

@@ -133,7 +133,8 @@ static bool accountable_mapping(uint64_t vm_flags)
 }
 
 /*
- * mmap_region (mm/vma.c __mmap_region): replace whatever is at
+ * mmap_region (__mmap_region; mm/mmap.c in 6.12, mm/vma.c since 6.13):
+ * replace whatever is at
  * [addr, addr+len) with a mapping: extend a neighbour when the merge
  * rules allow (file mappings included, shared anonymous never: their
  * shmem file is unique), else a new VMA.
@@ -426,7 +427,10 @@ static int dup_vma_wipe(struct mm_struct *mm, struct vm_area_struct *mpnt)
 {
 	struct vm_area_struct *vma = dup_vma_common(mm, mpnt);
 
-	/* Divergence from 4.14, which prepared an anon_vma here eagerly (v5.7 dropped it). */
+	/*
+	 * "A clean slate": no anon_vma until the child's first write fault
+	 * prepares one (dup_mmap; 4.14 prepared it here, 5.7 stopped).
+	 */
 	vma->anon_vma = NULL;
 	vma->vm_flags &= ~VM_LOCKED_MASK;
 	vma_link(mm, vma);

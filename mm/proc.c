@@ -22,7 +22,7 @@ static const char *vma_name(struct mm_struct *mm, struct vm_area_struct *vma)
 	return NULL;
 }
 
-/* show_vma_header_prefix + name at column 73, as seq_pad places it. */
+/* show_map_vma: show_vma_header_prefix, then the name at column 73, as seq_pad places it. */
 static void show_map_vma(struct mm_struct *mm, struct vm_area_struct *vma, GString *out)
 {
 	const char *name = vma_name(mm, vma);
@@ -57,7 +57,10 @@ struct mem_size_stats {
 	uint64_t pss, pss_dirty, pss_anon, pss_file, pss_shmem, pss_locked;
 };
 
-/* smaps_account: one present page, shared or private by refcount and mapcount. */
+/*
+ * smaps_pte_entry (with smaps_account): one present page, counted shared
+ * or private by its refcount and mapcount.
+ */
 static void smaps_pte_entry(struct vm_area_struct *vma, uint64_t addr, pte_t pte,
 			    struct mem_size_stats *mss)
 {
@@ -249,7 +252,11 @@ void show_status(struct mm_struct *mm, GString *out)
 #undef STATUS_LINE
 }
 
-/* pte_to_pagemap_entry: present, PFN, exclusive (mapcount 1), file-or-shared. */
+/*
+ * pagemap_read (pagemap_pmd_range, pte_to_pagemap_entry): one entry per
+ * page: present, PFN, exclusive (mapcount 1), file-or-shared; a PTE marker
+ * as a swap entry.
+ */
 void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out)
 {
 	for (size_t i = 0; i < n; i++) {

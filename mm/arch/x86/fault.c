@@ -20,6 +20,12 @@ static bool access_error(const struct vm_area_struct *vma, unsigned int access)
 	return !(vma->vm_flags & VM_ACCESS_FLAGS);
 }
 
+/*
+ * pte_allows: the MMU's own check, before any fault: a present PTE that
+ * permits the access (RW for a write, no NX for an instruction fetch;
+ * pte_access_permitted in arch/x86/include/asm/pgtable.h, with NX).  A
+ * PROTNONE entry is not present to the CPU.
+ */
 static bool pte_allows(pte_t pte, unsigned int access)
 {
 	if (!(pte & _PAGE_PRESENT))
@@ -30,9 +36,13 @@ static bool pte_allows(pte_t pte, unsigned int access)
 }
 
 /*
- * mm_fault: one CPU access to addr.  Returns 0 with the page mapped as the
- * access needs (and its PTE accessed, and dirty for a write), or -EFAULT
- * with the signal the CPU would raise in *fi.
+ * mm_fault (do_user_addr_fault): one CPU access to addr.  Returns 0 with
+ * the page mapped as the access needs (and its PTE accessed, and dirty for
+ * a write), or -EFAULT with the signal the CPU would raise in *fi: no VMA
+ * (after trying to grow a stack down to addr) or a fault that ends in
+ * SIGSEGV is SEGV_MAPERR, a VMA that forbids the access SEGV_ACCERR,
+ * VM_FAULT_SIGBUS is BUS_ADRERR, VM_FAULT_OOM is SIGKILL (the OOM killer's
+ * choice of the faulting task).
  */
 int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access,
 	     struct mm_fault_info *fi)
