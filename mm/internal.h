@@ -246,6 +246,9 @@ struct file *shmem_file_setup(uint64_t size);
 /* madvise.c */
 void lazyfree_forget(struct page *page);
 
+/* failslab.c */
+bool should_failslab(void);
+
 /* mmu_notifier.c */
 void mmu_notifier_invalidate(struct mm_struct *mm, uint64_t start, uint64_t end);
 void mmu_notifier_release(struct mm_struct *mm);

@@ -48,6 +48,8 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 	if (mm->map_count >= sysctl_max_map_count - 3)
 		return -ENOMEM;
 	new_vma = copy_vma(vma, new_addr, new_len, new_pgoff);
+	if (new_vma == NULL)
+		return -ENOMEM;
 	vma = find_vma(mm, old_addr);	/* a merge may have moved it */
 	move_page_tables(vma, old_addr, new_vma, new_addr, MIN(old_len, new_len));
 	if (vm_flags & VM_ACCOUNT)

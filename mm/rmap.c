@@ -12,10 +12,14 @@
 unsigned long anon_vma_live;
 static unsigned int anon_vma_ids;
 
+/* anon_vma_alloc: a new root of its own, one reference; NULL on ENOMEM. */
 static struct anon_vma *anon_vma_alloc(void)
 {
-	struct anon_vma *anon_vma = g_new0(struct anon_vma, 1);
+	struct anon_vma *anon_vma;
 
+	if (should_failslab())
+		return NULL;
+	anon_vma = g_new0(struct anon_vma, 1);
 	anon_vma->refcount = 1;
 	anon_vma->root = anon_vma;
 	anon_vma->parent = anon_vma;
@@ -49,6 +53,19 @@ static void put_anon_vma(struct anon_vma *anon_vma)
 		anon_vma_free(root);
 }
 
+/* anon_vma_chain_alloc: NULL on ENOMEM. */
+static struct anon_vma_chain *anon_vma_chain_alloc(void)
+{
+	if (should_failslab())
+		return NULL;
+	return g_new0(struct anon_vma_chain, 1);
+}
+
+static void anon_vma_chain_free(struct anon_vma_chain *avc)
+{
+	g_free(avc);
+}
+
 static void anon_vma_chain_link(struct vm_area_struct *vma, struct anon_vma_chain *avc,
 				struct anon_vma *anon_vma)
 {
@@ -76,11 +93,16 @@ static void anon_vma_chain_link(struct vm_area_struct *vma, struct anon_vma_chai
  */
 int __anon_vma_prepare(struct vm_area_struct *vma)
 {
-	struct anon_vma_chain *avc = g_new0(struct anon_vma_chain, 1);
-	struct anon_vma *anon_vma = find_mergeable_anon_vma(vma);
+	struct anon_vma_chain *avc = anon_vma_chain_alloc();
+	struct anon_vma *anon_vma;
 
+	if (avc == NULL)
+		goto out_enomem;
+	anon_vma = find_mergeable_anon_vma(vma);
 	if (anon_vma == NULL) {
 		anon_vma = anon_vma_alloc();
+		if (anon_vma == NULL)
+			goto out_enomem_free_avc;
 		/*
 		 * A root is its own parent and counts itself as a child, so
 		 * that it never looks recyclable to anon_vma_clone's reuse
@@ -93,6 +115,11 @@ int __anon_vma_prepare(struct vm_area_struct *vma)
 	/* one more VMA files its new pages here: it is not idle, not reusable */
 	anon_vma->num_active_vmas++;
 	return 0;
+
+out_enomem_free_avc:
+	anon_vma_chain_free(avc);
+out_enomem:
+	return -ENOMEM;
 }
 
 /*
@@ -113,16 +140,19 @@ int __anon_vma_prepare(struct vm_area_struct *vma)
  * filed under it need not scan the whole hierarchy; a root always has two
  * (itself and a descendant), so it is never reused.
  *
- * Returns 0 (dupmm's allocations do not fail).
+ * Returns 0, or -ENOMEM with dst unlinked from whatever it was linked to
+ * here and dst->anon_vma NULL, as the kernel leaves it.
  */
 int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
 {
 	struct anon_vma_chain *pavc;
 
 	list_for_each_entry_reverse(pavc, &src->anon_vma_chain, struct anon_vma_chain, same_vma) {
-		struct anon_vma_chain *avc = g_new0(struct anon_vma_chain, 1);
+		struct anon_vma_chain *avc = anon_vma_chain_alloc();
 		struct anon_vma *anon_vma = pavc->anon_vma;
 
+		if (avc == NULL)
+			goto enomem_failure;
 		anon_vma_chain_link(dst, avc, anon_vma);
 		if (!dst->anon_vma && src->anon_vma &&
 		    anon_vma->num_children < 2 && anon_vma->num_active_vmas == 0) {
@@ -134,13 +164,23 @@ int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
 	if (dst->anon_vma)
 		dst->anon_vma->num_active_vmas++;
 	return 0;
+
+enomem_failure:
+	/*
+	 * dst->anon_vma was not counted in num_active_vmas yet, and
+	 * unlink_anon_vmas would uncount it: forget it first.  The callers
+	 * do not look at it after a failure.
+	 */
+	dst->anon_vma = NULL;
+	unlink_anon_vmas(dst);
+	return -ENOMEM;
 }
 
 /*
  * anon_vma_fork (mm/rmap.c): attach the child's VMA vma to the anon_vmas
  * of its parent's pvma, then give it an anon_vma of its own (a recycled
  * one, or a new one whose parent is pvma's), under which its COW copies
- * will be filed.  Returns 0 or -ENOMEM.
+ * will be filed.  Returns 0, or -ENOMEM with vma linked to nothing.
  */
 int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 {
@@ -165,9 +205,13 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 		return 0;	/* an idle anon_vma was recycled: done */
 
 	anon_vma = anon_vma_alloc();
+	if (anon_vma == NULL)
+		goto out_error;
 	/* The child's VMA uses it: while it does, it is never recycled. */
 	anon_vma->num_active_vmas++;
-	avc = g_new0(struct anon_vma_chain, 1);
+	avc = anon_vma_chain_alloc();
+	if (avc == NULL)
+		goto out_error_free_anon_vma;
 	/*
 	 * Every anon_vma of one fork tree shares its root: in the kernel the
 	 * root's lock is the lock of the whole tree (anon_vma_lock_write
@@ -193,6 +237,12 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 	anon_vma_chain_link(vma, avc, anon_vma);
 	anon_vma->parent->num_children++;
 	return 0;
+
+out_error_free_anon_vma:
+	put_anon_vma(anon_vma);
+out_error:
+	unlink_anon_vmas(vma);	/* what anon_vma_clone linked */
+	return -ENOMEM;
 }
 
 /*
@@ -220,7 +270,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 			continue;	/* freed in the second pass */
 		}
 		list_del(&avc->same_vma);
-		g_free(avc);
+		anon_vma_chain_free(avc);
 	}
 	/* A VMA that lives on gets a new anon_vma at its next anonymous fault. */
 	if (vma->anon_vma) {
@@ -230,7 +280,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 	list_for_each_entry_safe(avc, next, &vma->anon_vma_chain, struct anon_vma_chain, same_vma) {
 		put_anon_vma(avc->anon_vma);
 		list_del(&avc->same_vma);
-		g_free(avc);
+		anon_vma_chain_free(avc);
 	}
 }
 

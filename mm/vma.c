@@ -166,12 +166,8 @@ int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 		new->vm_start = addr;
 		new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 	}
-	if (anon_vma_clone(new, vma)) {
-		if (new->vm_file)
-			fput(new->vm_file);
-		vm_area_free(new);
-		return -ENOMEM;
-	}
+	if (anon_vma_clone(new, vma))
+		goto out_free_vma;
 	/* Shrink first, so that the tree stays ordered when new goes in. */
 	if (new_below)
 		vma_set_start(vma, addr);
@@ -180,6 +176,12 @@ int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 	vma_link(mm, new);
 	count_vm_event(VMA_SPLIT);
 	return 0;
+
+out_free_vma:
+	if (new->vm_file)
+		fput(new->vm_file);	/* vm_area_dup's reference */
+	vm_area_free(new);
+	return -ENOMEM;
 }
 
 /* split_vma: __split_vma, refused at sysctl_max_map_count (ENOMEM). */
@@ -443,7 +445,11 @@ struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev,
  * vma_merge_new_range (mm/vma.c): a new range [start, end) with these
  * properties is about to be mapped in a hole; extend prev and/or next over
  * it instead if they are compatible.  Returns the extended VMA (flags
- * equal to the range's), or NULL when no merge is possible.
+ * equal to the range's), or NULL when no merge is possible, or when the
+ * merge needs anon_vma links that cannot be allocated; then nothing has
+ * changed (the kernel's vma_expand undoes its dup_anon_vma), and the
+ * caller maps a VMA of its own (mmap_region, copy_vma) or fails with
+ * ENOMEM (mremap's vma_merge_extend), as the kernel's callers do.
  */
 struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 					   uint64_t end, uint64_t flags,
@@ -467,19 +473,24 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 	right = can_vma_merge_right(&vmg, left);
 	if (!left && !right)
 		return NULL;
-	if (left && right) {
-		target = vmg.prev;
-		if (dup_anon_vma(target, vmg.next))
+	target = left ? vmg.prev : vmg.next;
+	/* The anon_vma links first: they can fail, and then nothing has changed. */
+	if (left && right && dup_anon_vma(target, vmg.next))
+		return NULL;
+	/* mremap: the moved pages' anon_vma must be on the target's chain. */
+	if (anon_vma && !target->anon_vma && copied_from) {
+		target->anon_vma = anon_vma;
+		if (anon_vma_clone(target, copied_from))
 			return NULL;
+	}
+	if (left && right) {
 		end = vmg.next->vm_end;
 		target->vm_flags |= vmg.next->vm_flags & VM_STICKY;
 		merge_remove(mm, vmg.next);
 		vma_set_end(target, end);
 	} else if (left) {
-		target = vmg.prev;
 		vma_set_end(target, end);
 	} else {
-		target = vmg.next;
 		vma_set_start(target, start);
 	}
 	/*
@@ -488,14 +499,6 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 	 * leaves the merged VMA "gu", so fork copies its guard).
 	 */
 	target->vm_flags |= flags & VM_STICKY;
-	/* mremap: the moved pages' anon_vma must be on the target's chain. */
-	if (anon_vma && !target->anon_vma && copied_from) {
-		target->anon_vma = anon_vma;
-		if (anon_vma_clone(target, copied_from)) {
-			target->anon_vma = NULL;
-			return NULL;
-		}
-	}
 	count_vm_event(VMA_MERGE);
 	return target;
 }
@@ -505,7 +508,8 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
  * move of vma's pages there: an extended neighbour if the merge rules
  * allow, else a copy of vma.  A never-faulted anonymous VMA takes the new
  * address as pgoff (so it can merge there); a faulted one keeps its pgoff,
- * which its pages' index depends on.
+ * which its pages' index depends on.  NULL on ENOMEM, with nothing
+ * changed.
  */
 struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
 				uint64_t len, uint64_t pgoff)
@@ -523,9 +527,16 @@ struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
 	new_vma->vm_start = addr;
 	new_vma->vm_end = addr + len;
 	new_vma->vm_pgoff = pgoff;
-	anon_vma_clone(new_vma, vma);
+	if (anon_vma_clone(new_vma, vma))
+		goto out_free_vma;
 	vma_link(mm, new_vma);
 	return new_vma;
+
+out_free_vma:
+	if (new_vma->vm_file)
+		fput(new_vma->vm_file);	/* vm_area_dup's reference */
+	vm_area_free(new_vma);
+	return NULL;
 }
 
 /*

@@ -43,6 +43,49 @@ START_TEST(test_grow_in_place_and_into_next)
 }
 END_TEST
 
+START_TEST(test_enomem_fails_cleanly)
+{
+	uint64_t committed;
+	uint8_t v;
+
+	/*
+	 * A faulted VMA moved where it joins nothing: copy_vma's copy cannot
+	 * link to the anon_vma (anon_vma_clone), so mremap gives ENOMEM
+	 * (move_vma), the source keeps its pages and the target stays
+	 * unmapped, with the counters as they were.
+	 */
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 0x61, 4 * PG);
+	committed = (uint64_t)vm_committed_as;
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
+			 -ENOMEM);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W + 64 * PG, W + 68 * PG), 0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 1);
+	get_byte(mm, W + 3 * PG, &v);
+	ck_assert_int_eq(v, 0x61);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
+	ck_assert_int_eq(status_kb(mm, "RssAnon:"), 16);
+	ck_assert_uint_eq((uint64_t)vm_committed_as, committed);
+	/*
+	 * |AA..BB| A never faulted, B faulted: growing A in place up to B
+	 * joins them (vma_merge_extend), which needs A on B's anon_vma
+	 * (dup_anon_vma).  Failing that link: ENOMEM, both as they were.
+	 */
+	map_anon(mm, W + 16 * PG, 2 * PG, RW);
+	map_anon(mm, W + 20 * PG, 2 * PG, RW);
+	put_byte(mm, W + 20 * PG, 1, 2 * PG);
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_mremap(mm, W + 16 * PG, 2 * PG, 4 * PG, 0, 0), -ENOMEM);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 22 * PG), 2);
+	ck_assert_uint_eq(find_vma(mm, W + 16 * PG)->vm_end, W + 18 * PG);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 32);
+	ck_assert_uint_eq((uint64_t)vm_committed_as, committed + 4);
+}
+END_TEST
+
 START_TEST(test_dontunmap_and_locked)
 {
 	uint8_t v = 1;
@@ -88,6 +131,7 @@ int main(void)
 	tcase_add_test(tc, test_grow_in_place_and_into_next);
 	tcase_add_test(tc, test_dontunmap_and_locked);
 	tcase_add_test(tc, test_shmem_grow_sigbus);
+	tcase_add_test(tc, test_enomem_fails_cleanly);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -148,6 +148,27 @@ START_TEST(test_child_merge_rules)
 }
 END_TEST
 
+START_TEST(test_merge_enomem_maps_a_vma_of_its_own)
+{
+	/*
+	 * |PP..NN| P never faulted, N faulted: a mapping of the hole would
+	 * join all three, which needs P on N's anon_vma (dup_anon_vma).
+	 * Failing that link, mmap still succeeds with a VMA of its own
+	 * (__mmap_region falls back to a new VMA when vma_merge_new_range
+	 * fails): three VMAs.
+	 */
+	map_anon(mm, W, 2 * PG, RW);
+	map_anon(mm, W + 4 * PG, 2 * PG, RW);
+	put_byte(mm, W + 4 * PG, 1, 2 * PG);
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(map_anon(mm, W + 2 * PG, 2 * PG, RW), (long)(W + 2 * PG));
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 3);
+	ck_assert_ptr_null(find_vma(mm, W)->anon_vma);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 24);
+}
+END_TEST
+
 START_TEST(test_max_map_count)
 {
 	/* F25: at the limit, mprotect that must split gives ENOMEM, madvise EAGAIN,
@@ -177,6 +198,7 @@ int main(void)
 	tcase_add_test(tc, test_mremap_pgoff_rule);
 	tcase_add_test(tc, test_child_merge_rules);
 	tcase_add_test(tc, test_max_map_count);
+	tcase_add_test(tc, test_merge_enomem_maps_a_vma_of_its_own);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

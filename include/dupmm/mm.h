@@ -28,9 +28,11 @@ uint64_t phys_nr_frames(void);
 uint64_t phys_nr_used(void);	/* frames holding data or tables */
 int phys_memfd(void);		/* for a secondary MMU that maps frames */
 
-/* Test switches, never set outside the tests (page_alloc.c, memory.c) */
+/* Test switches, never set outside the tests (page_alloc.c, failslab.c, memory.c) */
 /* page_alloc.c: the n-th frame allocation from now fails (0 = never). */
 void phys_fail_alloc_after(uint64_t n);
+/* failslab.c: the n-th anon_vma or anon_vma_chain allocation from now fails (0 = never). */
+void mm_fail_slab_after(uint64_t n);
 /*
  * memory.c: a deliberate semantic bug, so that the fuzzer's test can show
  * it finds one.  Never set outside that test.
