@@ -203,8 +203,8 @@ void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 		       uint64_t newflags);
 
 /* mremap.c */
-void move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
-		      struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len);
+uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
+			  struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len);
 
 /* rmap.c */
 int __anon_vma_prepare(struct vm_area_struct *vma);

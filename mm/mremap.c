@@ -5,36 +5,85 @@
 #include "internal.h"
 
 /*
- * move_page_tables (mm/mremap.c): move the PTEs of [old_addr, +len) to
- * new_addr.  The pages keep their index (mremap keeps vm_pgoff), so their
- * rmap stays right.
+ * get_extent: how far the move can go from old_addr in one step: to the
+ * end of the PTE table old_addr is in, of the one new_addr is in, or of
+ * the range, whichever comes first.
  */
-void move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
-		      struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len)
+static uint64_t get_extent(uint64_t old_addr, uint64_t old_end, uint64_t new_addr)
+{
+	uint64_t extent = pmd_addr_end(old_addr, old_end) - old_addr;
+
+	return MIN(extent, ((new_addr + PMD_SIZE) & PMD_MASK) - new_addr);
+}
+
+/* move_ptes: the PTEs of [old_addr, old_end) from old_pte on move to new_pte on. */
+static void move_ptes(pte_t *old_pte, uint64_t old_addr, uint64_t old_end, pte_t *new_pte)
+{
+	for (; old_addr < old_end; old_addr += PAGE_SIZE, old_pte++, new_pte++) {
+		pte_t pte = *old_pte;
+
+		if (pte_none(pte))
+			continue;
+		pte_clear(old_pte);
+		set_pte(new_pte, pte);
+	}
+}
+
+/* Does [ptep, +n) hold a PTE to move? */
+static bool ptes_to_move(const pte_t *ptep, uint64_t n)
+{
+	for (; n; n--, ptep++)
+		if (!pte_none(*ptep))
+			return true;
+	return false;
+}
+
+/*
+ * move_page_tables (mm/mremap.c): move the PTEs of [old_addr, +len) of vma
+ * to new_addr in new_vma, a PTE table's extent at a time.  The
+ * destination's table is allocated before anything of the extent moves
+ * (alloc_new_pmd, pte_alloc); if it cannot be, the move stops there.
+ * Returns how many bytes were moved: len, or less when a table could not
+ * be allocated (move_vma then moves them back).  The pages keep their
+ * index (mremap keeps vm_pgoff), so their rmap stays right.
+ *
+ * Divergence: the kernel moves a whole PTE table when an extent is a
+ * whole aligned PMD (move_pgt_entry, CONFIG_HAVE_MOVE_PMD), and allocates
+ * the destination's table for every extent whose source table exists; the
+ * model moves PTE by PTE, into a table allocated only for an extent that
+ * has PTEs to move, so VmPTE may differ.
+ */
+uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
+			  struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	uint64_t old_end = old_addr + len, extent;
 
 	(void)new_vma;
-	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-		pte_t *src = pte_offset(mm, old_addr + off), *dst;
-		pte_t pte;
+	for (; old_addr < old_end; old_addr += extent, new_addr += extent) {
+		pte_t *old_pte, *new_pte;
 
-		if (src == NULL || pte_none(*src))
+		extent = get_extent(old_addr, old_end, new_addr);
+		old_pte = pte_offset(mm, old_addr);
+		if (old_pte == NULL || !ptes_to_move(old_pte, extent >> PAGE_SHIFT))
 			continue;
-		pte = *src;
-		pte_clear(src);
-		dst = pte_alloc(mm, new_addr + off);
-		if (MM_WARN_ON(dst == NULL))
+		new_pte = pte_alloc(mm, new_addr);
+		if (new_pte == NULL)
 			break;
-		set_pte(dst, pte);
+		move_ptes(old_pte, old_addr, old_addr + extent, new_pte);
 	}
-	mmu_notifier_invalidate(mm, old_addr, old_addr + len);
+	mmu_notifier_invalidate(mm, old_end - len, old_end);
+	return len - (old_end - old_addr);	/* how much was moved */
 }
 
 /*
  * move_vma: move [old_addr, +old_len) of vma to new_addr, new_len long.
  * The old range is unmapped afterwards unless MREMAP_DONTUNMAP, which
  * leaves it mapped and empty.  The commit charge moves with the pages.
+ * Returns new_addr or -errno.  When the page tables cannot all be moved,
+ * what was moved goes back (the source's tables are still there, so that
+ * cannot fail) and the new range is unmapped instead of the old: -ENOMEM,
+ * the source as it was (move_vma's error path in the kernel).
  */
 static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old_len,
 		     uint64_t new_len, uint64_t new_addr, uint64_t flags)
@@ -43,7 +92,8 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 	uint64_t vm_flags = vma->vm_flags;
 	uint64_t new_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
 	struct vm_area_struct *new_vma;
-	long err;
+	uint64_t moved_len;
+	long ret = (long)new_addr, err;
 
 	if (mm->map_count >= sysctl_max_map_count - 3)
 		return -ENOMEM;
@@ -51,11 +101,19 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 	if (new_vma == NULL)
 		return -ENOMEM;
 	vma = find_vma(mm, old_addr);	/* a merge may have moved it */
-	move_page_tables(vma, old_addr, new_vma, new_addr, MIN(old_len, new_len));
+	moved_len = move_page_tables(vma, old_addr, new_vma, new_addr, MIN(old_len, new_len));
+	if (moved_len < MIN(old_len, new_len)) {
+		move_page_tables(new_vma, new_addr, vma, old_addr, moved_len);
+		ret = -ENOMEM;
+		vma = new_vma;
+		old_addr = new_addr;
+		old_len = new_len;
+	}
+	/* the new range is accounted, then the one unmapped below unaccounted */
 	if (vm_flags & VM_ACCOUNT)
 		vm_committed_as += (int64_t)(new_len >> PAGE_SHIFT);
 	vm_stat_account(mm, vm_flags, (int64_t)(new_len >> PAGE_SHIFT));
-	if (flags & MREMAP_DONTUNMAP_) {
+	if (ret >= 0 && (flags & MREMAP_DONTUNMAP_)) {
 		/*
 		 * The old range stays, empty.  The source VMA loses its lock
 		 * flags whole, unsplit (move_vma: vm_flags_clear on the VMA;
@@ -88,7 +146,7 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		return err;
 	if (vm_flags & VM_LOCKED)
 		mm->locked_vm += new_len >> PAGE_SHIFT;
-	return (long)new_addr;
+	return ret;
 }
 
 /* vma_to_resize: the VMA holding [addr, addr+old_len), checked for growth. */

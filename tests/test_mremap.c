@@ -86,6 +86,60 @@ START_TEST(test_enomem_fails_cleanly)
 }
 END_TEST
 
+START_TEST(test_table_enomem_moves_back)
+{
+	/*
+	 * Four faulted pages across a PTE-table boundary (after page 1),
+	 * moved 1 GiB up to straddle another one (after page 0): three
+	 * extents, pages 0, 1 and 2-3.  Each extent's destination table
+	 * comes before anything of it moves: a PMD and a PTE table for the
+	 * first, a PTE table for the second, none for the third.  Failing
+	 * each of those allocations in turn (the last after page 0 has
+	 * moved), mremap gives ENOMEM (move_vma's error path): what was
+	 * moved goes back, the new range is unmapped, and the pages, their
+	 * frames, the VMA and the counters are as they were.  Then the move
+	 * works.
+	 */
+	uint64_t a = W + PMD_SIZE - 2 * PG, to = W + (1ULL << 30) + PMD_SIZE - PG, pfn[4], used;
+	uint64_t committed;
+	long r = -ENOMEM;
+	uint64_t n;
+	uint8_t v;
+
+	map_anon(mm, a, 4 * PG, RW);
+	for (int i = 0; i < 4; i++) {
+		put_byte(mm, a + (uint64_t)i * PG, (uint8_t)(0x10 + i), PG);
+		pfn[i] = pte_pfn(mm_lookup_pte(mm, a + (uint64_t)i * PG));
+	}
+	used = phys_nr_used();
+	committed = (uint64_t)vm_committed_as;
+	for (n = 1; r < 0; n++) {
+		phys_fail_alloc_after(n);
+		r = do_mremap(mm, a, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, to);
+		phys_fail_alloc_after(0);
+		if (r >= 0)
+			break;
+		ck_assert_int_eq(r, -ENOMEM);
+		ck_assert_int_eq(count_vmas(mm, to, to + 4 * PG), 0);
+		ck_assert_int_eq(count_vmas(mm, a, a + 4 * PG), 1);
+		for (int i = 0; i < 4; i++) {
+			ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, a + (uint64_t)i * PG)), pfn[i]);
+			get_byte(mm, a + (uint64_t)i * PG, &v);
+			ck_assert_int_eq(v, 0x10 + i);
+		}
+		ck_assert_uint_eq(phys_nr_used(), used);
+		ck_assert_uint_eq((uint64_t)vm_committed_as, committed);
+		ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
+		ck_assert_int_eq(status_kb(mm, "RssAnon:"), 16);
+		assert_vm_valid();
+	}
+	ck_assert_uint_eq(n, 4);	/* three tables to allocate, three ways to fail */
+	ck_assert_int_eq(r, (long)to);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, to + (uint64_t)i * PG)), pfn[i]);
+}
+END_TEST
+
 START_TEST(test_dontunmap_and_locked)
 {
 	uint8_t v = 1;
@@ -132,6 +186,7 @@ int main(void)
 	tcase_add_test(tc, test_dontunmap_and_locked);
 	tcase_add_test(tc, test_shmem_grow_sigbus);
 	tcase_add_test(tc, test_enomem_fails_cleanly);
+	tcase_add_test(tc, test_table_enomem_moves_back);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
