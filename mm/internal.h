@@ -105,6 +105,27 @@ static inline pte_t *entry_at(uint64_t table_pfn, uint64_t addr, unsigned int sh
 {
 	return &((pte_t *)pfn_to_virt(table_pfn))[(addr >> shift) & (PTRS_PER_TABLE - 1)];
 }
+/* pgd_offset, pud_offset, pmd_offset, pte_offset_map: the entry for addr one level down. */
+static inline pgd_t *pgd_offset(struct mm_struct *mm, uint64_t addr)
+{
+	return entry_at(mm->pgd, addr, PGDIR_SHIFT);
+}
+static inline pud_t *pud_offset(pgd_t *pgd, uint64_t addr)
+{
+	return entry_at(pte_pfn(*pgd), addr, PUD_SHIFT);
+}
+static inline pmd_t *pmd_offset(pud_t *pud, uint64_t addr)
+{
+	return entry_at(pte_pfn(*pud), addr, PMD_SHIFT);
+}
+static inline pte_t *pte_offset_map(pmd_t *pmd, uint64_t addr)
+{
+	return entry_at(pte_pfn(*pmd), addr, PTE_SHIFT);
+}
+/* The same, allocating the table below a none entry first; NULL on ENOMEM. */
+pud_t *pud_alloc(struct mm_struct *mm, pgd_t *pgd, uint64_t addr);
+pmd_t *pmd_alloc(struct mm_struct *mm, pud_t *pud, uint64_t addr);
+pte_t *pte_alloc_map(struct mm_struct *mm, pmd_t *pmd, uint64_t addr);
 pte_t *pte_offset(struct mm_struct *mm, uint64_t addr);	/* NULL if no table */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t addr);	/* NULL on ENOMEM */
 void pte_table_inc(pte_t *ptep);

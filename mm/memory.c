@@ -524,8 +524,8 @@ static inline pte_t copy_present_pte(struct copy_ctx *c, pte_t *src)
 {
 	pte_t pte = *src;
 
-	/* vm_normal_page, inline: this loop is fork's whole cost */
-	if (!pte_special(pte) && !is_zero_pfn(pte_pfn(pte))) {
+	/* vm_normal_page and is_zero_pfn, inline: this loop is fork's whole cost */
+	if (!pte_special(pte) && pte_pfn(pte) != zero_pfn) {
 		struct page *page = &mem_map[pte_pfn(pte)];
 
 		page->refcount++;
@@ -547,17 +547,30 @@ static inline pte_t copy_present_pte(struct copy_ctx *c, pte_t *src)
 }
 
 /*
- * copy_pte_range: one PTE table's worth.  The child's table is fresh, so
- * its entries are stored directly and its used-entry count set once.
+ * Fork's copy walks the parent's tables and the child's together, one
+ * function per level, as the kernel's copy_page_range does: each level
+ * allocates the child's table below the entry it was given (pud_alloc,
+ * pmd_alloc, pte_alloc_map) and descends where the parent's entry is not
+ * none, so the child gets tables only where the parent has them.  P4D is
+ * folded, so copy_page_range's PGD loop calls copy_pud_range directly
+ * (copy_p4d_range's one pass).
  */
-static int copy_pte_range(struct copy_ctx *c, uint64_t addr, uint64_t end,
-			  pte_t *src_pte)
+
+/*
+ * copy_pte_range: [addr, end), one PTE table's worth.  The child's VMA is
+ * new, so its entries here are none: they are stored directly, and the
+ * table's used-entry count is raised once.
+ */
+static int copy_pte_range(struct copy_ctx *c, pmd_t *dst_pmd, pmd_t *src_pmd, uint64_t addr,
+			  uint64_t end)
 {
-	pte_t *dst_pte = pte_alloc(c->dst_vma->vm_mm, addr);
+	pte_t *dst_pte = pte_alloc_map(c->dst_vma->vm_mm, dst_pmd, addr);
+	pte_t *src_pte;
 	int used = 0;
 
 	if (dst_pte == NULL)
 		return -ENOMEM;
+	src_pte = pte_offset_map(src_pmd, addr);
 	for (; addr < end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
 		pte_t pte = *src_pte;
 
@@ -578,58 +591,49 @@ static int copy_pte_range(struct copy_ctx *c, uint64_t addr, uint64_t end,
 	return 0;
 }
 
-/* One function per level, the kernel's copy_pXd_range shape. */
-static pte_t *next_table(pte_t e)
+static int copy_pmd_range(struct copy_ctx *c, pud_t *dst_pud, pud_t *src_pud, uint64_t addr,
+			  uint64_t end)
 {
-	return page_address(pfn_to_page(pte_pfn(e)));
-}
+	pmd_t *dst_pmd = pmd_alloc(c->dst_vma->vm_mm, dst_pud, addr);
+	pmd_t *src_pmd;
+	uint64_t next;
 
-static int copy_pmd_range(struct copy_ctx *c, pte_t *pmd_table, uint64_t addr, uint64_t end)
-{
-	for (uint64_t next; addr < end; addr = next) {
-		pte_t e = pmd_table[pmd_index(addr)];
-
+	if (dst_pmd == NULL)
+		return -ENOMEM;
+	src_pmd = pmd_offset(src_pud, addr);
+	do {
 		next = pmd_addr_end(addr, end);
-		if (!(e & _PAGE_PRESENT))
+		if (pmd_none(*src_pmd))
 			continue;
-		if (copy_pte_range(c, addr, next, next_table(e) + pte_index(addr)))
+		if (copy_pte_range(c, dst_pmd, src_pmd, addr, next))
 			return -ENOMEM;
-	}
+	} while (dst_pmd++, src_pmd++, addr = next, addr != end);
 	return 0;
 }
 
-static int copy_pud_range(struct copy_ctx *c, pte_t *pud_table, uint64_t addr, uint64_t end)
+static int copy_pud_range(struct copy_ctx *c, pgd_t *dst_pgd, pgd_t *src_pgd, uint64_t addr,
+			  uint64_t end)
 {
-	for (uint64_t next; addr < end; addr = next) {
-		pte_t e = pud_table[pud_index(addr)];
+	pud_t *dst_pud = pud_alloc(c->dst_vma->vm_mm, dst_pgd, addr);
+	pud_t *src_pud;
+	uint64_t next;
 
+	if (dst_pud == NULL)
+		return -ENOMEM;
+	src_pud = pud_offset(src_pgd, addr);
+	do {
 		next = pud_addr_end(addr, end);
-		if (!(e & _PAGE_PRESENT))
+		if (pud_none(*src_pud))
 			continue;
-		if (copy_pmd_range(c, next_table(e), addr, next))
+		if (copy_pmd_range(c, dst_pud, src_pud, addr, next))
 			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int copy_pgd_range(struct copy_ctx *c, pte_t *pgd_table, uint64_t addr, uint64_t end)
-{
-	for (uint64_t next; addr < end; addr = next) {
-		pte_t e = pgd_table[pgd_index(addr)];
-
-		next = pgd_addr_end(addr, end);
-		if (!(e & _PAGE_PRESENT))
-			continue;
-		if (copy_pud_range(c, next_table(e), addr, next))
-			return -ENOMEM;
-	}
+	} while (dst_pud++, src_pud++, addr = next, addr != end);
 	return 0;
 }
 
 /*
  * copy_page_range: fork's copy of src_vma's page tables into dst_vma's
- * mm.  Child tables are allocated only where the parent has tables.
- * Returns 0 or -ENOMEM (the caller tears the child down).
+ * mm.  Returns 0 or -ENOMEM (the caller tears the child down).
  */
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
@@ -638,12 +642,23 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		.cow = is_cow_mapping(src_vma->vm_flags) &&
 		       !(mm_planted_bug & MM_BUG_FORK_NO_WRPROTECT),
 	};
-	int err;
+	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
+	pgd_t *dst_pgd, *src_pgd;
+	int err = 0;
 
 	if (!vma_needs_copy(dst_vma, src_vma))
 		return 0;
-	err = copy_pgd_range(&c, next_table((pte_t)src_vma->vm_mm->pgd << PAGE_SHIFT),
-			     src_vma->vm_start, src_vma->vm_end);
+	dst_pgd = pgd_offset(dst_vma->vm_mm, addr);
+	src_pgd = pgd_offset(src_vma->vm_mm, addr);
+	do {
+		next = pgd_addr_end(addr, end);
+		if (pgd_none(*src_pgd))
+			continue;
+		if (copy_pud_range(&c, dst_pgd, src_pgd, addr, next)) {
+			err = -ENOMEM;
+			break;
+		}
+	} while (dst_pgd++, src_pgd++, addr = next, addr != end);
 	for (int i = 0; i < NR_MM_COUNTERS; i++)
 		add_mm_counter(dst_vma->vm_mm, i, c.rss[i]);
 	if (c.cow)

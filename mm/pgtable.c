@@ -101,43 +101,71 @@ void pgd_free(struct mm_struct *mm)
 }
 
 /*
+ * table_alloc: the entry for addr in the table below *ep, whose entries
+ * span 1 << shift bytes; that table is allocated and *ep pointed at it
+ * first if *ep is none.  NULL on ENOMEM.
+ */
+static pte_t *table_alloc(struct mm_struct *mm, pte_t *ep, uint64_t addr, unsigned int shift)
+{
+	if (!(*ep & _PAGE_PRESENT)) {
+		struct page *t = alloc_table(mm);
+
+		if (t == NULL)
+			return NULL;
+		set_pte(ep, (page_to_pfn(t) << PAGE_SHIFT) | _PAGE_TABLE);
+	}
+	return entry_at(pte_pfn(*ep), addr, shift);
+}
+
+/*
+ * pud_alloc, pmd_alloc, pte_alloc_map (include/linux/mm.h, over
+ * __pud_alloc, __pmd_alloc and __pte_alloc): the entry for addr in the
+ * table below pgd, pud or pmd, allocating that table if the entry is none.
+ * NULL on ENOMEM.
+ */
+pud_t *pud_alloc(struct mm_struct *mm, pgd_t *pgd, uint64_t addr)
+{
+	return table_alloc(mm, pgd, addr, PUD_SHIFT);
+}
+
+pmd_t *pmd_alloc(struct mm_struct *mm, pud_t *pud, uint64_t addr)
+{
+	return table_alloc(mm, pud, addr, PMD_SHIFT);
+}
+
+pte_t *pte_alloc_map(struct mm_struct *mm, pmd_t *pmd, uint64_t addr)
+{
+	return table_alloc(mm, pmd, addr, PTE_SHIFT);
+}
+
+/*
  * pte_offset: the PTE slot for addr, or NULL when a table on the way is
  * missing.  Never allocates.
  */
 pte_t *pte_offset(struct mm_struct *mm, uint64_t addr)
 {
-	static const unsigned int shifts[] = { PGDIR_SHIFT, PUD_SHIFT, PMD_SHIFT };
-	uint64_t pfn = mm->pgd;
+	pgd_t *pgd = pgd_offset(mm, addr);
+	pud_t *pud;
+	pmd_t *pmd;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(shifts); i++) {
-		pte_t e = *entry_at(pfn, addr, shifts[i]);
-
-		if (!(e & _PAGE_PRESENT))
-			return NULL;
-		pfn = pte_pfn(e);
-	}
-	return entry_at(pfn, addr, PTE_SHIFT);
+	if (pgd_none(*pgd))
+		return NULL;
+	pud = pud_offset(pgd, addr);
+	if (pud_none(*pud))
+		return NULL;
+	pmd = pmd_offset(pud, addr);
+	if (pmd_none(*pmd))
+		return NULL;
+	return pte_offset_map(pmd, addr);
 }
 
 /* pte_alloc: like pte_offset, allocating missing tables; NULL on ENOMEM. */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t addr)
 {
-	static const unsigned int shifts[] = { PGDIR_SHIFT, PUD_SHIFT, PMD_SHIFT };
-	uint64_t pfn = mm->pgd;
+	pud_t *pud = pud_alloc(mm, pgd_offset(mm, addr), addr);
+	pmd_t *pmd = pud ? pmd_alloc(mm, pud, addr) : NULL;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(shifts); i++) {
-		pte_t *ep = entry_at(pfn, addr, shifts[i]);
-
-		if (!(*ep & _PAGE_PRESENT)) {
-			struct page *t = alloc_table(mm);
-
-			if (t == NULL)
-				return NULL;
-			set_pte(ep, (page_to_pfn(t) << PAGE_SHIFT) | _PAGE_TABLE);
-		}
-		pfn = pte_pfn(*ep);
-	}
-	return entry_at(pfn, addr, PTE_SHIFT);
+	return pmd ? pte_alloc_map(mm, pmd, addr) : NULL;
 }
 
 /*

@@ -241,6 +241,37 @@ START_TEST(test_fork_enomem_at_each_slab_allocation)
 }
 END_TEST
 
+START_TEST(test_fork_tables_level_by_level)
+{
+	/*
+	 * copy_pud_range and copy_pmd_range allocate the child's table below
+	 * the entry they are given before they look at the parent's entries
+	 * under it (pud_alloc, pmd_alloc), so a copied VMA whose range has a
+	 * PMD table but no PTE table in the parent gives the child a PUD and
+	 * a PMD table and nothing below them.  Here: S (shared, faulted, not
+	 * copied) makes the parent's upper tables; X has an anon_vma (its
+	 * faulted page was unmapped with its table) but no PTE table.
+	 */
+	struct mm_struct *mm = mm_alloc(), *child;
+	uint64_t x = W + 2 * PMD_SIZE;
+
+	map_shared_anon(mm, W, PG, RW);
+	put_byte(mm, W, 1, PG);
+	map_anon(mm, x - PG, 2 * PG, RW);
+	put_byte(mm, x - PG, 2, PG);
+	ck_assert_int_eq(vm_munmap(mm, x - PG, PG), 0);
+	ck_assert_ptr_nonnull(find_vma(mm, x)->anon_vma);
+	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 12);	/* PUD, PMD, S's PTE table */
+	child = fork_mm(mm);
+	ck_assert_int_eq(status_kb(child, "VmPTE:"), 8);
+	ck_assert_uint_eq(mm_lookup_pte(child, x), 0);
+	assert_vm_valid();
+	mmput(child);
+	mmput(mm);
+	ck_assert_uint_eq(phys_nr_used(), 0);
+}
+END_TEST
+
 START_TEST(test_fork_large_and_exit)
 {
 	struct mm_struct *mm = mm_alloc(), *child;
@@ -272,6 +303,7 @@ int main(void)
 	tcase_add_test(tc, test_fork_enomem_leaves_parent_sound);
 	tcase_add_test(tc, test_fork_enomem_at_each_slab_allocation);
 	tcase_add_test(tc, test_fork_large_and_exit);
+	tcase_add_test(tc, test_fork_tables_level_by_level);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
