@@ -189,7 +189,10 @@ void filemap_remove_page(struct page *page)
  * file maps all 6 pages (fault-around maps what read-around cached); in a
  * PROT_EXEC mapping it maps the page alone when the page ends the VMA.
  * Divergence: the kernel stops reading around after 100 misses without
- * hits (MMAP_LOTSAMISS); the model always reads around.
+ * hits (MMAP_LOTSAMISS); the model always reads around.  Divergence: no
+ * asynchronous read-ahead: a fault that finds a page the kernel marked
+ * PG_readahead reads the next window (do_async_mmap_readahead); the model
+ * reads only on a miss.
  */
 #define RA_PAGES 32
 void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping, uint64_t pgoff)

@@ -10,7 +10,12 @@
 GList *mm_list;
 static unsigned int mm_ids;
 
-/* mmap_base (arch/x86/mm/mmap.c) without randomisation: 8 MiB stack rlimit, 128 MiB minimum gap. */
+/*
+ * mmap_base (arch/x86/mm/mmap.c): 8 MiB stack rlimit, 128 MiB minimum gap.
+ * Divergence: no address-space randomisation: the kernel subtracts a
+ * random offset (mmap_rnd); the model's base is fixed, and a replay
+ * places a non-fixed mmap where the log says it landed anyway.
+ */
 #define MMAP_MIN_GAP	(128UL << 20)
 #define DEFAULT_MMAP_BASE PAGE_ALIGN(TASK_SIZE - MMAP_MIN_GAP)
 

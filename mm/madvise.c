@@ -11,6 +11,12 @@
 
 static bool madvise_behavior_valid(int behavior)
 {
+	/*
+	 * Divergence: MADV_COLLAPSE (a synchronous khugepaged collapse into
+	 * THPs), MADV_HWPOISON and MADV_SOFT_OFFLINE (memory-failure
+	 * injection, for CAP_SYS_ADMIN) are valid advice to the kernel; the
+	 * model has no THPs and no memory failure and refuses them (EINVAL).
+	 */
 	switch (behavior) {
 	case MADV_NORMAL_: case MADV_RANDOM_: case MADV_SEQUENTIAL_: case MADV_WILLNEED_:
 	case MADV_DONTNEED_: case MADV_FREE_: case MADV_REMOVE_: case MADV_DONTFORK_:
@@ -85,7 +91,13 @@ static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
 	case MADV_NOHUGEPAGE_:
 		return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
 	case MADV_MERGEABLE_:
-		/* ksm_madvise: silently not for shared, special or droppable VMAs */
+		/*
+		 * ksm_madvise: silently not for shared, special or droppable
+		 * VMAs.  Divergence: no KSM: the flag is set and nothing else;
+		 * the kernel's ksmd, when it runs (run=0 by default, as on the
+		 * host), merges identical pages of such VMAs into shared
+		 * read-only ones.
+		 */
 		if (f & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_SPECIAL | VM_HUGETLB |
 			 VM_DROPPABLE))
 			return (int64_t)f;
@@ -100,7 +112,9 @@ static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
  * MADV_FREE's per-CPU batch (folio_batch, 31 entries): a lazily freed
  * page loses PG_swapbacked, and so counts as LazyFree in smaps, only when
  * the batch drains.  The host shows exactly this lag (4 pages: LazyFree 0;
- * 256 pages: 248 of them).
+ * 256 pages: 248 of them).  Divergence: one batch, drained when full or by
+ * MADV_PAGEOUT; the kernel keeps one per CPU and also drains them on
+ * other paths (lru_add_drain) at times the model cannot know.
  */
 #define FOLIO_BATCH_SIZE 31
 static struct page *lazyfree_batch[FOLIO_BATCH_SIZE];
@@ -175,8 +189,12 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
  * (folio_maybe_mapped_shared).  A lazyfree page whose PTE is still clean
  * is discarded, and reads zeroes next (observed); one written since is
  * swap-backed again and stays.  A page-cache page (file or shmem) is
- * unmapped, and dropped from the cache if clean.  Anonymous swap-backed
- * pages stay mapped: there is no swap to put them in.
+ * unmapped, and dropped from the cache if clean.
+ *
+ * Divergence: no swap, and no reclaim beyond this: the kernel swaps
+ * anonymous swap-backed pages and dirty shmem pages out where it has swap
+ * (the host has none); the model leaves them mapped, as a kernel without
+ * swap does.
  */
 static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
@@ -349,8 +367,9 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 	case MADV_WILLNEED_:
 		/*
 		 * madvise_willneed: a file's range is read into the page cache
-		 * (vfs_fadvise WILLNEED), which later faults map around; anonymous
-		 * and shmem memory would be swapped in, and there is no swap.
+		 * (vfs_fadvise WILLNEED), which later faults map around.
+		 * Divergence: no swap: the kernel starts swap-in of swapped-out
+		 * anonymous and shmem pages; the model has none to read.
 		 */
 		if (vma->vm_file && !vma->vm_file->f_mapping->shmem)
 			filemap_readahead(vma->vm_file->f_mapping, linear_page_index(vma, start),
@@ -361,7 +380,13 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 		/* can_madv_lru_vma */
 		if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
 			return -EINVAL;
-		/* COLD only ages the pages: nothing a program or smaps sees */
+		/*
+		 * Divergence: no LRU: for MADV_COLD the kernel clears the
+		 * accessed bit of the PTEs of pages only this process maps and
+		 * the pages' referenced and young flags, and deactivates them
+		 * (smaps' Referenced drops); the model does nothing
+		 * (Referenced is not compared with the host).
+		 */
 		return behavior == MADV_PAGEOUT_ ? madvise_pageout(vma, start, end) : 0;
 	case MADV_FREE_:
 		return madvise_free(vma, start, end);

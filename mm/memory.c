@@ -32,6 +32,11 @@ static pte_t mk_anon_pte(struct page *page, struct vm_area_struct *vma)
  * do_anonymous_page: first touch of an anonymous page.  A read maps the
  * shared zero page (special: no refcount, no mapcount, no RSS, and no
  * anon_vma yet); a write gets a zeroed page of its own.
+ *
+ * Divergence: order-0 folios only: with THP "madvise" (the host's) the
+ * kernel gives a VM_HUGEPAGE VMA a PMD-mapped 2 MiB folio where an
+ * aligned 2 MiB of it fits (do_huge_pmd_anonymous_page), and may use
+ * mTHP sizes; the model maps one page, and smaps' AnonHugePages stays 0.
  */
 static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep,
 			     unsigned int flags)
@@ -576,9 +581,15 @@ static int copy_pte_range(struct copy_ctx *c, pmd_t *dst_pmd, pmd_t *src_pmd, ui
 
 		if (pte_none(pte))
 			continue;
+		/*
+		 * copy_pte_marker: guards only.  Divergence: no userfaultfd and
+		 * no swap: the kernel also copies swap entries and a uffd-wp
+		 * marker (to a child VMA that keeps uffd-wp); the model's only
+		 * non-present PTEs are guard markers.
+		 */
 		if (pte_present(pte))
 			pte = copy_present_pte(c, src_pte);
-		else if (!pte_is_guard(pte))	/* copy_pte_marker: guards only */
+		else if (!pte_is_guard(pte))
 			continue;
 		if (pte_none(*dst_pte))
 			used++;

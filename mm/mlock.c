@@ -80,7 +80,12 @@ static long mlock_posix_error(long err)
 	return err;
 }
 
-
+/*
+ * do_mlock: lock the range, then fault it in.  Divergence: no resource
+ * limits: the kernel refuses a task without CAP_IPC_LOCK to lock more
+ * than RLIMIT_MEMLOCK (ENOMEM; EPERM when the limit is 0, can_do_mlock);
+ * the model is always root and never refuses, here or in mlockall.
+ */
 long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
 {
 	uint64_t vm_flags = VM_LOCKED;

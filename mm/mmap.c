@@ -34,7 +34,12 @@ void vm_stat_account(struct mm_struct *mm, uint64_t flags, int64_t npages)
 		mm->hiwater_vm = mm->total_vm;
 }
 
-/* RLIMIT_AS and RLIMIT_DATA are unlimited in the model. */
+/*
+ * may_expand_vm: may the mm map npages more with flags?  Divergence: no
+ * resource limits: the kernel refuses growth past RLIMIT_AS, and of data
+ * mappings past RLIMIT_DATA; the model has them unlimited and refuses
+ * only what cannot fit below TASK_SIZE.
+ */
 bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages)
 {
 	(void)flags;
@@ -97,6 +102,10 @@ static int64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len,
  * get_unmapped_area (arch_get_unmapped_area_topdown): MAP_FIXED takes
  * addr as is; a hint is used if the range is free; otherwise the highest
  * free range below mmap_base.  Returns the address or -errno.
+ * Divergence: no THP alignment: without a hint, the kernel places a
+ * private anonymous mapping whose length is a multiple of 2 MiB at a
+ * 2 MiB boundary (thp_get_unmapped_area_vmflags); the model takes the
+ * highest fit.
  */
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t flags)
 {
@@ -126,7 +135,13 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, ui
 	return (uint64_t)r;
 }
 
-/* accountable_mapping: private writable without MAP_NORESERVE is charged. */
+/*
+ * accountable_mapping: private writable without MAP_NORESERVE is charged.
+ * Divergence: the charge is never refused: the kernel's
+ * security_vm_enough_memory_mm refuses one the overcommit policy forbids
+ * (mode 0, the heuristic: a request larger than RAM plus swap); the model
+ * only counts vm_committed_as.
+ */
 static bool accountable_mapping(uint64_t vm_flags)
 {
 	return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
@@ -359,7 +374,10 @@ long do_brk_syscall(struct mm_struct *mm, uint64_t brk)
  * cover an access just below it, keeping a guard gap (stack_guard_gap,
  * 256 pages) above the previous VMA if that one is accessible and not a
  * stack itself.  It grows before the access is checked: a PROT_NONE stack
- * grows, then the access faults (observed).
+ * grows, then the access faults (observed).  Divergence: no resource
+ * limits: the kernel's acct_stack_growth refuses growth past RLIMIT_STACK
+ * (and RLIMIT_AS, RLIMIT_MEMLOCK for a locked stack); the model has them
+ * unlimited.
  */
 struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr)
 {
@@ -418,7 +436,8 @@ static struct vm_area_struct *dup_vma_common(struct mm_struct *mm, struct vm_are
 	struct vm_area_struct *vma = vm_area_dup(mpnt);
 
 	vma->vm_mm = mm;
-	if (vma->vm_flags & VM_ACCOUNT)	/* security_vm_enough_memory_mm: overcommit 0 */
+	/* security_vm_enough_memory_mm; never refused (see accountable_mapping) */
+	if (vma->vm_flags & VM_ACCOUNT)
 		vm_committed_as += (int64_t)vma_pages(vma);
 	return vma;
 }

@@ -17,7 +17,13 @@ void mmu_notifier_unregister(struct mmu_notifier *mn, struct mm_struct *mm)
 	list_del(&mn->list);
 }
 
-/* mmu_notifier_invalidate: PTEs of [start, end) changed; tell secondary MMUs. */
+/*
+ * mmu_notifier_invalidate: PTEs of [start, end) changed; tell secondary
+ * MMUs.  Divergence: one call once the change is made; the kernel calls
+ * mmu_notifier_invalidate_range_start before and _end after it, so that a
+ * secondary MMU can stop faulting the range in meanwhile (the model has
+ * no concurrency to guard against).
+ */
 void mmu_notifier_invalidate(struct mm_struct *mm, uint64_t start, uint64_t end)
 {
 	struct mmu_notifier *mn;

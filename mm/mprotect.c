@@ -107,6 +107,11 @@ long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64
 	struct vm_area_struct *vma, *prev;
 	int err = 0;
 
+	/*
+	 * Divergence: no protection keys: the kernel checks pkey (EINVAL for
+	 * one not allocated, -1 keeps each VMA's) and sets it in the VMA and
+	 * PTEs; the model ignores it, every VMA having key 0.
+	 */
 	(void)pkey;
 	prot &= ~grows;
 	if (grows == (PROT_GROWSDOWN_ | PROT_GROWSUP_))

@@ -109,7 +109,12 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		old_addr = new_addr;
 		old_len = new_len;
 	}
-	/* the new range is accounted, then the one unmapped below unaccounted */
+	/*
+	 * The new range is accounted, then the one unmapped below unaccounted.
+	 * XXX: the kernel saves hiwater_vm here and restores it after the
+	 * unmap, so that the moment's double count does not raise VmPeak; the
+	 * model does not.
+	 */
 	if (vm_flags & VM_ACCOUNT)
 		vm_committed_as += (int64_t)(new_len >> PAGE_SHIFT);
 	vm_stat_account(mm, vm_flags, (int64_t)(new_len >> PAGE_SHIFT));
@@ -140,6 +145,9 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 	 * old_len 0 (a second mapping of shared memory): nothing to unmap.
 	 * The kernel's munmap of 0 bytes fails and move_vma ignores it
 	 * (observed: mremap(shm, 0, n, MAYMOVE|FIXED, to) succeeds).
+	 * XXX: when the unmap fails (a split short of memory), the kernel
+	 * keeps both ranges, fixes the charge up and still returns new_addr;
+	 * the model returns the error.
 	 */
 	err = old_len ? do_vmi_munmap(mm, old_addr, old_len) : 0;
 	if (err)

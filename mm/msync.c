@@ -4,8 +4,10 @@
 #include "internal.h"
 
 /*
- * do_msync (mm/msync.c): the page cache is the only copy in dupmm, so
- * MS_SYNC has nothing to write back; the checks and errors are kept.
+ * do_msync (mm/msync.c, SYSCALL msync): the checks and errors, VMA by VMA.
+ * Divergence: no writeback: the page cache is the only copy in dupmm, so
+ * MS_SYNC writes nothing and dirty pages stay dirty; the kernel writes
+ * them back (vfs_fsync_range), which cleans the pages and their PTEs.
  */
 long do_msync(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
 {

@@ -8,11 +8,15 @@
  * MAP_NORESERVE and so cost host memory only once touched: a trace that
  * never touches memory costs no memory for contents.
  *
- * Frame 0 is the shared zero page.  Frames are handed out from a bump
- * pointer first (so that pages faulted in order in a VMA sit in order in
- * the memfd, which lets host mappings of them merge), then from a LIFO free
- * list.  A frame past the bump pointer has never been written and reads as
- * zero, so zeroing it is free.
+ * Divergence: one node and one zone, no NUMA placement and no memory
+ * policies (mbind, set_mempolicy); the host has NUMA configured.
+ *
+ * Frame 0 is the shared zero page (Divergence: pagemap shows PFN 0 for
+ * it; the kernel's empty_zero_page has a PFN in the kernel image).  Frames
+ * are handed out from a bump pointer first (so that pages faulted in order
+ * in a VMA sit in order in the memfd, which lets host mappings of them
+ * merge), then from a LIFO free list.  A frame past the bump pointer has
+ * never been written and reads as zero, so zeroing it is free.
  */
 #include <sys/mman.h>
 #include <unistd.h>
@@ -123,6 +127,9 @@ void phys_fail_alloc_after(uint64_t n) { phys.fail_countdown = n; }
  * alloc_page: a frame with refcount 1 and no other state, zeroed if asked.
  * NULL when RAM is exhausted (the caller turns that into ENOMEM or
  * VM_FAULT_OOM), or when the test switch says this allocation fails.
+ * Divergence: no reclaim: short of memory, the kernel reclaims (drops
+ * clean page cache, swaps, compacts) and at last OOM-kills a task; the
+ * model fails the allocation at once.
  */
 struct page *alloc_page(bool zero)
 {

@@ -13,6 +13,8 @@ int64_t vm_committed_as;	/* pages charged by VM_ACCOUNT mappings (Committed_AS) 
  * it maps a hugetlbfs file, and the host has no huge pages reserved: the
  * placement check (hugetlb_get_unmapped_area: a fixed address must be
  * 2 MiB aligned, EINVAL) comes first, then the reservation fails (ENOMEM).
+ * Divergence: no hugetlbfs: the model always answers as a kernel with no
+ * huge pages reserved does; with some, the kernel would map them.
  */
 long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 		   uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff)

@@ -263,6 +263,13 @@ struct vma_merge_struct {
 	struct anon_vma *anon_vma;
 };
 
+/*
+ * is_mergeable_vma: same flags but the soft-dirty and sticky ones, same
+ * file, no special mapping.  Divergence: no memory policies: the kernel
+ * also wants equal NUMA policies (mpol_equal) and userfaultfd contexts and
+ * anon_vma names; every VMA here has the default policy, no uffd context
+ * and no name.
+ */
 static bool is_mergeable_vma(const struct vma_merge_struct *vmg, const struct vm_area_struct *vma)
 {
 	if ((vma->vm_flags ^ vmg->flags) & ~(VM_SOFTDIRTY | VM_STICKY))

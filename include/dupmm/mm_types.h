@@ -72,9 +72,11 @@
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
 
 /*
- * struct page, page flags.  Divergence: dupmm has order-0 folios only (the
- * host's THP is "madvise", so anonymous faults give order-0 folios there
- * too), so "page" and "folio" are the same object here.
+ * struct page, page flags.  Divergence: dupmm has order-0 folios only, so
+ * "page" and "folio" are the same object here; the host's THP is
+ * "madvise", so its anonymous faults give order-0 folios too except in
+ * MADV_HUGEPAGE VMAs (see do_anonymous_page), and its page cache may use
+ * large folios (a write dirties the whole folio).
  */
 enum pageflags {
 	PG_locked = 1u << 0,
@@ -145,7 +147,8 @@ struct address_space {
 	void *host;
 	GHashTable *i_pages;		/* pgoff -> pfn (GUINT_TO_POINTER) */
 	GHashTable *holes;		/* pgoffs MADV_REMOVE punched in a file: zeroes, not its bytes */
-	struct list_head i_mmap;	/* VMAs mapping it, via vma->shared */
+	/* Divergence: a list of the VMAs mapping it (vma->shared), not an interval tree. */
+	struct list_head i_mmap;
 	uint64_t size;			/* i_size in bytes */
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;

@@ -41,8 +41,11 @@ static bool pte_allows(pte_t pte, unsigned int access)
  * a write), or -EFAULT with the signal the CPU would raise in *fi: no VMA
  * (after trying to grow a stack down to addr) or a fault that ends in
  * SIGSEGV is SEGV_MAPERR, a VMA that forbids the access SEGV_ACCERR,
- * VM_FAULT_SIGBUS is BUS_ADRERR, VM_FAULT_OOM is SIGKILL (the OOM killer's
- * choice of the faulting task).
+ * VM_FAULT_SIGBUS is BUS_ADRERR, VM_FAULT_OOM is SIGKILL.
+ *
+ * Divergence: on VM_FAULT_OOM the kernel runs the OOM killer
+ * (pagefault_out_of_memory), which may kill another task, and retries the
+ * fault; the model reports SIGKILL for the faulting task.
  */
 int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access,
 	     struct mm_fault_info *fi)
