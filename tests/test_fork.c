@@ -146,7 +146,15 @@ START_TEST(test_fork_enomem_leaves_parent_sound)
 		get_byte(mm, W + (uint64_t)i * (1ULL << 30), &v);
 		ck_assert_int_eq(v, i);
 	}
-	put_byte(mm, W, 9, PG);	/* write-protected by the failed fork: reused in place */
+	/* the failed fork write-protected the first VMA; a write reuses the page in place */
+	{
+		uint64_t pfn = pte_pfn(mm_lookup_pte(mm, W));
+
+		ck_assert(!pte_write(mm_lookup_pte(mm, W)));
+		put_byte(mm, W, 9, PG);
+		ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, W)), pfn);
+		ck_assert(pte_write(mm_lookup_pte(mm, W)));
+	}
 	assert_vm_valid();
 	mmput(mm);
 }

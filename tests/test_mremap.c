@@ -31,15 +31,51 @@ END_TEST
 
 START_TEST(test_grow_in_place_and_into_next)
 {
-	/* vma_merge_extend: growing up to a compatible next VMA joins it */
-	map_anon(mm, W, 2 * PG, RW);
-	map_anon(mm, W + 4 * PG, 2 * PG, PROT_READ_);
-	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 4 * PG, 0, 0), (long)W);
-	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 2);	/* different prot */
-	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 5 * PG, 0, 0), -ENOMEM);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 4 * PG, 2 * PG, RW, -1), 0);
-	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 1);
-	ck_assert_int_eq(status_kb(mm, "VmSize:"), 24);
+	uint64_t b = W + 64 * PG;
+	int64_t committed;
+	uint8_t v;
+
+	/*
+	 * vma_merge_extend: growing a VMA in place up to a compatible next
+	 * VMA joins the two, the grown range between them included:
+	 *
+	 *   |AA..BB|  mremap(A, 2 pages, 4 pages)  |AAAAAA|
+	 *
+	 * Observed on the 6.18 host (private anonymous RW, B two pages above
+	 * A): one VMA of six pages, VmSize 8 kB more, whether A, B or
+	 * neither was written before; with both written (two anon_vmas that
+	 * cannot merge) A grows up to B and they stay two.
+	 */
+	for (int i = 0; i < 4; i++) {
+		bool wa = i & 1, wb = i & 2;
+		uint64_t a = W + (uint64_t)i * 16 * PG;
+		long size;
+
+		map_anon(mm, a, 2 * PG, RW);
+		map_anon(mm, a + 4 * PG, 2 * PG, RW);
+		if (wa)
+			put_byte(mm, a, 0x0a, PG);
+		if (wb)
+			put_byte(mm, a + 4 * PG, 0x0b, PG);
+		size = status_kb(mm, "VmSize:");
+		committed = vm_committed_as;
+		ck_assert_int_eq(do_mremap(mm, a, 2 * PG, 4 * PG, 0, 0), (long)a);
+		ck_assert_int_eq(count_vmas(mm, a, a + 6 * PG), (wa && wb) ? 2 : 1);
+		ck_assert_uint_eq(find_vma(mm, a)->vm_end, (wa && wb) ? a + 4 * PG : a + 6 * PG);
+		ck_assert_int_eq(status_kb(mm, "VmSize:"), size + 8);
+		ck_assert_int_eq(vm_committed_as - committed, 2);
+		get_byte(mm, a, &v);
+		ck_assert_int_eq(v, wa ? 0x0a : 0);
+		get_byte(mm, a + 4 * PG, &v);
+		ck_assert_int_eq(v, wb ? 0x0b : 0);
+	}
+	/* A neighbour with another protection is not joined, and a growth into it is refused. */
+	map_anon(mm, b, 2 * PG, RW);
+	map_anon(mm, b + 4 * PG, 2 * PG, PROT_READ_);
+	ck_assert_int_eq(do_mremap(mm, b, 2 * PG, 4 * PG, 0, 0), (long)b);
+	ck_assert_int_eq(count_vmas(mm, b, b + 6 * PG), 2);
+	ck_assert_uint_eq(find_vma(mm, b)->vm_end, b + 4 * PG);
+	ck_assert_int_eq(do_mremap(mm, b, 4 * PG, 5 * PG, 0, 0), -ENOMEM);
 }
 END_TEST
 
