@@ -195,7 +195,8 @@ void filemap_remove_page(struct page *page)
  * reads only on a miss.
  */
 #define RA_PAGES 32
-void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping, uint64_t pgoff)
+void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping,
+			    uint64_t pgoff)
 {
 	/*
 	 * The order the host shows: MADV_HUGEPAGE's read-ahead first (two

@@ -119,7 +119,8 @@ int __mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignor
 
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
 			continue;
-		ret = populate_vma_page_range(vma, MAX(start, vma->vm_start), MIN(end, vma->vm_end));
+		ret = populate_vma_page_range(vma, MAX(start, vma->vm_start),
+					      MIN(end, vma->vm_end));
 		if (ret && !ignore_errors)
 			return ret;
 	}

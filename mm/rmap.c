@@ -191,7 +191,7 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 	/* No anonymous pages in the parent's VMA: the child's first write prepares one. */
 	if (!pvma->anon_vma)
 		return 0;
-	/* vm_area_dup copied the parent's; the child gets its own (and the reuse rule needs NULL). */
+	/* vm_area_dup copied the parent's; the child gets its own (the reuse rule needs NULL). */
 	vma->anon_vma = NULL;
 	/*
 	 * The child maps the parent's pages until it writes them, and those

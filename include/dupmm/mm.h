@@ -75,8 +75,8 @@ struct vm_area_struct *vma_first(struct mm_struct *mm);
 enum fault_access { FAULT_READ = 1, FAULT_WRITE = 2, FAULT_EXEC = 4 };
 /* What a CPU access that could not complete would deliver. */
 struct mm_fault_info {
-	int signo;	/* SIGSEGV or SIGBUS */
-	int code;	/* SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR */
+	int signo;	/* SIGSEGV, SIGBUS, or SIGKILL when out of memory */
+	int code;	/* SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR (no meaning for SIGKILL) */
 	uint64_t addr;
 };
 /* Resolve one access as the CPU would: 0, or -EFAULT with *fi set. */
