@@ -149,10 +149,10 @@ static bool accountable_mapping(uint64_t vm_flags)
 
 /*
  * mmap_region (__mmap_region; mm/mmap.c in 6.12, mm/vma.c since 6.13):
- * replace whatever is at
- * [addr, addr+len) with a mapping: extend a neighbour when the merge
- * rules allow (file mappings included, shared anonymous never: their
- * shmem file is unique), else a new VMA.
+ * replace whatever is at [addr, addr+len) with a mapping: extend a
+ * neighbour when the merge rules allow (file mappings included, shared
+ * anonymous never: their shmem file is unique), else a new VMA, as also
+ * when the merge needs anon_vma links that cannot be allocated.
  */
 static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t addr,
 			   uint64_t len, uint64_t vm_flags, uint64_t pgoff)

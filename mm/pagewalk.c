@@ -4,9 +4,11 @@
 #include "internal.h"
 
 /*
- * walk_ptes: call fn for every non-none PTE in [start, end), in order.
- * Level by level like walk_pgd_range() in mm/pagewalk.c, so a walk costs
- * the tables that exist, not the address space it spans.
+ * walk_level: the entries of the table at table_pfn, whose entries span
+ * 1 << shift bytes from base, that meet [start, end): fn for each non-none
+ * PTE of a PTE table, a level down for each present entry above
+ * (walk_pgd_range and the walk_*_range below it, in one).  Runs of eight
+ * empty entries are skipped at once.
  */
 static void walk_level(struct mm_struct *mm, uint64_t table_pfn, unsigned int shift, uint64_t base,
 		       uint64_t start, uint64_t end, pte_visit_fn fn, void *arg)
@@ -33,6 +35,11 @@ static void walk_level(struct mm_struct *mm, uint64_t table_pfn, unsigned int sh
 	}
 }
 
+/*
+ * walk_ptes (walk_page_range with only a pte_entry callback): call fn for
+ * every non-none PTE in [start, end), in order.  Level by level, so a walk
+ * costs the tables that exist, not the address space it spans.
+ */
 void walk_ptes(struct mm_struct *mm, uint64_t start, uint64_t end, pte_visit_fn fn, void *arg)
 {
 	if (mm->pgd && start < end)

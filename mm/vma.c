@@ -330,7 +330,13 @@ static bool can_vma_merge_right(const struct vma_merge_struct *vmg, bool can_mer
 	return !pa || !na || pa == na;
 }
 
-/* dup_anon_vma: dst takes src's anon_vma before src's range joins it. */
+/*
+ * dup_anon_vma: dst takes src's anon_vma before src's range joins it.
+ * Easily overlooked, as the kernel's comment says: when mprotect moves
+ * the boundary between two VMAs, the growing one takes over pages of the
+ * shrinking one, and rmap must find them through its anon_vma chain.
+ * Returns 0, or -ENOMEM with dst as it was.
+ */
 static int dup_anon_vma(struct vm_area_struct *dst, struct vm_area_struct *src)
 {
 	if (src->anon_vma && !dst->anon_vma) {
