@@ -74,7 +74,7 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 		return;
 	}
 	CHECK(page->refcount > 0, "mm %u: PTE at %#" PRIx64 " maps a free frame", mm->id, addr);
-	r->rss[mm_counter_of(page)]++;
+	r->rss[mm_counter(page)]++;
 	if (r->mappers) {
 		struct mapping_ref m = { pte_pfn(*ptep), mm->id, addr };
 

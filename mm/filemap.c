@@ -1,6 +1,9 @@
 /*
- * The page cache of file mappings, after mm/filemap.c; and shared
- * anonymous memory, after mm/shmem.c (shmem_zero_setup).
+ * The page cache of file and shmem mappings, after mm/filemap.c: the
+ * cache's pages (filemap_get_page, filemap_remove_page) and the read-ahead
+ * a fault that misses it starts (do_sync_mmap_readahead); and the model's
+ * files and inodes (file_new, get_file, fput, mapping_get), which the
+ * kernel keeps in fs/.
  *
  * One address_space per (dev, ino), however many files open it, so two
  * opens of one host file share their pages as they do in the kernel.
@@ -10,16 +13,20 @@
 
 static GHashTable *inode_table;	/* (dev << 40 ^ ino) -> address_space */
 static GHashTable *all_mappings;	/* every live address_space, shmem too */
-static uint64_t shmem_ino = 1000;
 
 static uint64_t inode_key(uint32_t major, uint32_t minor, uint64_t ino)
 {
 	return ((uint64_t)major << 52) ^ ((uint64_t)minor << 40) ^ ino;
 }
 
-static struct address_space *mapping_get(const struct address_space_operations *a_ops,
-					 void *host, uint64_t size, uint32_t major,
-					 uint32_t minor, uint64_t ino, bool shmem)
+/*
+ * mapping_get: the address_space (the inode) of (major:minor, ino), with a
+ * new reference; a new one unless a file of that inode is open already.
+ * shmem objects are never shared this way.
+ */
+struct address_space *mapping_get(const struct address_space_operations *a_ops, void *host,
+				  uint64_t size, uint32_t major, uint32_t minor, uint64_t ino,
+				  bool shmem)
 {
 	struct address_space *mapping = NULL;
 	uint64_t key = inode_key(major, minor, ino);
@@ -51,23 +58,6 @@ static struct address_space *mapping_get(const struct address_space_operations *
 		all_mappings = g_hash_table_new(g_direct_hash, g_direct_equal);
 	g_hash_table_add(all_mappings, mapping);
 	return mapping;
-}
-
-static gboolean drop_cached_page(gpointer key, gpointer value, gpointer unused)
-{
-	struct page *page = pfn_to_page(GPOINTER_TO_SIZE(value));
-
-	(void)key;
-	(void)unused;
-	MM_WARN_ON(page->mapcount != 0);
-	put_page(page);
-	return TRUE;
-}
-
-/* truncate_inode_pages: drop every cached page (none may be mapped). */
-void truncate_inode_pages(struct address_space *mapping)
-{
-	g_hash_table_foreach_remove(mapping->i_pages, drop_cached_page, NULL);
 }
 
 static void mapping_put(struct address_space *mapping)
@@ -136,24 +126,6 @@ void fput(struct file *file)
 }
 
 /*
- * shmem_file_setup (mm/shmem.c shmem_zero_setup): the object behind a
- * MAP_SHARED|MAP_ANONYMOUS mapping: zero-filled pages, size fixed at
- * mmap time (pages past it raise SIGBUS, even after mremap grows the
- * VMA), shown in maps as "/dev/zero (deleted)" on device 00:01.
- */
-struct file *shmem_file_setup(uint64_t size)
-{
-	struct file *file = g_new0(struct file, 1);
-
-	file->f_mapping = mapping_get(NULL, NULL, size, 0, 1, ++shmem_ino, true);
-	file->path = g_strdup("/dev/zero (deleted)");
-	file->readable = true;
-	file->writable = true;
-	file->refcount = 1;
-	return file;
-}
-
-/*
  * filemap_get_page: page pgoff of the mapping, read in on first use.  The
  * cache holds one reference; the caller takes its own for a mapping.
  * NULL with *err set when the read fails or RAM is exhausted.
@@ -219,19 +191,46 @@ void filemap_remove_page(struct page *page)
 }
 
 /*
- * filemap_readahead (page_cache_ra_unbounded): read pages [start,
- * start + nr) of the file into its page cache, up to its end; what is
- * cached already stays.  Errors end it quietly, as read-ahead's do.
+ * do_sync_mmap_readahead (mm/filemap.c): a fault that misses a file's page
+ * cache reads more than the page.  VM_RAND_READ: just the page.
+ * VM_SEQ_READ: a read-ahead window from the page on.  Otherwise the mmap
+ * read-around: ra_pages centred on the page.  ra_pages is 32 (the default
+ * read_ahead_kb of 128, the host's).  VM_EXEC (6.16+): executable code is
+ * read at random, so only from the page to the end of the VMA, ra_pages
+ * at most, and nothing before it.  Observed: the first read of a 6-page
+ * file maps all 6 pages (fault-around maps what read-around cached); in a
+ * PROT_EXEC mapping it maps the page alone when the page ends the VMA.
+ * Divergence: the kernel stops reading around after 100 misses without
+ * hits (MMAP_LOTSAMISS); the model always reads around.  Divergence: no
+ * asynchronous read-ahead: a fault that finds a page the kernel marked
+ * PG_readahead reads the next window (do_async_mmap_readahead); the model
+ * reads only on a miss.
  */
-void filemap_readahead(struct address_space *mapping, uint64_t start, uint64_t nr)
+#define RA_PAGES 32
+void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping,
+			    uint64_t pgoff)
 {
-	uint64_t eof = PAGE_ALIGN(mapping->size) >> PAGE_SHIFT;
-
-	for (uint64_t pg = start; pg < start + nr && pg < eof; pg++) {
-		int err = 0;
-
-		if (!g_hash_table_contains(mapping->i_pages, GSIZE_TO_POINTER(pg)) &&
-		    filemap_get_page(mapping, pg, &err) == NULL)
-			return;
+	/*
+	 * The order the host shows: MADV_HUGEPAGE's read-ahead first (two
+	 * PMD-sized folios' worth from the aligned start; observed: the whole
+	 * small file), MADV_SEQUENTIAL's, then VM_EXEC's (meant for random
+	 * access, so before MADV_RANDOM's none).
+	 */
+	if (vma->vm_flags & VM_HUGEPAGE) {
+		filemap_readahead(mapping, pgoff & ~(uint64_t)(PTRS_PER_TABLE - 1), 2 * PTRS_PER_TABLE);
+		return;
 	}
+	if (vma->vm_flags & VM_SEQ_READ) {
+		filemap_readahead(mapping, pgoff, RA_PAGES);
+		return;
+	}
+	if (vma->vm_flags & VM_EXEC) {
+		uint64_t end = vma->vm_pgoff + vma_pages(vma);
+
+		filemap_readahead(mapping, pgoff, MIN(pgoff + RA_PAGES, end) - pgoff);
+		return;
+	}
+	if (vma->vm_flags & VM_RAND_READ)
+		return;
+	filemap_readahead(mapping, pgoff > RA_PAGES / 2 ? pgoff - RA_PAGES / 2 : 0, RA_PAGES);
 }

@@ -1,6 +1,8 @@
 /*
  * mm/internal.h: what the files of mm/ share among themselves, after the
- * kernel's mm/internal.h.  Not for emu/.  Table of contents by file.
+ * kernel's mm/internal.h.  Not for emu/.  First the inline helpers the
+ * kernel keeps in include/linux/ headers, then a table of contents by
+ * file of mm/ (docs/code-map.md says which kernel file each mirrors).
  */
 #ifndef DUPMM_MM_INTERNAL_H
 #define DUPMM_MM_INTERNAL_H
@@ -13,7 +15,7 @@
 #include <dupmm/mm.h>
 #include <dupmm/uapi.h>
 
-/* Programming errors: "function: reason", the expression, then go on. */
+/* debug.c: programming errors: "function: reason", the expression, then go on. */
 void mm_warn(const char *func, const char *file, int line, const char *expr);
 static inline bool mm_warn_on(bool cond, const char *func, const char *file, int line,
 			      const char *expr)
@@ -33,8 +35,10 @@ static inline bool mm_warn_on(bool cond, const char *func, const char *file, int
  */
 #define VM_IGNORE_MERGE	(VM_SOFTDIRTY | VM_STICKY)
 
+/* include/linux/vmstat.h (the counters are vmstat.c's) */
 static inline void count_vm_event(enum vm_event_item item) { vm_events[item]++; }
 
+/* include/linux/mm.h, include/linux/mman.h */
 static inline uint64_t vma_pages(const struct vm_area_struct *vma)
 {
 	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
@@ -65,6 +69,25 @@ static inline struct address_space *page_mapping(const struct page *page)
 {
 	return PageAnon(page) ? NULL : (struct address_space *)page->mapping;
 }
+/* mm_counter: which RSS counter a mapped page counts in. */
+static inline int mm_counter(const struct page *page)
+{
+	struct address_space *mapping;
+
+	if (PageAnon(page))
+		return MM_ANONPAGES;
+	mapping = page_mapping(page);
+	return (mapping && mapping->shmem) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+static inline void add_mm_counter(struct mm_struct *mm, int member, int64_t value)
+{
+	mm->rss_stat[member] += value;
+}
+/* calc_vm_prot_bits: PROT_* to VM_*, which have the same bit values. */
+static inline uint64_t calc_vm_prot_bits(uint64_t prot)
+{
+	return prot & (PROT_READ_ | PROT_WRITE_ | PROT_EXEC_);
+}
 
 /* page_alloc.c */
 extern struct page *mem_map;	/* for the hot paths: pfn_to_page without its check */
@@ -85,6 +108,33 @@ extern uint64_t phys_hwm;		/* frames [1, phys_hwm) were ever handed out */
 /* pgtable.c */
 int pgd_alloc(struct mm_struct *mm);
 void pgd_free(struct mm_struct *mm);
+void free_table(struct mm_struct *mm, uint64_t pfn);
+/* The entry for addr in the table at table_pfn, whose entries span 1 << shift bytes. */
+static inline pte_t *entry_at(uint64_t table_pfn, uint64_t addr, unsigned int shift)
+{
+	return &((pte_t *)pfn_to_virt(table_pfn))[(addr >> shift) & (PTRS_PER_TABLE - 1)];
+}
+/* pgd_offset, pud_offset, pmd_offset, pte_offset_map: the entry for addr one level down. */
+static inline pgd_t *pgd_offset(struct mm_struct *mm, uint64_t addr)
+{
+	return entry_at(mm->pgd, addr, PGDIR_SHIFT);
+}
+static inline pud_t *pud_offset(pgd_t *pgd, uint64_t addr)
+{
+	return entry_at(pte_pfn(*pgd), addr, PUD_SHIFT);
+}
+static inline pmd_t *pmd_offset(pud_t *pud, uint64_t addr)
+{
+	return entry_at(pte_pfn(*pud), addr, PMD_SHIFT);
+}
+static inline pte_t *pte_offset_map(pmd_t *pmd, uint64_t addr)
+{
+	return entry_at(pte_pfn(*pmd), addr, PTE_SHIFT);
+}
+/* The same, allocating the table below a none entry first; NULL on ENOMEM. */
+pud_t *pud_alloc(struct mm_struct *mm, pgd_t *pgd, uint64_t addr);
+pmd_t *pmd_alloc(struct mm_struct *mm, pud_t *pud, uint64_t addr);
+pte_t *pte_alloc_map(struct mm_struct *mm, pmd_t *pmd, uint64_t addr);
 pte_t *pte_offset(struct mm_struct *mm, uint64_t addr);	/* NULL if no table */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t addr);	/* NULL on ENOMEM */
 void pte_table_inc(pte_t *ptep);
@@ -92,52 +142,11 @@ void pte_table_dec(pte_t *ptep);
 void pte_table_add(pte_t *ptep, int n);
 void set_pte(pte_t *ptep, pte_t pte);
 void pte_clear(pte_t *ptep);
-void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,
-		   uint64_t floor, uint64_t ceiling);
 pte_t mk_pte(uint64_t pfn, uint64_t vm_flags);
-uint64_t pgtables_count(struct mm_struct *mm);
-/* Visit every table level; used by validate and copy. */
+
+/* pagewalk.c: call fn for every non-none PTE of [start, end), in order (walk_page_range). */
 typedef void (*pte_visit_fn)(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *arg);
 void walk_ptes(struct mm_struct *mm, uint64_t start, uint64_t end, pte_visit_fn fn, void *arg);
-
-/* vma.c */
-struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
-struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
-void vm_area_free(struct vm_area_struct *vma);
-void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);
-void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma);
-void remove_vma(struct vm_area_struct *vma);
-struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t start, uint64_t end);
-struct vm_area_struct *find_vma_prev(struct mm_struct *mm, uint64_t addr,
-				     struct vm_area_struct **pprev);
-int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
-int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
-struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev,
-					struct vm_area_struct *vma, uint64_t start,
-					uint64_t end, uint64_t new_flags, int *err);
-/* Merge a new range into its neighbours (mmap, brk, mremap): NULL if no merge. */
-struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
-					   uint64_t end, uint64_t flags,
-					   struct file *file, uint64_t pgoff,
-					   struct anon_vma *anon_vma,
-					   struct vm_area_struct *copied_from);
-void vma_set_end(struct vm_area_struct *vma, uint64_t end);
-void vma_set_start(struct vm_area_struct *vma, uint64_t start);
-void vma_link_file(struct vm_area_struct *vma);
-void unlink_file_vma(struct vm_area_struct *vma);
-bool anon_vma_compatible(struct vm_area_struct *a, struct vm_area_struct *b);
-struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma);
-extern int sysctl_max_map_count;
-
-/* mmap.c */
-void vm_stat_account(struct mm_struct *mm, uint64_t flags, int64_t npages);
-uint64_t calc_vm_prot_bits(uint64_t prot);
-int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
-uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
-			   uint64_t flags);
-int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors);
-extern int64_t vm_committed_as;
-bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages);
 
 /* memory.c */
 #define VM_FAULT_OOM		0x0001
@@ -157,16 +166,81 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flag
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 			   bool keep_guards);
-bool gup_touch(struct vm_area_struct *vma, uint64_t addr, bool write);
 void unmap_vmas(struct mm_struct *mm, uint64_t start, uint64_t end);
+void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,
+		   uint64_t floor, uint64_t ceiling);
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
+
+/* gup.c */
+bool gup_touch(struct vm_area_struct *vma, uint64_t addr, bool write);
+long faultin_page_range(struct mm_struct *mm, uint64_t start, uint64_t end, bool write);
+int __mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors);
+/* mm_populate: __mm_populate with its errors ignored (MAP_POPULATE, mlockall, brk). */
+static inline void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len)
+{
+	(void)__mm_populate(mm, start, len, true);
+}
+
+/* mmap.c */
+uint64_t pte_prot_flags(const struct vm_area_struct *vma, uint64_t vm_flags);
+void vm_stat_account(struct mm_struct *mm, uint64_t flags, int64_t npages);
+bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages);
+uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
+			   uint64_t flags);
+int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
+		uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff,
+		uint64_t *populate);
+struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr);
+void exit_mmap(struct mm_struct *mm);
+int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
+
+/* util.c */
+extern int sysctl_max_map_count;
+extern int64_t vm_committed_as;
+
+/* vma.c */
+GTree *mm_mt_new(void);		/* an empty VMA tree, ordered as find_vma needs */
+void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma);
+void remove_vma(struct vm_area_struct *vma);
+struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t start, uint64_t end);
+struct vm_area_struct *find_vma_prev(struct mm_struct *mm, uint64_t addr,
+				     struct vm_area_struct **pprev);
+int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
+int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
+int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
+struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev,
+					struct vm_area_struct *vma, uint64_t start,
+					uint64_t end, uint64_t new_flags, int *err);
+/* Merge a new range into its neighbours (mmap, brk, mremap): NULL if no merge. */
+struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
+					   uint64_t end, uint64_t flags,
+					   struct file *file, uint64_t pgoff,
+					   struct anon_vma *anon_vma,
+					   struct vm_area_struct *copied_from);
+struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
+				uint64_t len, uint64_t pgoff);
+void vma_set_end(struct vm_area_struct *vma, uint64_t end);
+void vma_set_start(struct vm_area_struct *vma, uint64_t start);
+void vma_link_file(struct vm_area_struct *vma);
+void unlink_file_vma(struct vm_area_struct *vma);
+bool anon_vma_compatible(struct vm_area_struct *a, struct vm_area_struct *b);
+struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma);
+bool vma_wants_writenotify(const struct vm_area_struct *vma, uint64_t vm_flags);
+
+/* fork.c */
+extern GList *mm_list;		/* every live mm, for validate_vm */
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
+void vm_area_free(struct vm_area_struct *vma);
+
+/* mprotect.c */
 void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 		       uint64_t newflags);
-void mmu_notifier_invalidate(struct mm_struct *mm, uint64_t start, uint64_t end);
-void add_mm_counter(struct mm_struct *mm, int member, int64_t value);
-int mm_counter_of(const struct page *page);
-void move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
-		      struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len);
+
+/* mremap.c */
+uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
+			  struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len);
 
 /* rmap.c */
 int __anon_vma_prepare(struct vm_area_struct *vma);
@@ -186,13 +260,24 @@ typedef bool (*rmap_one_fn)(struct page *page, struct vm_area_struct *vma,
 void rmap_walk(struct page *page, rmap_one_fn fn, void *arg);
 extern unsigned long anon_vma_live;
 
-/* filemap.c, shmem.c */
+/* filemap.c */
+struct address_space *mapping_get(const struct address_space_operations *a_ops, void *host,
+				  uint64_t size, uint32_t major, uint32_t minor, uint64_t ino,
+				  bool shmem);
 struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int *err);
 void filemap_remove_page(struct page *page);
-void filemap_readahead(struct address_space *mapping, uint64_t start, uint64_t nr);
-struct file *shmem_file_setup(uint64_t size);
-void truncate_inode_pages(struct address_space *mapping);
 void filemap_for_each_cached(void (*fn)(uint64_t pfn, void *arg), void *arg);
+void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping,
+			    uint64_t pgoff);
+
+/* readahead.c */
+void filemap_readahead(struct address_space *mapping, uint64_t start, uint64_t nr);
+
+/* truncate.c */
+void truncate_inode_pages(struct address_space *mapping);
+
+/* shmem.c */
+struct file *shmem_file_setup(uint64_t size);
 
 /* swap.c: the per-CPU LRU batches */
 void folio_add_lru(struct page *page);
@@ -201,7 +286,11 @@ void lru_batches_reset(void);
 unsigned int folio_lru_batch_refs(const struct page *page);
 void lru_batch_forget(const struct page *page);
 
-/* fork.c */
-extern GList *mm_list;		/* every live mm, for validate_vm */
+/* failslab.c */
+bool should_failslab(void);
+
+/* mmu_notifier.c */
+void mmu_notifier_invalidate(struct mm_struct *mm, uint64_t start, uint64_t end);
+void mmu_notifier_release(struct mm_struct *mm);
 
 #endif

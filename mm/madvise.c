@@ -11,6 +11,12 @@
 
 static bool madvise_behavior_valid(int behavior)
 {
+	/*
+	 * Divergence: MADV_COLLAPSE (a synchronous khugepaged collapse into
+	 * THPs), MADV_HWPOISON and MADV_SOFT_OFFLINE (memory-failure
+	 * injection, for CAP_SYS_ADMIN) are valid advice to the kernel; the
+	 * model has no THPs and no memory failure and refuses them (EINVAL).
+	 */
 	switch (behavior) {
 	case MADV_NORMAL_: case MADV_RANDOM_: case MADV_SEQUENTIAL_: case MADV_WILLNEED_:
 	case MADV_DONTNEED_: case MADV_FREE_: case MADV_REMOVE_: case MADV_DONTFORK_:
@@ -85,7 +91,13 @@ static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
 	case MADV_NOHUGEPAGE_:
 		return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
 	case MADV_MERGEABLE_:
-		/* ksm_madvise: silently not for shared, special or droppable VMAs */
+		/*
+		 * ksm_madvise: silently not for shared, special or droppable
+		 * VMAs.  Divergence: no KSM: the flag is set and nothing else;
+		 * the kernel's ksmd, when it runs (run=0 by default, as on the
+		 * host), merges identical pages of such VMAs into shared
+		 * read-only ones.
+		 */
 		if (f & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_SPECIAL | VM_HUGETLB |
 			 VM_DROPPABLE))
 			return (int64_t)f;
@@ -148,8 +160,12 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
  * (folio_maybe_mapped_shared).  A lazyfree page whose PTE is still clean
  * is discarded, and reads zeroes next (observed); one written since is
  * swap-backed again and stays.  A page-cache page (file or shmem) is
- * unmapped, and dropped from the cache if clean.  Anonymous swap-backed
- * pages stay mapped: there is no swap to put them in.
+ * unmapped, and dropped from the cache if clean.
+ *
+ * Divergence: no swap, and no reclaim beyond this: the kernel swaps
+ * anonymous swap-backed pages and dirty shmem pages out where it has swap
+ * (the host has none); the model leaves them mapped, as a kernel without
+ * swap does.
  */
 static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
@@ -343,8 +359,9 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 	case MADV_WILLNEED_:
 		/*
 		 * madvise_willneed: a file's range is read into the page cache
-		 * (vfs_fadvise WILLNEED), which later faults map around; anonymous
-		 * and shmem memory would be swapped in, and there is no swap.
+		 * (vfs_fadvise WILLNEED), which later faults map around.
+		 * Divergence: no swap: the kernel starts swap-in of swapped-out
+		 * anonymous and shmem pages; the model has none to read.
 		 */
 		if (vma->vm_file && !vma->vm_file->f_mapping->shmem)
 			filemap_readahead(vma->vm_file->f_mapping, linear_page_index(vma, start),
@@ -359,7 +376,14 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 			return -EINVAL;
 		if (behavior == MADV_PAGEOUT_)
 			return madvise_pageout(vma, start, end);
-		/* madvise_cold: lru_add_drain(), then it only ages the pages, which nothing shows */
+		/*
+		 * madvise_cold: lru_add_drain(), then it ages the pages.
+		 * Divergence: no LRU: the kernel clears the accessed bit of the
+		 * PTEs of pages only this process maps and the pages'
+		 * referenced and young flags, and deactivates them (smaps'
+		 * Referenced drops); the model does nothing more than the drain
+		 * (Referenced is not compared with the host).
+		 */
 		lru_add_drain();
 		return 0;
 	case MADV_FREE_:
@@ -381,40 +405,21 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 }
 
 /*
- * madvise_populate (MADV_POPULATE_READ/WRITE): fault the range in like a
- * read or write access through GUP, without FOLL_FORCE.  A hole is ENOMEM;
- * a VMA without the permission (PROT_NONE, write-only for a read) EINVAL;
- * a fault that would signal (a guard, SIGBUS) EFAULT.  All observed.
+ * madvise_populate (MADV_POPULATE_READ/WRITE): fault the range in through
+ * GUP (faultin_page_range) and report its errors as they are: a hole is
+ * ENOMEM, a VMA without the permission EINVAL, a fault that would signal
+ * EFAULT, OOM ENOMEM.
  */
-static long __madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
-{
-	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
-		struct vm_area_struct *vma = find_vma(mm, a);
-
-		if (vma == NULL || vma->vm_start > a)
-			return -ENOMEM;
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
-			return -EINVAL;
-		if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)))
-			return -EINVAL;
-		/* GUP, not a CPU access: a write it need not fault dirties the page, not the PTE */
-		if (!gup_touch(vma, a, write)) {
-			int ret = handle_mm_fault(vma, a, write ? FAULT_FLAG_WRITE : 0);
-
-			if (ret)
-				return (ret & VM_FAULT_OOM) ? -ENOMEM : -EFAULT;
-		}
-	}
-	return 0;
-}
-
-/* faultin_page_range: lru_add_drain() after GUP, whatever GUP returned */
 static long madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
 {
-	long ret = __madvise_populate(mm, start, end, write);
+	while (start < end) {
+		long pages = faultin_page_range(mm, start, end, write);
 
-	lru_add_drain();
-	return ret;
+		if (pages < 0)
+			return pages;
+		start += (uint64_t)pages << PAGE_SHIFT;
+	}
+	return 0;
 }
 
 /*

@@ -1,31 +1,12 @@
 /*
- * Page faults, copy-on-write, zapping and the fork-time page-table copy,
- * after mm/memory.c (and the populate loop of mm/gup.c).
- *
- * The CPU side of a fault is modelled by mm_fault(): the access check the
- * MMU makes, the VMA checks of arch/x86/mm/fault.c (do_user_addr_fault,
- * access_error), then handle_mm_fault, then the accessed/dirty bits the
- * hardware sets when the access completes.
+ * Page faults, copy-on-write, zapping, the fork-time page-table copy and
+ * the freeing of page tables, after mm/memory.c.  Also the model's user
+ * accessors (mm_read, mm_write, mm_fill: loads and stores through
+ * mm_fault, in the spirit of access_remote_vm) and mm_peek.
  */
 #include "internal.h"
 
 unsigned int mm_planted_bug;
-
-void add_mm_counter(struct mm_struct *mm, int member, int64_t value)
-{
-	mm->rss_stat[member] += value;
-}
-
-/* mm_counter_of: which RSS counter a mapped page counts in (mm_counter). */
-int mm_counter_of(const struct page *page)
-{
-	struct address_space *mapping;
-
-	if (PageAnon(page))
-		return MM_ANONPAGES;
-	mapping = page_mapping(page);
-	return (mapping && mapping->shmem) ? MM_SHMEMPAGES : MM_FILEPAGES;
-}
 
 /* vm_normal_page: the struct page a PTE maps, or NULL for the zero page. */
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
@@ -35,27 +16,6 @@ struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 	if (pte_special(pte) || is_zero_pfn(pte_pfn(pte)))
 		return NULL;
 	return pfn_to_page(pte_pfn(pte));
-}
-
-void mmu_notifier_register(struct mmu_notifier *mn, struct mm_struct *mm)
-{
-	list_add_tail(&mn->list, &mm->notifiers);
-}
-
-void mmu_notifier_unregister(struct mmu_notifier *mn, struct mm_struct *mm)
-{
-	(void)mm;
-	list_del(&mn->list);
-}
-
-/* mmu_notifier_invalidate: PTEs of [start, end) changed; tell secondary MMUs. */
-void mmu_notifier_invalidate(struct mm_struct *mm, uint64_t start, uint64_t end)
-{
-	struct mmu_notifier *mn;
-
-	list_for_each_entry(mn, &mm->notifiers, struct mmu_notifier, list)
-		if (mn->ops->invalidate_range)
-			mn->ops->invalidate_range(mn, mm, start, end);
 }
 
 static pte_t mk_anon_pte(struct page *page, struct vm_area_struct *vma)
@@ -72,6 +32,11 @@ static pte_t mk_anon_pte(struct page *page, struct vm_area_struct *vma)
  * do_anonymous_page: first touch of an anonymous page.  A read maps the
  * shared zero page (special: no refcount, no mapcount, no RSS, and no
  * anon_vma yet); a write gets a zeroed page of its own.
+ *
+ * Divergence: order-0 folios only: with THP "madvise" (the host's) the
+ * kernel gives a VM_HUGEPAGE VMA a PMD-mapped 2 MiB folio where an
+ * aligned 2 MiB of it fits (do_huge_pmd_anonymous_page), and may use
+ * mTHP sizes; the model maps one page, and smaps' AnonHugePages stays 0.
  */
 static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep,
 			     unsigned int flags)
@@ -97,31 +62,14 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *p
 }
 
 /*
- * do_fault_around (mm/memory.c, filemap_map_pages): a read fault on a file
- * or shmem page also maps the pages around it that are already in the
- * page cache (no read-ahead: only what is cached): 16 pages
- * (fault_around_bytes, 64 KiB) from the aligned-down address clamped to
- * the VMA's start, clipped to the VMA and to the PTE table.  Observed on the host: a parent's read fault maps the
- * shmem page its child had faulted in, so its Rss grows by both.
+ * do_fault_around (mm/memory.c, with filemap_map_pages' mapping loop): a
+ * read fault on a file or shmem page also maps the pages around it that
+ * are already in the page cache (no read-ahead: only what is cached): 16
+ * pages (fault_around_bytes, 64 KiB) from the aligned-down address
+ * clamped to the VMA's start, clipped to the VMA and to the PTE table.
+ * Observed on the host: a parent's read fault maps the shmem page its
+ * child had faulted in, so its Rss grows by both.
  */
-/*
- * vma_wants_writenotify (mm/mmap.c): a shared writable mapping of a file
- * whose dirtying is tracked (a regular file; not shmem) gets read-only
- * PTEs until a write fault marks the page dirty (observed: a page written
- * through such a mapping is dirty for a process that maps it later).
- */
-static bool vma_wants_writenotify(const struct vm_area_struct *vma, uint64_t vm_flags)
-{
-	return (vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED) && vma->vm_file &&
-	       !vma->vm_file->f_mapping->shmem;
-}
-
-/* The flags a new PTE of vma is made from (vm_page_prot). */
-static uint64_t pte_prot_flags(const struct vm_area_struct *vma, uint64_t vm_flags)
-{
-	return vma_wants_writenotify(vma, vm_flags) ? vm_flags & ~VM_SHARED : vm_flags;
-}
-
 #define FAULT_AROUND_PAGES 16
 static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsigned int flags)
 {
@@ -129,7 +77,7 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 	uint64_t win = (uint64_t)FAULT_AROUND_PAGES << PAGE_SHIFT;
 	/* from_pte: aligned down, clamped to the VMA; to_pte: 16 pages on from there */
 	uint64_t from = MAX(MAX(addr & ~(win - 1), vma->vm_start), addr & PMD_MASK);
-	uint64_t to = MIN(MIN(from + win, vma->vm_end), (addr & PMD_MASK) + PMD_SIZE);
+	uint64_t to = pmd_addr_end(addr, MIN(from + win, vma->vm_end));
 	uint64_t eof = PAGE_ALIGN(mapping->size) >> PAGE_SHIFT;
 
 	/*
@@ -174,50 +122,9 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 		page = pfn_to_page(GPOINTER_TO_SIZE(v));
 		get_page(page);
 		folio_add_file_rmap_pte(page);
-		add_mm_counter(vma->vm_mm, mm_counter_of(page), 1);
+		add_mm_counter(vma->vm_mm, mm_counter(page), 1);
 		set_pte(p, mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED);
 	}
-}
-
-/*
- * do_sync_mmap_readahead (mm/filemap.c): a fault that misses a file's page
- * cache reads more than the page.  VM_RAND_READ: just the page.
- * VM_SEQ_READ: a read-ahead window from the page on.  Otherwise the mmap
- * read-around: ra_pages centred on the page.  ra_pages is 32 (the default
- * read_ahead_kb of 128, the host's).  VM_EXEC (6.16+): executable code is
- * read at random, so only from the page to the end of the VMA, ra_pages
- * at most, and nothing before it.  Observed: the first read of a 6-page
- * file maps all 6 pages (fault-around maps what read-around cached); in a
- * PROT_EXEC mapping it maps the page alone when the page ends the VMA.
- * Divergence: the kernel stops reading around after 100 misses without
- * hits (MMAP_LOTSAMISS); the model always reads around.
- */
-#define RA_PAGES 32
-static void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping, uint64_t pgoff)
-{
-	/*
-	 * The order the host shows: MADV_HUGEPAGE's read-ahead first (two
-	 * PMD-sized folios' worth from the aligned start; observed: the whole
-	 * small file), MADV_SEQUENTIAL's, then VM_EXEC's (meant for random
-	 * access, so before MADV_RANDOM's none).
-	 */
-	if (vma->vm_flags & VM_HUGEPAGE) {
-		filemap_readahead(mapping, pgoff & ~(uint64_t)(PTRS_PER_TABLE - 1), 2 * PTRS_PER_TABLE);
-		return;
-	}
-	if (vma->vm_flags & VM_SEQ_READ) {
-		filemap_readahead(mapping, pgoff, RA_PAGES);
-		return;
-	}
-	if (vma->vm_flags & VM_EXEC) {
-		uint64_t end = vma->vm_pgoff + vma_pages(vma);
-
-		filemap_readahead(mapping, pgoff, MIN(pgoff + RA_PAGES, end) - pgoff);
-		return;
-	}
-	if (vma->vm_flags & VM_RAND_READ)
-		return;
-	filemap_readahead(mapping, pgoff > RA_PAGES / 2 ? pgoff - RA_PAGES / 2 : 0, RA_PAGES);
 }
 
 /*
@@ -270,7 +177,7 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 	}
 	get_page(page);
 	folio_add_file_rmap_pte(page);
-	add_mm_counter(mm, mm_counter_of(page), 1);
+	add_mm_counter(mm, mm_counter(page), 1);
 	pte = mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED;
 	if (flags & FAULT_FLAG_WRITE) {
 		pte = pte_mkwrite(pte) | _PAGE_DIRTY;	/* do_shared_fault: the page is dirty now */
@@ -301,7 +208,7 @@ static int wp_page_copy(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, 
 	if (old == NULL) {
 		add_mm_counter(mm, MM_ANONPAGES, 1);
 	} else if (!PageAnon(old)) {
-		add_mm_counter(mm, mm_counter_of(old), -1);
+		add_mm_counter(mm, mm_counter(old), -1);
 		add_mm_counter(mm, MM_ANONPAGES, 1);
 	}
 	folio_add_new_anon_rmap(new, vma, addr);
@@ -409,106 +316,11 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flag
 	return 0;
 }
 
-/*
- * expand_stack (mm/mmap.c expand_downwards): a VM_GROWSDOWN VMA grows to
- * cover an access just below it, keeping a guard gap (stack_guard_gap,
- * 256 pages) above the previous VMA if that one is accessible and not a
- * stack itself.  It grows before the access is checked: a PROT_NONE stack
- * grows, then the access faults (observed).
- */
-#define STACK_GUARD_GAP (256UL << PAGE_SHIFT)
-static struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr)
-{
-	struct vm_area_struct *prev, *vma = find_vma_prev(mm, addr, &prev);
-	uint64_t start = addr & PAGE_MASK;
-
-	if (!vma || !(vma->vm_flags & VM_GROWSDOWN) || start < MMAP_MIN_ADDR)
-		return NULL;
-	if (prev && (start < prev->vm_end || start - prev->vm_end < STACK_GUARD_GAP) &&
-	    !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS))
-		return NULL;
-	/* expand_downwards: the anon_vma first, so fork copies the stack's PTEs (observed) */
-	if (anon_vma_prepare(vma))
-		return NULL;
-	vm_stat_account(mm, vma->vm_flags, (int64_t)((vma->vm_start - start) >> PAGE_SHIFT));
-	if (vma->vm_flags & VM_LOCKED)
-		mm->locked_vm += (vma->vm_start - start) >> PAGE_SHIFT;
-	vma_set_start(vma, start);
-	return vma;
-}
-
-/* access_error (arch/x86/mm/fault.c): does the VMA forbid this access? */
-static bool access_error(const struct vm_area_struct *vma, unsigned int access)
-{
-	if (access & FAULT_WRITE)
-		return !(vma->vm_flags & VM_WRITE);
-	if (access & FAULT_EXEC)
-		return !(vma->vm_flags & VM_EXEC);
-	return !(vma->vm_flags & VM_ACCESS_FLAGS);
-}
-
-static bool pte_allows(pte_t pte, unsigned int access)
-{
-	if (!(pte & _PAGE_PRESENT))
-		return false;
-	if ((access & FAULT_WRITE) && !pte_write(pte))
-		return false;
-	return !((access & FAULT_EXEC) && (pte & _PAGE_NX));
-}
-
 pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr)
 {
 	pte_t *ptep = pte_offset(mm, addr);
 
 	return ptep ? *ptep : 0;
-}
-
-/*
- * mm_fault: one CPU access to addr.  Returns 0 with the page mapped as the
- * access needs (and its PTE accessed, and dirty for a write), or -EFAULT
- * with the signal the CPU would raise in *fi.
- */
-int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access,
-	     struct mm_fault_info *fi)
-{
-	struct vm_area_struct *vma;
-	pte_t *ptep = pte_offset(mm, addr);
-	unsigned int flags = 0;
-	int ret;
-
-	fi->addr = addr;
-	if (ptep == NULL || !pte_allows(*ptep, access)) {
-		vma = find_vma(mm, addr);
-		if (vma && addr < vma->vm_start)
-			vma = expand_stack(mm, addr);
-		if (vma == NULL || addr >= TASK_SIZE) {
-			fi->signo = SIGSEGV;
-			fi->code = SEGV_MAPERR;
-			return -EFAULT;
-		}
-		if (access_error(vma, access)) {
-			fi->signo = SIGSEGV;
-			fi->code = SEGV_ACCERR;
-			return -EFAULT;
-		}
-		if (access & FAULT_WRITE)
-			flags |= FAULT_FLAG_WRITE;
-		if (access & FAULT_EXEC)
-			flags |= FAULT_FLAG_EXEC;
-		ret = handle_mm_fault(vma, addr & PAGE_MASK, flags);
-		if (ret) {
-			fi->signo = (ret & VM_FAULT_SIGBUS) ? SIGBUS :
-				    (ret & VM_FAULT_OOM) ? SIGKILL : SIGSEGV;
-			fi->code = (ret & VM_FAULT_SIGBUS) ? BUS_ADRERR : SEGV_MAPERR;
-			return -EFAULT;
-		}
-		ptep = pte_offset(mm, addr);
-	}
-	/* The hardware sets A, and D on a write, when the access completes. */
-	*ptep = pte_mkyoung(*ptep);
-	if (access & FAULT_WRITE)
-		*ptep = pte_mkdirty(*ptep);
-	return 0;
 }
 
 typedef void (*access_fn)(uint8_t *kaddr, size_t off, size_t n, void *arg);
@@ -629,81 +441,6 @@ void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_s
 	}			/* else a shmem hole: zeroes */
 }
 
-/*
- * gup_touch (mm/gup.c follow_page_pte with FOLL_TOUCH): GUP finds the page
- * already mapped as the access needs, faults nothing, and for a write
- * marks the page dirty, not the PTE (observed: a shmem page populated
- * for writing through a writable clean PTE shows dirty in a child that
- * maps it later).  false: GUP must fault.
- */
-bool gup_touch(struct vm_area_struct *vma, uint64_t addr, bool write)
-{
-	pte_t *ptep = pte_offset(vma->vm_mm, addr);
-	struct page *page;
-
-	if (ptep == NULL || !pte_present(*ptep) || (write && !pte_write(*ptep)))
-		return false;
-	if (write && !pte_dirty(*ptep) && (page = vm_normal_page(vma, addr, *ptep)) != NULL)
-		page->flags |= PG_dirty;
-	return true;
-}
-
-/*
- * mm_populate (mm/gup.c __mm_populate, populate_vma_page_range): fault in
- * [start, start+len) as MAP_POPULATE, mlock and mlockall do.  Writable
- * private mappings are write-faulted to break COW up front, others
- * read-faulted; VM_IO/PFNMAP, PROT_NONE and VM_LOCKONFAULT VMAs are
- * skipped.  A fault that fails (a guard marker, SIGBUS past a shmem
- * object's end, OOM) stops that VMA there: with ignore_errors (MAP_POPULATE,
- * mlockall, brk) the walk goes on with the next VMA; without (mlock) it
- * returns -EFAULT or -ENOMEM, which mlock reports as ENOMEM or EAGAIN.
- * Observed: mlock over a guard page gives ENOMEM, the pages before the
- * guard populated and none after.
- */
-int mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors)
-{
-	uint64_t end = start + len;
-
-	if (len == 0)
-		return 0;	/* observed: mlock(addr, 0) in a PROT_NONE VMA is 0 */
-
-	for (struct vm_area_struct *vma = find_vma(mm, start); vma && vma->vm_start < end;
-	     vma = vma_next(mm, vma)) {
-		uint64_t a = MAX(start, vma->vm_start), e = MIN(end, vma->vm_end);
-		bool write = (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
-
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT))
-			continue;
-		/*
-		 * PROT_NONE: populate_vma_page_range gives FOLL_FORCE only to
-		 * accessible VMAs, so GUP fails here (observed: mlock of a
-		 * PROT_NONE range is ENOMEM; MAP_POPULATE ignores it).
-		 */
-		if (!(vma->vm_flags & VM_ACCESS_FLAGS)) {
-			if (!ignore_errors)
-				return -EFAULT;
-			continue;
-		}
-		for (; a < e; a += PAGE_SIZE) {
-			int ret;
-
-			if (gup_touch(vma, a, write))
-				continue;
-			ret = handle_mm_fault(vma, a, write ? FAULT_FLAG_WRITE : 0);
-			if (ret == 0)
-				continue;
-			/* populate_vma_page_range: lru_add_drain() after GUP, failed or not */
-			lru_add_drain();
-			if (!ignore_errors)
-				return (ret & VM_FAULT_OOM) ? -ENOMEM : -EFAULT;
-			break;	/* the rest of this VMA stays unpopulated */
-		}
-		if (a >= e)
-			lru_add_drain();	/* populate_vma_page_range, after GUP */
-	}
-	return 0;
-}
-
 /* zap_pte: drop one PTE's mapping of its page. */
 static void zap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
 {
@@ -713,7 +450,7 @@ static void zap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
 		if (pte_dirty(*ptep) && !PageAnon(page))
 			page->flags |= PG_dirty;
 		folio_remove_rmap_pte(page);
-		add_mm_counter(vma->vm_mm, mm_counter_of(page), -1);
+		add_mm_counter(vma->vm_mm, mm_counter(page), -1);
 		put_page(page);
 	}
 	pte_clear(ptep);
@@ -732,7 +469,7 @@ void zap_page_range_single(struct vm_area_struct *vma, uint64_t start, uint64_t 
 	for (uint64_t a = start, next; a < end; a = next) {
 		pte_t *ptep = pte_offset(mm, a);
 
-		next = MIN((a & PMD_MASK) + PMD_SIZE, end);
+		next = pmd_addr_end(a, end);
 		if (ptep == NULL)
 			continue;
 		for (; a < next; a += PAGE_SIZE, ptep++) {
@@ -753,75 +490,60 @@ void unmap_vmas(struct mm_struct *mm, uint64_t start, uint64_t end)
 		zap_page_range_single(vma, MAX(start, vma->vm_start), MIN(end, vma->vm_end), false);
 }
 
-/* change_pte: one PTE of change_protection. */
-static void change_pte(struct vm_area_struct *vma, uint64_t a, pte_t *ptep, uint64_t newflags)
+/*
+ * Table freeing, after free_pgtables() and free_pgd_range(): a table is
+ * freed when its whole span lies in [floor, ceiling), the hole between
+ * the VMAs around the unmapped range, so that no VMA can use it any more,
+ * and none of its entries is in use.
+ */
+static bool span_free(uint64_t ts, unsigned int shift, uint64_t floor, uint64_t ceiling)
 {
-	pte_t old = *ptep, pte;
-	struct page *page;
+	return ts >= floor && ts + (1ULL << shift) <= ceiling;
+}
 
-	if (!pte_present(old))
+/*
+ * free_level: the entry *ep of a table at level (0: the pgd, 1: a PUD
+ * table, 2: a PMD table), spanning [ts, ts + its size): first the tables
+ * below it that [start, end) meets, then the table it points to, if that
+ * is free (free_pud_range, free_pmd_range and free_pte_range in one).
+ */
+static void free_level(struct mm_struct *mm, pte_t *ep, uint64_t ts, int level,
+		       uint64_t start, uint64_t end, uint64_t floor, uint64_t ceiling)
+{
+	static const unsigned int shifts[] = { PGDIR_SHIFT, PUD_SHIFT, PMD_SHIFT, PTE_SHIFT };
+	unsigned int shift = shifts[level];
+	uint64_t pfn;
+
+	if (!(*ep & _PAGE_PRESENT))
 		return;
-	pte = mk_pte(pte_pfn(old), pte_prot_flags(vma, newflags)) |
-	      (old & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL | _PAGE_SOFT_DIRTY));
-	/* can_change_pte_writable: a dirty-tracked shared page already dirty may stay writable */
-	if (vma_wants_writenotify(vma, newflags) && pte_dirty(old))
-		pte = pte_mkwrite(pte);
-	page = vm_normal_page(vma, a, old);
-	if (!(newflags & VM_SHARED) && (newflags & VM_WRITE) && page && PageAnon(page) &&
-	    (page->flags & PG_anon_exclusive) && pte_dirty(old))
-		pte = pte_mkwrite(pte);
-	*ptep = pte;
+	pfn = pte_pfn(*ep);
+	if (level < 2) {
+		unsigned int cshift = shifts[level + 1];
+		uint64_t lo = MAX(start, ts), hi = MIN(end, ts + (1ULL << shift));
+
+		for (uint64_t a = lo & ~((1ULL << cshift) - 1); a < hi; a += 1ULL << cshift)
+			free_level(mm, entry_at(pfn, a, cshift), a, level + 1,
+				   start, end, floor, ceiling);
+	}
+	if (span_free(ts, shift, floor, ceiling) && pfn_to_page(pfn)->mapcount == 0) {
+		free_table(mm, pfn);
+		set_pte(ep, 0);
+	}
 }
 
 /*
- * change_protection (mm/mprotect.c change_pte_range): rewrite the
- * protection bits of the present PTEs in [start, end) for newflags.  A
- * private exclusive anonymous page that is already dirty becomes writable
- * at once when the VMA is writable (can_change_pte_writable), sparing a
- * fault; anything else waits for do_wp_page.
+ * free_pgtables: free the tables covering [start, end) that no VMA can
+ * use: floor is the end of the VMA before the range (0 if none), ceiling
+ * the start of the one after (1 << 47, the end of the user half, if
+ * none).  The PTEs of the range must already be zapped.
  */
-void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
-		       uint64_t newflags)
+void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,
+		   uint64_t floor, uint64_t ceiling)
 {
-	struct mm_struct *mm = vma->vm_mm;
-
-	for (uint64_t a = start, next; a < end; a = next) {
-		pte_t *ptep = pte_offset(mm, a);
-
-		next = MIN((a & PMD_MASK) + PMD_SIZE, end);
-		if (ptep == NULL)
-			continue;
-		for (; a < next; a += PAGE_SIZE, ptep++)
-			change_pte(vma, a, ptep, newflags);
-	}
-	mmu_notifier_invalidate(mm, start, end);
-}
-
-/*
- * move_page_tables (mm/mremap.c): move the PTEs of [old_addr, +len) to
- * new_addr.  The pages keep their index (mremap keeps vm_pgoff), so their
- * rmap stays right.
- */
-void move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
-		      struct vm_area_struct *new_vma, uint64_t new_addr, uint64_t len)
-{
-	struct mm_struct *mm = vma->vm_mm;
-
-	(void)new_vma;
-	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-		pte_t *src = pte_offset(mm, old_addr + off), *dst;
-		pte_t pte;
-
-		if (src == NULL || pte_none(*src))
-			continue;
-		pte = *src;
-		pte_clear(src);
-		dst = pte_alloc(mm, new_addr + off);
-		if (MM_WARN_ON(dst == NULL))
-			break;
-		set_pte(dst, pte);
-	}
-	mmu_notifier_invalidate(mm, old_addr, old_addr + len);
+	if (mm->pgd == 0 || start >= end)
+		return;
+	for (uint64_t a = start & PGDIR_MASK; a < end; a += PGDIR_SIZE)
+		free_level(mm, entry_at(mm->pgd, a, PGDIR_SHIFT), a, 0, start, end, floor, ceiling);
 }
 
 /*
@@ -860,8 +582,8 @@ static inline pte_t copy_present_pte(struct copy_ctx *c, pte_t *src)
 {
 	pte_t pte = *src;
 
-	/* vm_normal_page, inline: this loop is fork's whole cost */
-	if (!pte_special(pte) && !is_zero_pfn(pte_pfn(pte))) {
+	/* vm_normal_page and is_zero_pfn, inline: this loop is fork's whole cost */
+	if (!pte_special(pte) && pte_pfn(pte) != zero_pfn) {
 		struct page *page = &mem_map[pte_pfn(pte)];
 
 		page->refcount++;
@@ -870,7 +592,7 @@ static inline pte_t copy_present_pte(struct copy_ctx *c, pte_t *src)
 			page->flags &= ~PG_anon_exclusive;
 			c->rss[MM_ANONPAGES]++;
 		} else {
-			c->rss[mm_counter_of(page)]++;
+			c->rss[mm_counter(page)]++;
 		}
 	}
 	if (c->cow && pte_write(pte)) {
@@ -883,25 +605,44 @@ static inline pte_t copy_present_pte(struct copy_ctx *c, pte_t *src)
 }
 
 /*
- * copy_pte_range: one PTE table's worth.  The child's table is fresh, so
- * its entries are stored directly and its used-entry count set once.
+ * Fork's copy walks the parent's tables and the child's together, one
+ * function per level, as the kernel's copy_page_range does: each level
+ * allocates the child's table below the entry it was given (pud_alloc,
+ * pmd_alloc, pte_alloc_map) and descends where the parent's entry is not
+ * none, so the child gets tables only where the parent has them.  P4D is
+ * folded, so copy_page_range's PGD loop calls copy_pud_range directly
+ * (copy_p4d_range's one pass).
  */
-static int copy_pte_range(struct copy_ctx *c, uint64_t addr, uint64_t end,
-			  pte_t *src_pte)
+
+/*
+ * copy_pte_range: [addr, end), one PTE table's worth.  The child's VMA is
+ * new, so its entries here are none: they are stored directly, and the
+ * table's used-entry count is raised once.
+ */
+static int copy_pte_range(struct copy_ctx *c, pmd_t *dst_pmd, pmd_t *src_pmd, uint64_t addr,
+			  uint64_t end)
 {
-	pte_t *dst_pte = pte_alloc(c->dst_vma->vm_mm, addr);
+	pte_t *dst_pte = pte_alloc_map(c->dst_vma->vm_mm, dst_pmd, addr);
+	pte_t *src_pte;
 	int used = 0;
 
 	if (dst_pte == NULL)
 		return -ENOMEM;
+	src_pte = pte_offset_map(src_pmd, addr);
 	for (; addr < end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
 		pte_t pte = *src_pte;
 
 		if (pte_none(pte))
 			continue;
+		/*
+		 * copy_pte_marker: guards only.  Divergence: no userfaultfd and
+		 * no swap: the kernel also copies swap entries and a uffd-wp
+		 * marker (to a child VMA that keeps uffd-wp); the model's only
+		 * non-present PTEs are guard markers.
+		 */
 		if (pte_present(pte))
 			pte = copy_present_pte(c, src_pte);
-		else if (!pte_is_guard(pte))	/* copy_pte_marker: guards only */
+		else if (!pte_is_guard(pte))
 			continue;
 		if (pte_none(*dst_pte))
 			used++;
@@ -914,58 +655,49 @@ static int copy_pte_range(struct copy_ctx *c, uint64_t addr, uint64_t end,
 	return 0;
 }
 
-/* One function per level, the kernel's copy_pXd_range shape. */
-static pte_t *next_table(pte_t e)
+static int copy_pmd_range(struct copy_ctx *c, pud_t *dst_pud, pud_t *src_pud, uint64_t addr,
+			  uint64_t end)
 {
-	return page_address(pfn_to_page(pte_pfn(e)));
-}
+	pmd_t *dst_pmd = pmd_alloc(c->dst_vma->vm_mm, dst_pud, addr);
+	pmd_t *src_pmd;
+	uint64_t next;
 
-static int copy_pmd_range(struct copy_ctx *c, pte_t *pmd_table, uint64_t addr, uint64_t end)
-{
-	for (uint64_t next; addr < end; addr = next) {
-		pte_t e = pmd_table[pmd_index(addr)];
-
-		next = MIN((addr & PMD_MASK) + PMD_SIZE, end);
-		if (!(e & _PAGE_PRESENT))
+	if (dst_pmd == NULL)
+		return -ENOMEM;
+	src_pmd = pmd_offset(src_pud, addr);
+	do {
+		next = pmd_addr_end(addr, end);
+		if (pmd_none(*src_pmd))
 			continue;
-		if (copy_pte_range(c, addr, next, next_table(e) + pte_index(addr)))
+		if (copy_pte_range(c, dst_pmd, src_pmd, addr, next))
 			return -ENOMEM;
-	}
+	} while (dst_pmd++, src_pmd++, addr = next, addr != end);
 	return 0;
 }
 
-static int copy_pud_range(struct copy_ctx *c, pte_t *pud_table, uint64_t addr, uint64_t end)
+static int copy_pud_range(struct copy_ctx *c, pgd_t *dst_pgd, pgd_t *src_pgd, uint64_t addr,
+			  uint64_t end)
 {
-	for (uint64_t next; addr < end; addr = next) {
-		pte_t e = pud_table[pud_index(addr)];
+	pud_t *dst_pud = pud_alloc(c->dst_vma->vm_mm, dst_pgd, addr);
+	pud_t *src_pud;
+	uint64_t next;
 
-		next = MIN((addr & PUD_MASK) + PUD_SIZE, end);
-		if (!(e & _PAGE_PRESENT))
+	if (dst_pud == NULL)
+		return -ENOMEM;
+	src_pud = pud_offset(src_pgd, addr);
+	do {
+		next = pud_addr_end(addr, end);
+		if (pud_none(*src_pud))
 			continue;
-		if (copy_pmd_range(c, next_table(e), addr, next))
+		if (copy_pmd_range(c, dst_pud, src_pud, addr, next))
 			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int copy_pgd_range(struct copy_ctx *c, pte_t *pgd_table, uint64_t addr, uint64_t end)
-{
-	for (uint64_t next; addr < end; addr = next) {
-		pte_t e = pgd_table[pgd_index(addr)];
-
-		next = MIN((addr & PGDIR_MASK) + PGDIR_SIZE, end);
-		if (!(e & _PAGE_PRESENT))
-			continue;
-		if (copy_pud_range(c, next_table(e), addr, next))
-			return -ENOMEM;
-	}
+	} while (dst_pud++, src_pud++, addr = next, addr != end);
 	return 0;
 }
 
 /*
  * copy_page_range: fork's copy of src_vma's page tables into dst_vma's
- * mm.  Child tables are allocated only where the parent has tables.
- * Returns 0 or -ENOMEM (the caller tears the child down).
+ * mm.  Returns 0 or -ENOMEM (the caller tears the child down).
  */
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
@@ -974,12 +706,23 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		.cow = is_cow_mapping(src_vma->vm_flags) &&
 		       !(mm_planted_bug & MM_BUG_FORK_NO_WRPROTECT),
 	};
-	int err;
+	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
+	pgd_t *dst_pgd, *src_pgd;
+	int err = 0;
 
 	if (!vma_needs_copy(dst_vma, src_vma))
 		return 0;
-	err = copy_pgd_range(&c, next_table((pte_t)src_vma->vm_mm->pgd << PAGE_SHIFT),
-			     src_vma->vm_start, src_vma->vm_end);
+	dst_pgd = pgd_offset(dst_vma->vm_mm, addr);
+	src_pgd = pgd_offset(src_vma->vm_mm, addr);
+	do {
+		next = pgd_addr_end(addr, end);
+		if (pgd_none(*src_pgd))
+			continue;
+		if (copy_pud_range(&c, dst_pgd, src_pgd, addr, next)) {
+			err = -ENOMEM;
+			break;
+		}
+	} while (dst_pgd++, src_pgd++, addr = next, addr != end);
 	for (int i = 0; i < NR_MM_COUNTERS; i++)
 		add_mm_counter(dst_vma->vm_mm, i, c.rss[i]);
 	if (c.cow)

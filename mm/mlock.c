@@ -88,7 +88,12 @@ static long mlock_posix_error(long err)
 	return err;
 }
 
-
+/*
+ * do_mlock: lock the range, then fault it in.  Divergence: no resource
+ * limits: the kernel refuses a task without CAP_IPC_LOCK to lock more
+ * than RLIMIT_MEMLOCK (ENOMEM; EPERM when the limit is 0, can_do_mlock);
+ * the model is always root and never refuses, here or in mlockall.
+ */
 long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags)
 {
 	uint64_t vm_flags = VM_LOCKED;
@@ -104,7 +109,7 @@ long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags
 	if (err)
 		return err;
 	/* do_mlock: __mm_populate(start, len, 0): the first failing fault is an error */
-	return mlock_posix_error(mm_populate(mm, start, len, false));
+	return mlock_posix_error(__mm_populate(mm, start, len, false));
 }
 
 long do_munlock(struct mm_struct *mm, uint64_t start, uint64_t len)
@@ -147,7 +152,7 @@ long do_mlockall(struct mm_struct *mm, uint64_t flags)
 		return -EINVAL;
 	apply_mlockall_flags(mm, flags);
 	if (flags & MCL_CURRENT_)
-		mm_populate(mm, 0, TASK_SIZE, true);	/* mm_populate: errors ignored */
+		mm_populate(mm, 0, TASK_SIZE);	/* errors ignored */
 	return 0;
 }
 

@@ -1,10 +1,21 @@
 /*
- * mmap, munmap and brk, after mm/mmap.c and mm/vma.c (do_vmi_munmap),
- * with the x86-64 top-down placement of arch/x86/kernel/sys_x86_64.c.
+ * mmap, munmap and brk, stack growth, and the whole-mm operations of fork
+ * and exit (dup_mmap, in kernel/fork.c until 6.15, and exit_mmap), after
+ * mm/mmap.c; with the x86-64 top-down placement of
+ * arch/x86/kernel/sys_x86_64.c.
  */
 #include "internal.h"
 
-int64_t vm_committed_as;
+/*
+ * pte_prot_flags (vma_set_page_prot): the vm_flags a new PTE of vma is
+ * made from, the model's vm_page_prot.  A VMA that wants write
+ * notification (vma_wants_writenotify) maps its pages read-only until a
+ * write fault, as vma_set_page_prot drops VM_SHARED from vm_page_prot.
+ */
+uint64_t pte_prot_flags(const struct vm_area_struct *vma, uint64_t vm_flags)
+{
+	return vma_wants_writenotify(vma, vm_flags) ? vm_flags & ~VM_SHARED : vm_flags;
+}
 
 /*
  * vm_stat_account: npages more (or fewer) mapped with flags: total_vm and
@@ -23,16 +34,16 @@ void vm_stat_account(struct mm_struct *mm, uint64_t flags, int64_t npages)
 		mm->hiwater_vm = mm->total_vm;
 }
 
-/* RLIMIT_AS and RLIMIT_DATA are unlimited in the model. */
+/*
+ * may_expand_vm: may the mm map npages more with flags?  Divergence: no
+ * resource limits: the kernel refuses growth past RLIMIT_AS, and of data
+ * mappings past RLIMIT_DATA; the model has them unlimited and refuses
+ * only what cannot fit below TASK_SIZE.
+ */
 bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages)
 {
 	(void)flags;
 	return mm->total_vm + npages <= (TASK_SIZE >> PAGE_SHIFT);
-}
-
-uint64_t calc_vm_prot_bits(uint64_t prot)
-{
-	return prot & (PROT_READ_ | PROT_WRITE_ | PROT_EXEC_);	/* same bit values */
 }
 
 static uint64_t calc_vm_flag_bits(uint64_t flags)
@@ -51,9 +62,13 @@ static uint64_t calc_vm_flag_bits(uint64_t flags)
 	return vm;
 }
 
+/* stack_guard_gap: the gap kept below a stack, 256 pages (its default). */
+#define STACK_GUARD_GAP (256UL << PAGE_SHIFT)
+
+/* vm_start_gap (include/linux/mm.h): where vma starts, its guard gap included. */
 static uint64_t vm_start_gap(const struct vm_area_struct *vma)
 {
-	uint64_t gap = 256UL << PAGE_SHIFT;	/* stack_guard_gap */
+	uint64_t gap = STACK_GUARD_GAP;
 
 	if ((vma->vm_flags & VM_GROWSDOWN) && vma->vm_start > gap)
 		return vma->vm_start - gap;
@@ -87,6 +102,10 @@ static int64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len,
  * get_unmapped_area (arch_get_unmapped_area_topdown): MAP_FIXED takes
  * addr as is; a hint is used if the range is free; otherwise the highest
  * free range below mmap_base.  Returns the address or -errno.
+ * Divergence: no THP alignment: without a hint, the kernel places a
+ * private anonymous mapping whose length is a multiple of 2 MiB at a
+ * 2 MiB boundary (thp_get_unmapped_area_vmflags); the model takes the
+ * highest fit.
  */
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t flags)
 {
@@ -116,17 +135,24 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, ui
 	return (uint64_t)r;
 }
 
-/* accountable_mapping: private writable without MAP_NORESERVE is charged. */
+/*
+ * accountable_mapping: private writable without MAP_NORESERVE is charged.
+ * Divergence: the charge is never refused: the kernel's
+ * security_vm_enough_memory_mm refuses one the overcommit policy forbids
+ * (mode 0, the heuristic: a request larger than RAM plus swap); the model
+ * only counts vm_committed_as.
+ */
 static bool accountable_mapping(uint64_t vm_flags)
 {
 	return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
 }
 
 /*
- * mmap_region (mm/vma.c __mmap_region): replace whatever is at
- * [addr, addr+len) with a mapping: extend a neighbour when the merge
- * rules allow (file mappings included, shared anonymous never: their
- * shmem file is unique), else a new VMA.
+ * mmap_region (__mmap_region; mm/mmap.c in 6.12, mm/vma.c since 6.13):
+ * replace whatever is at [addr, addr+len) with a mapping: extend a
+ * neighbour when the merge rules allow (file mappings included, shared
+ * anonymous never: their shmem file is unique), else a new VMA, as also
+ * when the merge needs anon_vma links that cannot be allocated.
  */
 static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t addr,
 			   uint64_t len, uint64_t vm_flags, uint64_t pgoff)
@@ -169,9 +195,9 @@ static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t add
  * placement and mmap_region.  Returns the address or -errno, and in
  * *populate the length to fault in (MAP_POPULATE, VM_LOCKED).
  */
-static int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
-		       uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff,
-		       uint64_t *populate)
+int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
+		uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff,
+		uint64_t *populate)
 {
 	uint64_t vm_flags = 0;
 	int64_t ret;
@@ -252,87 +278,6 @@ static int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 			 (flags & (MAP_POPULATE_ | MAP_NONBLOCK_)) == MAP_POPULATE_))
 		*populate = len;
 	return ret;
-}
-
-/*
- * vm_mmap_pgoff (mm/util.c): do_mmap, then populate.
- *
- * MAP_HUGETLB (ksys_mmap_pgoff): not on a regular file (EINVAL); anonymous,
- * it maps a hugetlbfs file, and the host has no huge pages reserved: the
- * placement check (hugetlb_get_unmapped_area: a fixed address must be
- * 2 MiB aligned, EINVAL) comes first, then the reservation fails (ENOMEM).
- */
-long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
-		   uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff)
-{
-	uint64_t populate;
-	int64_t ret;
-
-	if (flags & MAP_HUGETLB_) {
-		if (file)
-			return -EINVAL;
-		if ((flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_)) && (addr & (PMD_SIZE - 1)))
-			return -EINVAL;
-		return -ENOMEM;
-	}
-	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
-		return -EINVAL;	/* x86 arch_validate_prot via calc_vm_prot_bits */
-	ret = do_mmap(mm, file, addr, len, prot, flags, pgoff, &populate);
-	if (ret >= 0 && populate) {
-		int err = mm_populate(mm, (uint64_t)ret, populate, true);
-
-		if (err == -ENOMEM)
-			return ret;	/* populate failures are not reported */
-	}
-	return ret;
-}
-
-/*
- * do_vmi_munmap (mm/vma.c): unmap [start, start+len).  VMAs straddling the
- * ends are split first; a split that adds a VMA is refused at
- * max_map_count with ENOMEM.  Tables no VMA can use any more are freed.
- */
-int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
-{
-	uint64_t end;
-	struct vm_area_struct *vma, *prev, *next;
-	int err;
-
-	if ((start & ~PAGE_MASK) || start > TASK_SIZE || len > TASK_SIZE - start)
-		return -EINVAL;
-	end = start + PAGE_ALIGN(len);
-	if (end == start)
-		return -EINVAL;
-	vma = find_vma(mm, start);
-	if (vma == NULL || vma->vm_start >= end)
-		return 0;
-	if (start > vma->vm_start) {
-		if (end < vma->vm_end && mm->map_count >= sysctl_max_map_count)
-			return -ENOMEM;
-		err = __split_vma(vma, start, 1);
-		if (err)
-			return err;
-	}
-	next = find_vma(mm, end);
-	if (next && next->vm_start < end) {
-		err = __split_vma(next, end, 0);
-		if (err)
-			return err;
-	}
-	unmap_vmas(mm, start, end);
-	while ((vma = find_vma(mm, start)) != NULL && vma->vm_start < end) {
-		vm_stat_account(mm, vma->vm_flags, -(int64_t)vma_pages(vma));
-		if (vma->vm_flags & VM_LOCKED)
-			mm->locked_vm -= vma_pages(vma);
-		if (vma->vm_flags & VM_ACCOUNT)
-			vm_committed_as -= (int64_t)vma_pages(vma);
-		vma_unlink(mm, vma);
-		remove_vma(vma);
-	}
-	next = find_vma_prev(mm, start, &prev);
-	free_pgtables(mm, start, end, prev ? prev->vm_end : 0,
-		      next ? next->vm_start : (1ULL << 47));
-	return 0;
 }
 
 long vm_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
@@ -420,6 +365,148 @@ long do_brk_syscall(struct mm_struct *mm, uint64_t brk)
 		return (long)origbrk;
 	mm->brk = brk;
 	if (mm->def_flags & VM_LOCKED)
-		mm_populate(mm, oldbrk, newbrk - oldbrk, true);
+		mm_populate(mm, oldbrk, newbrk - oldbrk);
 	return (long)brk;
+}
+
+/*
+ * expand_stack (mm/mmap.c expand_downwards): a VM_GROWSDOWN VMA grows to
+ * cover an access just below it, keeping a guard gap (stack_guard_gap,
+ * 256 pages) above the previous VMA if that one is accessible and not a
+ * stack itself.  It grows before the access is checked: a PROT_NONE stack
+ * grows, then the access faults (observed).  Divergence: no resource
+ * limits: the kernel's acct_stack_growth refuses growth past RLIMIT_STACK
+ * (and RLIMIT_AS, RLIMIT_MEMLOCK for a locked stack); the model has them
+ * unlimited.
+ */
+struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr)
+{
+	struct vm_area_struct *prev, *vma = find_vma_prev(mm, addr, &prev);
+	uint64_t start = addr & PAGE_MASK;
+
+	if (!vma || !(vma->vm_flags & VM_GROWSDOWN) || start < MMAP_MIN_ADDR)
+		return NULL;
+	if (prev && (start < prev->vm_end || start - prev->vm_end < STACK_GUARD_GAP) &&
+	    !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS))
+		return NULL;
+	/* expand_downwards: the anon_vma first, so fork copies the stack's PTEs (observed) */
+	if (anon_vma_prepare(vma))
+		return NULL;
+	vm_stat_account(mm, vma->vm_flags, (int64_t)((vma->vm_start - start) >> PAGE_SHIFT));
+	if (vma->vm_flags & VM_LOCKED)
+		mm->locked_vm += (vma->vm_start - start) >> PAGE_SHIFT;
+	vma_set_start(vma, start);
+	return vma;
+}
+
+/*
+ * exit_mmap: tell the secondary MMUs, unmap everything, free the tables,
+ * drop every VMA and its anon_vma links, and return the commit charge.
+ */
+void exit_mmap(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+
+	mmu_notifier_release(mm);
+	unmap_vmas(mm, 0, TASK_SIZE);
+	free_pgtables(mm, 0, TASK_SIZE, 0, 1ULL << 47);
+	while ((vma = vma_first(mm)) != NULL) {
+		if (vma->vm_flags & VM_ACCOUNT)
+			vm_committed_as -= (int64_t)vma_pages(vma);
+		vma_unlink(mm, vma);
+		remove_vma(vma);
+	}
+	mm->total_vm = mm->data_vm = mm->exec_vm = mm->stack_vm = mm->locked_vm = 0;
+}
+
+/*
+ * The three ways fork treats a VMA (OpenBSD's uvmspace_fork shape):
+ *
+ *   VM_DONTCOPY    the child has a hole there: no VMA, no charge, and the
+ *                  pages are subtracted from its VM counters;
+ *   VM_WIPEONFORK  the child has the VMA, same range and flags ("a clean
+ *                  slate"), but no anon_vma and no page tables: it reads
+ *                  zeroes and its first write gets a fresh anon_vma;
+ *   otherwise      the child is linked to the parent's anon_vmas and its
+ *                  page tables are copied (copy_page_range), COW pages
+ *                  write-protected on both sides.
+ */
+static struct vm_area_struct *dup_vma_common(struct mm_struct *mm, struct vm_area_struct *mpnt)
+{
+	struct vm_area_struct *vma = vm_area_dup(mpnt);
+
+	vma->vm_mm = mm;
+	/* security_vm_enough_memory_mm; never refused (see accountable_mapping) */
+	if (vma->vm_flags & VM_ACCOUNT)
+		vm_committed_as += (int64_t)vma_pages(vma);
+	return vma;
+}
+
+static int dup_vma_wipe(struct mm_struct *mm, struct vm_area_struct *mpnt)
+{
+	struct vm_area_struct *vma = dup_vma_common(mm, mpnt);
+
+	/*
+	 * "A clean slate": no anon_vma until the child's first write fault
+	 * prepares one (dup_mmap; 4.14 prepared it here, 5.7 stopped).
+	 */
+	vma->anon_vma = NULL;
+	vma->vm_flags &= ~VM_LOCKED_MASK;
+	vma_link(mm, vma);
+	count_vm_event(FORK_VMA_WIPED);
+	return 0;
+}
+
+static int dup_vma_copy(struct mm_struct *mm, struct vm_area_struct *mpnt)
+{
+	struct vm_area_struct *vma = dup_vma_common(mm, mpnt);
+	int err = anon_vma_fork(vma, mpnt);
+
+	if (err) {
+		if (vma->vm_flags & VM_ACCOUNT)
+			vm_committed_as -= (int64_t)vma_pages(vma);
+		if (vma->vm_file)
+			fput(vma->vm_file);
+		vm_area_free(vma);
+		return err;
+	}
+	vma->vm_flags &= ~VM_LOCKED_MASK;
+	vma_link(mm, vma);
+	count_vm_event(FORK_VMA_COPIED);
+	/* The VMA is stored: on failure the caller's teardown frees it too. */
+	return copy_page_range(vma, mpnt);
+}
+
+/*
+ * dup_mmap: build the child's address space from the parent's.  The
+ * child's VMA list is the parent's minus DONTCOPY VMAs, one for one: fork
+ * never merges, even where clearing VM_LOCKED made neighbours' flags
+ * equal.  The VM counters are copied wholesale, then DONTCOPY VMAs
+ * subtracted; locked_vm stays 0 and RSS counts only what
+ * copy_page_range copied.  Returns 0 or -ENOMEM; on failure the caller
+ * drops the half-built mm with mmput.
+ */
+int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
+{
+	mm->total_vm = oldmm->total_vm;
+	mm->data_vm = oldmm->data_vm;
+	mm->exec_vm = oldmm->exec_vm;
+	mm->stack_vm = oldmm->stack_vm;
+
+	for (struct vm_area_struct *mpnt = vma_first(oldmm); mpnt; mpnt = vma_next(oldmm, mpnt)) {
+		int err;
+
+		if (mpnt->vm_flags & VM_DONTCOPY) {
+			vm_stat_account(mm, mpnt->vm_flags, -(int64_t)vma_pages(mpnt));
+			count_vm_event(FORK_VMA_DONTCOPY);
+			continue;
+		}
+		if (mpnt->vm_flags & VM_WIPEONFORK)
+			err = dup_vma_wipe(mm, mpnt);
+		else
+			err = dup_vma_copy(mm, mpnt);
+		if (err)
+			return err;
+	}
+	return 0;
 }

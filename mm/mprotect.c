@@ -1,7 +1,57 @@
 /*
- * mprotect, after mm/mprotect.c (do_mprotect_pkey, mprotect_fixup).
+ * mprotect, after mm/mprotect.c (do_mprotect_pkey, mprotect_fixup), and
+ * the rewrite of a range's PTEs for new protection (change_protection).
  */
 #include "internal.h"
+
+/*
+ * change_pte_range: the present PTEs of [addr, end), which lie in one PTE
+ * table from ptep on, rebuilt for newflags.  The accessed, dirty, special
+ * and soft-dirty bits stay.  can_change_pte_writable: a dirty-tracked
+ * shared page that is already dirty, and a private exclusive anonymous
+ * page that is already dirty in a writable VMA, become writable at once,
+ * sparing a fault; anything else waits for do_wp_page.
+ */
+static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t addr,
+			     uint64_t end, uint64_t newflags)
+{
+	for (; addr < end; addr += PAGE_SIZE, ptep++) {
+		pte_t old = *ptep, pte;
+		struct page *page;
+
+		if (!pte_present(old))
+			continue;
+		pte = mk_pte(pte_pfn(old), pte_prot_flags(vma, newflags)) |
+		      (old & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL | _PAGE_SOFT_DIRTY));
+		if (vma_wants_writenotify(vma, newflags) && pte_dirty(old))
+			pte = pte_mkwrite(pte);
+		page = vm_normal_page(vma, addr, old);
+		if (!(newflags & VM_SHARED) && (newflags & VM_WRITE) && page && PageAnon(page) &&
+		    (page->flags & PG_anon_exclusive) && pte_dirty(old))
+			pte = pte_mkwrite(pte);
+		*ptep = pte;
+	}
+}
+
+/*
+ * change_protection: rewrite the protection bits of the present PTEs in
+ * [start, end) of vma for newflags, a PTE table at a time; ranges without
+ * a table have nothing to change.
+ */
+void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
+		       uint64_t newflags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	for (uint64_t addr = start, next; addr < end; addr = next) {
+		pte_t *ptep = pte_offset(mm, addr);
+
+		next = pmd_addr_end(addr, end);
+		if (ptep != NULL)
+			change_pte_range(vma, ptep, addr, next, newflags);
+	}
+	mmu_notifier_invalidate(mm, start, end);
+}
 
 /*
  * mprotect_fixup: give [start, end) of vma the flags newflags.  Making a
@@ -39,7 +89,7 @@ static int mprotect_fixup(struct vm_area_struct *vma, struct vm_area_struct **pp
 		vm_committed_as -= nrpages;
 	/* A private VM_LOCKED VMA turning writable is COW-broken at once. */
 	if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
-		mm_populate(mm, start, end - start, true);
+		mm_populate(mm, start, end - start);
 	vm_stat_account(mm, oldflags, -nrpages);
 	vm_stat_account(mm, newflags, nrpages);
 	return 0;
@@ -57,6 +107,11 @@ long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64
 	struct vm_area_struct *vma, *prev;
 	int err = 0;
 
+	/*
+	 * Divergence: no protection keys: the kernel checks pkey (EINVAL for
+	 * one not allocated, -1 keeps each VMA's) and sets it in the VMA and
+	 * PTEs; the model ignores it, every VMA having key 0.
+	 */
 	(void)pkey;
 	prot &= ~grows;
 	if (grows == (PROT_GROWSDOWN_ | PROT_GROWSUP_))

@@ -8,11 +8,15 @@
  * MAP_NORESERVE and so cost host memory only once touched: a trace that
  * never touches memory costs no memory for contents.
  *
- * Frame 0 is the shared zero page.  Frames are handed out from a bump
- * pointer first (so that pages faulted in order in a VMA sit in order in
- * the memfd, which lets host mappings of them merge), then from a LIFO free
- * list.  A frame past the bump pointer has never been written and reads as
- * zero, so zeroing it is free.
+ * Divergence: one node and one zone, no NUMA placement and no memory
+ * policies (mbind, set_mempolicy); the host has NUMA configured.
+ *
+ * Frame 0 is the shared zero page (Divergence: pagemap shows PFN 0 for
+ * it; the kernel's empty_zero_page has a PFN in the kernel image).  Frames
+ * are handed out from a bump pointer first (so that pages faulted in order
+ * in a VMA sit in order in the memfd, which lets host mappings of them
+ * merge), then from a LIFO free list.  A frame past the bump pointer has
+ * never been written and reads as zero, so zeroing it is free.
  */
 #include <sys/mman.h>
 #include <unistd.h>
@@ -34,7 +38,6 @@ struct page *mem_map;
 uint8_t *direct_map;
 uint64_t zero_pfn;
 uint64_t phys_hwm;
-uint64_t vm_events[NR_VM_EVENTS];
 
 /*
  * phys_init: set up ram_bytes of simulated RAM (rounded down to pages).
@@ -125,6 +128,9 @@ void phys_fail_alloc_after(uint64_t n) { phys.fail_countdown = n; }
  * alloc_page: a frame with refcount 1 and no other state, zeroed if asked.
  * NULL when RAM is exhausted (the caller turns that into ENOMEM or
  * VM_FAULT_OOM), or when the test switch says this allocation fails.
+ * Divergence: no reclaim: short of memory, the kernel reclaims (drops
+ * clean page cache, swaps, compacts) and at last OOM-kills a task; the
+ * model fails the allocation at once.
  */
 struct page *alloc_page(bool zero)
 {
@@ -186,23 +192,4 @@ void put_page(struct page *page)
 void copy_highpage(struct page *to, const struct page *from)
 {
 	memcpy(page_address(to), page_address(from), PAGE_SIZE);
-}
-
-const char *vm_event_name(enum vm_event_item item)
-{
-	static const char *const names[NR_VM_EVENTS] = {
-		[PGFAULT] = "pgfault",
-		[PGREUSE] = "pgreuse",
-		[COW_COPY] = "cow_copy",
-		[ZERO_PAGE_MAP] = "zero_page_map",
-		[ANON_ALLOC] = "anon_alloc",
-		[FORK_VMA_COPIED] = "fork_vma_copied",
-		[FORK_VMA_WIPED] = "fork_vma_wiped",
-		[FORK_VMA_DONTCOPY] = "fork_vma_dontcopy",
-		[FORK_PTE_COPIED] = "fork_pte_copied",
-		[VMA_SPLIT] = "vma_split",
-		[VMA_MERGE] = "vma_merge",
-		[ANON_VMA_REUSED_AT_FORK] = "anon_vma_reused_at_fork",
-	};
-	return item < NR_VM_EVENTS ? names[item] : "?";
 }

@@ -1,19 +1,15 @@
 /*
  * x86-64 four-level page tables kept in frames of simulated RAM, after
- * arch/x86/mm/pgtable.c, include/linux/pgtable.h and the table-freeing part
- * of mm/memory.c (free_pgtables).
+ * arch/x86/mm/pgtable.c (pgd_alloc, the table allocator), the entry
+ * accessors of arch/x86/include/asm/pgtable.h and include/linux/pgtable.h,
+ * and vm_get_page_prot (arch/x86/mm/pgprot.c) for mk_pte.
  *
  * Tables are allocated on demand (pte_alloc) and freed when the range they
- * cover holds no VMA any more (free_pgtables, on munmap and exit).  The
- * struct page of a table counts its entries in use (mapcount), so an empty
- * table is known without scanning it.
+ * cover holds no VMA any more (free_pgtables in memory.c, on munmap and
+ * exit).  The struct page of a table counts its entries in use (mapcount),
+ * so an empty table is known without scanning it.
  */
 #include "internal.h"
-
-static pte_t *table_of(uint64_t pfn)
-{
-	return pfn_to_virt(pfn);
-}
 
 static struct page *table_page_of_entry(pte_t *ptep)
 {
@@ -28,18 +24,18 @@ void pte_table_inc(pte_t *ptep)
 	table_page_of_entry(ptep)->mapcount++;
 }
 
-/* pte_table_add: n entries of the table holding ptep became used at once. */
-void pte_table_add(pte_t *ptep, int n)
-{
-	table_page_of_entry(ptep)->mapcount += n;
-}
-
 void pte_table_dec(pte_t *ptep)
 {
 	struct page *t = table_page_of_entry(ptep);
 
 	MM_WARN_ON(t->mapcount <= 0);
 	t->mapcount--;
+}
+
+/* pte_table_add: n entries of the table holding ptep became used at once. */
+void pte_table_add(pte_t *ptep, int n)
+{
+	table_page_of_entry(ptep)->mapcount += n;
 }
 
 /* set_pte: store pte, keeping the table's used-entry count right. */
@@ -57,6 +53,10 @@ void pte_clear(pte_t *ptep)
 	set_pte(ptep, 0);
 }
 
+/*
+ * alloc_table: a zeroed frame for a table of any level (pte_alloc_one,
+ * pmd_alloc_one, pud_alloc_one), counted in VmPTE.  NULL on ENOMEM.
+ */
 static struct page *alloc_table(struct mm_struct *mm)
 {
 	struct page *t = alloc_page(true);
@@ -68,7 +68,8 @@ static struct page *alloc_table(struct mm_struct *mm)
 	return t;
 }
 
-static void free_table(struct mm_struct *mm, uint64_t pfn)
+/* free_table: a table with no entry in use goes back (pte_free, pmd_free, pud_free). */
+void free_table(struct mm_struct *mm, uint64_t pfn)
 {
 	struct page *t = pfn_to_page(pfn);
 
@@ -99,10 +100,42 @@ void pgd_free(struct mm_struct *mm)
 	mm->pgd = 0;
 }
 
-/* The entry for addr in the table at pfn, for the level given by shift. */
-static pte_t *entry_at(uint64_t table_pfn, uint64_t addr, unsigned int shift)
+/*
+ * table_alloc: the entry for addr in the table below *ep, whose entries
+ * span 1 << shift bytes; that table is allocated and *ep pointed at it
+ * first if *ep is none.  NULL on ENOMEM.
+ */
+static pte_t *table_alloc(struct mm_struct *mm, pte_t *ep, uint64_t addr, unsigned int shift)
 {
-	return &table_of(table_pfn)[(addr >> shift) & (PTRS_PER_TABLE - 1)];
+	if (!(*ep & _PAGE_PRESENT)) {
+		struct page *t = alloc_table(mm);
+
+		if (t == NULL)
+			return NULL;
+		set_pte(ep, (page_to_pfn(t) << PAGE_SHIFT) | _PAGE_TABLE);
+	}
+	return entry_at(pte_pfn(*ep), addr, shift);
+}
+
+/*
+ * pud_alloc, pmd_alloc, pte_alloc_map (include/linux/mm.h, over
+ * __pud_alloc, __pmd_alloc and __pte_alloc): the entry for addr in the
+ * table below pgd, pud or pmd, allocating that table if the entry is none.
+ * NULL on ENOMEM.
+ */
+pud_t *pud_alloc(struct mm_struct *mm, pgd_t *pgd, uint64_t addr)
+{
+	return table_alloc(mm, pgd, addr, PUD_SHIFT);
+}
+
+pmd_t *pmd_alloc(struct mm_struct *mm, pud_t *pud, uint64_t addr)
+{
+	return table_alloc(mm, pud, addr, PMD_SHIFT);
+}
+
+pte_t *pte_alloc_map(struct mm_struct *mm, pmd_t *pmd, uint64_t addr)
+{
+	return table_alloc(mm, pmd, addr, PTE_SHIFT);
 }
 
 /*
@@ -111,38 +144,28 @@ static pte_t *entry_at(uint64_t table_pfn, uint64_t addr, unsigned int shift)
  */
 pte_t *pte_offset(struct mm_struct *mm, uint64_t addr)
 {
-	static const unsigned int shifts[] = { PGDIR_SHIFT, PUD_SHIFT, PMD_SHIFT };
-	uint64_t pfn = mm->pgd;
+	pgd_t *pgd = pgd_offset(mm, addr);
+	pud_t *pud;
+	pmd_t *pmd;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(shifts); i++) {
-		pte_t e = *entry_at(pfn, addr, shifts[i]);
-
-		if (!(e & _PAGE_PRESENT))
-			return NULL;
-		pfn = pte_pfn(e);
-	}
-	return entry_at(pfn, addr, PTE_SHIFT);
+	if (pgd_none(*pgd))
+		return NULL;
+	pud = pud_offset(pgd, addr);
+	if (pud_none(*pud))
+		return NULL;
+	pmd = pmd_offset(pud, addr);
+	if (pmd_none(*pmd))
+		return NULL;
+	return pte_offset_map(pmd, addr);
 }
 
 /* pte_alloc: like pte_offset, allocating missing tables; NULL on ENOMEM. */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t addr)
 {
-	static const unsigned int shifts[] = { PGDIR_SHIFT, PUD_SHIFT, PMD_SHIFT };
-	uint64_t pfn = mm->pgd;
+	pud_t *pud = pud_alloc(mm, pgd_offset(mm, addr), addr);
+	pmd_t *pmd = pud ? pmd_alloc(mm, pud, addr) : NULL;
 
-	for (size_t i = 0; i < G_N_ELEMENTS(shifts); i++) {
-		pte_t *ep = entry_at(pfn, addr, shifts[i]);
-
-		if (!(*ep & _PAGE_PRESENT)) {
-			struct page *t = alloc_table(mm);
-
-			if (t == NULL)
-				return NULL;
-			set_pte(ep, (page_to_pfn(t) << PAGE_SHIFT) | _PAGE_TABLE);
-		}
-		pfn = pte_pfn(*ep);
-	}
-	return entry_at(pfn, addr, PTE_SHIFT);
+	return pmd ? pte_alloc_map(mm, pmd, addr) : NULL;
 }
 
 /*
@@ -164,128 +187,4 @@ pte_t mk_pte(uint64_t pfn, uint64_t vm_flags)
 	if (!(vm_flags & VM_EXEC))
 		pte |= _PAGE_NX;
 	return pte;
-}
-
-/*
- * Table freeing, after free_pgtables()/free_pgd_range(): a table is freed
- * when its whole span lies in [floor, ceiling), the hole between the VMAs
- * around the unmapped range, so no VMA can use it any more.
- */
-static bool span_free(uint64_t ts, unsigned int shift, uint64_t floor, uint64_t ceiling)
-{
-	return ts >= floor && ts + (1ULL << shift) <= ceiling;
-}
-
-static void free_level(struct mm_struct *mm, pte_t *ep, uint64_t ts, int level,
-		       uint64_t start, uint64_t end, uint64_t floor, uint64_t ceiling)
-{
-	static const unsigned int shifts[] = { PGDIR_SHIFT, PUD_SHIFT, PMD_SHIFT, PTE_SHIFT };
-	unsigned int shift = shifts[level];
-	uint64_t pfn;
-
-	if (!(*ep & _PAGE_PRESENT))
-		return;
-	pfn = pte_pfn(*ep);
-	if (level < 2) {
-		unsigned int cshift = shifts[level + 1];
-		uint64_t lo = MAX(start, ts), hi = MIN(end, ts + (1ULL << shift));
-
-		for (uint64_t a = lo & ~((1ULL << cshift) - 1); a < hi; a += 1ULL << cshift)
-			free_level(mm, entry_at(pfn, a, cshift), a, level + 1,
-				   start, end, floor, ceiling);
-	}
-	if (span_free(ts, shift, floor, ceiling) && pfn_to_page(pfn)->mapcount == 0) {
-		free_table(mm, pfn);
-		set_pte(ep, 0);
-	}
-}
-
-/*
- * free_pgtables: free the tables covering [start, end) that no VMA can use:
- * floor is the end of the VMA before the range (0 if none), ceiling the
- * start of the one after (TASK_SIZE rounded up if none).  The PTEs of the
- * range must already be zapped.
- */
-void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,
-		   uint64_t floor, uint64_t ceiling)
-{
-	if (mm->pgd == 0 || start >= end)
-		return;
-	for (uint64_t a = start & PGDIR_MASK; a < end; a += PGDIR_SIZE) {
-		pte_t *ep = entry_at(mm->pgd, a, PGDIR_SHIFT);
-		uint64_t ts = a;
-
-		/* free_level handles one PGD entry; it frees PUD tables and below. */
-		if (!(*ep & _PAGE_PRESENT))
-			continue;
-		{
-			uint64_t pud = pte_pfn(*ep);
-			uint64_t lo = MAX(start, ts), hi = MIN(end, ts + PGDIR_SIZE);
-
-			for (uint64_t b = lo & PUD_MASK; b < hi; b += PUD_SIZE)
-				free_level(mm, entry_at(pud, b, PUD_SHIFT), b, 1,
-					   start, end, floor, ceiling);
-			if (span_free(ts, PGDIR_SHIFT, floor, ceiling) &&
-			    pfn_to_page(pud)->mapcount == 0) {
-				free_table(mm, pud);
-				set_pte(ep, 0);
-			}
-		}
-	}
-}
-
-/*
- * walk_ptes: call fn for every non-none PTE in [start, end), in order.
- * Level by level like walk_pgd_range() in mm/pagewalk.c, so a walk costs
- * the tables that exist, not the address space it spans.
- */
-static void walk_level(struct mm_struct *mm, uint64_t table_pfn, unsigned int shift, uint64_t base,
-		       uint64_t start, uint64_t end, pte_visit_fn fn, void *arg)
-{
-	pte_t *table = table_of(table_pfn);
-	uint64_t size = 1ULL << shift;
-	unsigned int first = (unsigned int)((MAX(start, base) - base) >> shift);
-
-	for (unsigned int i = first; i < PTRS_PER_TABLE; i++) {
-		uint64_t addr = base + (uint64_t)i * size;
-
-		if (addr >= end)
-			break;
-		if ((i & 7) == 0 && table_block_empty(&table[i])) {
-			i += 7;
-			continue;
-		}
-		if (shift == PTE_SHIFT) {
-			if (!pte_none(table[i]))
-				fn(mm, addr, &table[i], arg);
-		} else if (table[i] & _PAGE_PRESENT) {
-			walk_level(mm, pte_pfn(table[i]), shift - 9, addr, start, end, fn, arg);
-		}
-	}
-}
-
-void walk_ptes(struct mm_struct *mm, uint64_t start, uint64_t end, pte_visit_fn fn, void *arg)
-{
-	if (mm->pgd && start < end)
-		walk_level(mm, mm->pgd, PGDIR_SHIFT, 0, start, end, fn, arg);
-}
-
-static void count_tables(pte_t *table, int level, uint64_t *n)
-{
-	(*n)++;
-	if (level == 3)
-		return;
-	for (int i = 0; i < PTRS_PER_TABLE; i++)
-		if (table[i] & _PAGE_PRESENT)
-			count_tables(table_of(pte_pfn(table[i])), level + 1, n);
-}
-
-/* pgtables_count: the tables reachable from the pgd (for validate_mm). */
-uint64_t pgtables_count(struct mm_struct *mm)
-{
-	uint64_t n = 0;
-
-	if (mm->pgd)
-		count_tables(table_of(mm->pgd), 0, &n);
-	return n;
 }

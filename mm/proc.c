@@ -22,7 +22,7 @@ static const char *vma_name(struct mm_struct *mm, struct vm_area_struct *vma)
 	return NULL;
 }
 
-/* show_vma_header_prefix + name at column 73, as seq_pad places it. */
+/* show_map_vma: show_vma_header_prefix, then the name at column 73, as seq_pad places it. */
 static void show_map_vma(struct mm_struct *mm, struct vm_area_struct *vma, GString *out)
 {
 	const char *name = vma_name(mm, vma);
@@ -57,7 +57,10 @@ struct mem_size_stats {
 	uint64_t pss, pss_dirty, pss_anon, pss_file, pss_shmem, pss_locked;
 };
 
-/* smaps_account: one present page, shared or private by refcount and mapcount. */
+/*
+ * smaps_pte_entry (with smaps_account): one present page, counted shared
+ * or private by its refcount and mapcount.
+ */
 static void smaps_pte_entry(struct vm_area_struct *vma, uint64_t addr, pte_t pte,
 			    struct mem_size_stats *mss)
 {
@@ -94,7 +97,7 @@ static void smaps_pte_entry(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 	mss->pss += pss;
 	if (dirty)
 		mss->pss_dirty += pss;
-	counter = mm_counter_of(page);
+	counter = mm_counter(page);
 	if (counter == MM_ANONPAGES)
 		mss->pss_anon += pss;
 	else if (counter == MM_SHMEMPAGES)
@@ -128,7 +131,12 @@ static void smap_gather_stats(struct vm_area_struct *vma, struct mem_size_stats 
 
 #define SEQ_PUT_DEC(out, name, kb) g_string_append_printf(out, "%-16s%8" PRIu64 " kB\n", name, (uint64_t)(kb))
 
-/* __show_smap: the fields from Rss on (rollup adds the Pss_* split). */
+/*
+ * __show_smap: the fields from Rss on (rollup adds the Pss_* split).
+ * Divergence: what the model lacks prints 0: KSM (no merging),
+ * AnonHugePages, ShmemPmdMapped, FilePmdMapped (order-0 folios),
+ * Shared_Hugetlb, Private_Hugetlb (no hugetlbfs), Swap, SwapPss (no swap).
+ */
 static void show_smap_fields(GString *out, const struct mem_size_stats *mss, bool rollup)
 {
 	SEQ_PUT_DEC(out, "Rss:", mss->resident >> 10);
@@ -198,6 +206,7 @@ void show_smaps(struct mm_struct *mm, GString *out)
 		SEQ_PUT_DEC(out, "MMUPageSize:", PAGE_SIZE >> 10);
 		show_smap_fields(out, &mss, false);
 		g_string_append_printf(out, "%-16s%8d\n", "THPeligible:", thp_eligible(vma));
+		/* Divergence: no protection keys (see do_mprotect_pkey). */
 		g_string_append_printf(out, "%-16s%8d\n", "ProtectionKey:", 0);
 		show_smap_vma_flags(out, vma->vm_flags);
 	}
@@ -242,6 +251,11 @@ void show_status(struct mm_struct *mm, GString *out)
 	STATUS_LINE("RssShmem:", shmem);
 	STATUS_LINE("VmData:", mm->data_vm << 2);
 	STATUS_LINE("VmStk:", mm->stack_vm << 2);
+	/*
+	 * Divergence: the model has no executable image (start_code,
+	 * end_code): VmExe is 0 and all of exec_vm is VmLib; the kernel
+	 * splits exec_vm between the two.  Swap: none.
+	 */
 	STATUS_LINE("VmExe:", 0);
 	STATUS_LINE("VmLib:", mm->exec_vm << 2);
 	STATUS_LINE("VmPTE:", (uint64_t)mm->pgtables_bytes >> 10);
@@ -249,7 +263,11 @@ void show_status(struct mm_struct *mm, GString *out)
 #undef STATUS_LINE
 }
 
-/* pte_to_pagemap_entry: present, PFN, exclusive (mapcount 1), file-or-shared. */
+/*
+ * pagemap_read (pagemap_pmd_range, pte_to_pagemap_entry): one entry per
+ * page: present, PFN, exclusive (mapcount 1), file-or-shared; a PTE marker
+ * as a swap entry.
+ */
 void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -268,6 +286,11 @@ void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out)
 				e |= PM_MMAP_EXCLUSIVE;
 		} else if (pte_is_marker(pte)) {
 			/*
+			 * Divergence: no swap, so the only swap entries are PTE
+			 * markers; the kernel also reports swapped-out pages
+			 * (PM_SWAP, their swap type and offset) and migration
+			 * entries.
+			 *
 			 * A PTE marker is a swap entry to pagemap: PM_SWAP, the swap
 			 * type (SWP_PTE_MARKER, 31) and offset (the kernel's marker
 			 * bits: UFFD_WP 1, POISONED 2, GUARD 4) in the frame bits, and

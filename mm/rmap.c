@@ -12,10 +12,14 @@
 unsigned long anon_vma_live;
 static unsigned int anon_vma_ids;
 
+/* anon_vma_alloc: a new root of its own, one reference; NULL on ENOMEM. */
 static struct anon_vma *anon_vma_alloc(void)
 {
-	struct anon_vma *anon_vma = g_new0(struct anon_vma, 1);
+	struct anon_vma *anon_vma;
 
+	if (should_failslab())
+		return NULL;
+	anon_vma = g_new0(struct anon_vma, 1);
 	anon_vma->refcount = 1;
 	anon_vma->root = anon_vma;
 	anon_vma->parent = anon_vma;
@@ -49,6 +53,19 @@ static void put_anon_vma(struct anon_vma *anon_vma)
 		anon_vma_free(root);
 }
 
+/* anon_vma_chain_alloc: NULL on ENOMEM. */
+static struct anon_vma_chain *anon_vma_chain_alloc(void)
+{
+	if (should_failslab())
+		return NULL;
+	return g_new0(struct anon_vma_chain, 1);
+}
+
+static void anon_vma_chain_free(struct anon_vma_chain *avc)
+{
+	g_free(avc);
+}
+
 static void anon_vma_chain_link(struct vm_area_struct *vma, struct anon_vma_chain *avc,
 				struct anon_vma *anon_vma)
 {
@@ -59,43 +76,83 @@ static void anon_vma_chain_link(struct vm_area_struct *vma, struct anon_vma_chai
 }
 
 /*
- * __anon_vma_prepare: give vma an anon_vma before its first anonymous
- * page: a compatible neighbour's if that neighbour never inherited pages
- * (find_mergeable_anon_vma), else a new root.  Returns 0 or -ENOMEM.
+ * __anon_vma_prepare (mm/rmap.c): give vma an anon_vma before its first
+ * anonymous page is filed under it.  Returns 0 or -ENOMEM.
+ *
+ * A compatible neighbour's anon_vma is taken if it has one that it did
+ * not inherit (find_mergeable_anon_vma): the usual reason two such VMAs
+ * exist is an mprotect or madvise that split one VMA, and sharing one
+ * anon_vma lets the pieces merge again later (is_mergeable_anon_vma
+ * wants the same anon_vma) instead of keeping them apart for good.  One
+ * the neighbour came by through a fork (its chain is longer than one) is
+ * not taken: reusable_anon_vma wants no anon_vma "complex due to having
+ * gone through a fork".  Otherwise the VMA gets a new root.
+ *
+ * The chain link is allocated before anything is looked up, as the
+ * kernel does, so that a failure leaves the VMA as it was.
  */
 int __anon_vma_prepare(struct vm_area_struct *vma)
 {
-	struct anon_vma_chain *avc = g_new0(struct anon_vma_chain, 1);
-	struct anon_vma *anon_vma = find_mergeable_anon_vma(vma);
+	struct anon_vma_chain *avc = anon_vma_chain_alloc();
+	struct anon_vma *anon_vma;
 
+	if (avc == NULL)
+		goto out_enomem;
+	anon_vma = find_mergeable_anon_vma(vma);
 	if (anon_vma == NULL) {
 		anon_vma = anon_vma_alloc();
-		anon_vma->num_children++;	/* self-parent link for new root */
+		if (anon_vma == NULL)
+			goto out_enomem_free_avc;
+		/*
+		 * A root is its own parent and counts itself as a child, so
+		 * that it never looks recyclable to anon_vma_clone's reuse
+		 * rule (fewer than two children): its descendants pin it.
+		 */
+		anon_vma->num_children++;
 	}
 	vma->anon_vma = anon_vma;
 	anon_vma_chain_link(vma, avc, anon_vma);
+	/* one more VMA files its new pages here: it is not idle, not reusable */
 	anon_vma->num_active_vmas++;
 	return 0;
+
+out_enomem_free_avc:
+	anon_vma_chain_free(avc);
+out_enomem:
+	return -ENOMEM;
 }
 
 /*
- * anon_vma_clone: put dst on every anon_vma of src's chain, oldest first,
- * so dst's chain ends up in the same order.  For split, merge and mremap
+ * anon_vma_clone (mm/rmap.c): put dst on every anon_vma of src's chain, so
+ * that rmap finds in dst every page src may map.  Called by __split_vma,
+ * the merges (dup_anon_vma), copy_vma and anon_vma_fork.  The chain is
+ * walked from its oldest entry and each link added at the head of dst's,
+ * so that dst's chain ends up in src's order.  For the first callers
  * dst->anon_vma already equals src's and the result is an exact copy.
  *
- * At fork (dst->anon_vma NULL, src's set) an anon_vma of the chain with no
- * VMA left and at most one child is recycled as dst's own, the one closest
- * to the root winning: that keeps a long-running fork server's chains from
- * growing without bound.  Returns 0 (dupmm's allocations do not fail).
+ * anon_vma_fork calls it with dst->anon_vma NULL and src's set; then an
+ * anon_vma of the chain that no VMA uses any more (its process exited or
+ * unmapped it) and that has fewer than two children is recycled as dst's
+ * own, the one closest to the root winning.  Without that a fork server
+ * forking generation after generation would add an anon_vma per
+ * generation to every chain, and rmap walks would grow with them.  One
+ * with two or more children is left alone, so that an rmap walk of a page
+ * filed under it need not scan the whole hierarchy; a root always has two
+ * (itself and a descendant), so it is never reused.
+ *
+ * Returns 0, or -ENOMEM with dst unlinked from whatever it was linked to
+ * here and dst->anon_vma NULL, as the kernel leaves it.
  */
 int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
 {
 	struct anon_vma_chain *pavc;
 
 	list_for_each_entry_reverse(pavc, &src->anon_vma_chain, struct anon_vma_chain, same_vma) {
-		struct anon_vma_chain *avc = g_new0(struct anon_vma_chain, 1);
+		struct anon_vma_chain *avc = anon_vma_chain_alloc();
 		struct anon_vma *anon_vma = pavc->anon_vma;
 
+		if (avc == NULL)
+			goto enomem_failure;
 		anon_vma_chain_link(dst, avc, anon_vma);
 		if (!dst->anon_vma && src->anon_vma &&
 		    anon_vma->num_children < 2 && anon_vma->num_active_vmas == 0) {
@@ -103,16 +160,27 @@ int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
 			count_vm_event(ANON_VMA_REUSED_AT_FORK);
 		}
 	}
+	/* dst now files its new pages under dst->anon_vma too */
 	if (dst->anon_vma)
 		dst->anon_vma->num_active_vmas++;
 	return 0;
+
+enomem_failure:
+	/*
+	 * dst->anon_vma was not counted in num_active_vmas yet, and
+	 * unlink_anon_vmas would uncount it: forget it first.  The callers
+	 * do not look at it after a failure.
+	 */
+	dst->anon_vma = NULL;
+	unlink_anon_vmas(dst);
+	return -ENOMEM;
 }
 
 /*
- * anon_vma_fork: attach the child's VMA vma to the anon_vmas of its
- * parent's pvma, then give it an anon_vma of its own (a reused one, or a
- * new one whose parent is pvma's), where its COW copies will be filed.
- * A parent VMA without anon_vma leaves the child's without one.
+ * anon_vma_fork (mm/rmap.c): attach the child's VMA vma to the anon_vmas
+ * of its parent's pvma, then give it an anon_vma of its own (a recycled
+ * one, or a new one whose parent is pvma's), under which its COW copies
+ * will be filed.  Returns 0, or -ENOMEM with vma linked to nothing.
  */
 int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 {
@@ -120,31 +188,74 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 	struct anon_vma *anon_vma;
 	int err;
 
+	/* No anonymous pages in the parent's VMA: the child's first write prepares one. */
 	if (!pvma->anon_vma)
 		return 0;
+	/* vm_area_dup copied the parent's; the child gets its own (the reuse rule needs NULL). */
 	vma->anon_vma = NULL;
+	/*
+	 * The child maps the parent's pages until it writes them, and those
+	 * may be filed under any anon_vma of the parent's chain: link the
+	 * child to all of them, so that rmap finds the child's mappings too.
+	 */
 	err = anon_vma_clone(vma, pvma);
 	if (err)
 		return err;
 	if (vma->anon_vma)
-		return 0;
+		return 0;	/* an idle anon_vma was recycled: done */
 
 	anon_vma = anon_vma_alloc();
+	if (anon_vma == NULL)
+		goto out_error;
+	/* The child's VMA uses it: while it does, it is never recycled. */
 	anon_vma->num_active_vmas++;
-	avc = g_new0(struct anon_vma_chain, 1);
+	avc = anon_vma_chain_alloc();
+	if (avc == NULL)
+		goto out_error_free_anon_vma;
+	/*
+	 * Every anon_vma of one fork tree shares its root: in the kernel the
+	 * root's lock is the lock of the whole tree (anon_vma_lock_write
+	 * takes anon_vma->root->rwsem).
+	 */
 	anon_vma->root = pvma->anon_vma->root;
+	/*
+	 * The parent link is what num_children counts: the parent's count
+	 * grows here and shrinks when this anon_vma empties
+	 * (unlink_anon_vmas), and it decides whether the parent may be
+	 * recycled by a later fork.
+	 */
 	anon_vma->parent = pvma->anon_vma;
+	/*
+	 * This anon_vma may outlive the process and the parent's VMAs that
+	 * the root belongs to (the child keeps the pages it shares); the
+	 * root, holder of the tree's lock, is pinned until this one is freed
+	 * (put_anon_vma drops the pin).
+	 */
 	get_anon_vma(anon_vma->root);
+	/* The child's new (COW-copied) pages are filed here, its own. */
 	vma->anon_vma = anon_vma;
 	anon_vma_chain_link(vma, avc, anon_vma);
 	anon_vma->parent->num_children++;
 	return 0;
+
+out_error_free_anon_vma:
+	put_anon_vma(anon_vma);
+out_error:
+	unlink_anon_vmas(vma);	/* what anon_vma_clone linked */
+	return -ENOMEM;
 }
 
 /*
- * unlink_anon_vmas: take vma off every anon_vma of its chain.  An
- * anon_vma left with no VMA drops its parent's child count and a
- * reference (which frees it unless pinned as a root).
+ * unlink_anon_vmas (mm/rmap.c): take vma off every anon_vma of its chain,
+ * as it goes away (or, for MREMAP_DONTUNMAP's source, as it stops mapping
+ * anything).  An anon_vma left with no VMA at all can have no page mapped
+ * any more: its parent loses a child, and it drops its reference, which
+ * frees it unless it is a root that descendants still pin.
+ *
+ * The chain is newest first, so the root comes last.  Two passes, as in
+ * the kernel, where the first runs under the root's lock and the freeing
+ * (which may need that lock to drop the root's pin) comes after it: the
+ * emptied anon_vmas stay on the chain until the second pass.
  */
 void unlink_anon_vmas(struct vm_area_struct *vma)
 {
@@ -159,8 +270,9 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 			continue;	/* freed in the second pass */
 		}
 		list_del(&avc->same_vma);
-		g_free(avc);
+		anon_vma_chain_free(avc);
 	}
+	/* A VMA that lives on gets a new anon_vma at its next anonymous fault. */
 	if (vma->anon_vma) {
 		vma->anon_vma->num_active_vmas--;
 		vma->anon_vma = NULL;
@@ -168,7 +280,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 	list_for_each_entry_safe(avc, next, &vma->anon_vma_chain, struct anon_vma_chain, same_vma) {
 		put_anon_vma(avc->anon_vma);
 		list_del(&avc->same_vma);
-		g_free(avc);
+		anon_vma_chain_free(avc);
 	}
 }
 

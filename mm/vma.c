@@ -1,6 +1,7 @@
 /*
  * The VMAs of an mm, after mm/vma.c (6.12+) and the VMA parts of
- * include/linux/mm.h.
+ * include/linux/mm.h: the VMA tree and its lookups, link and unlink,
+ * split, merge, munmap's VMA side (do_vmi_munmap), mremap's copy_vma.
  *
  * Divergence: the kernel keeps VMAs in a maple tree; dupmm keeps them in a
  * GTree ordered by address.  The tree compares vm_end, so find_vma() is one
@@ -10,8 +11,6 @@
  * the tree first.
  */
 #include "internal.h"
-
-int sysctl_max_map_count = 65530;
 
 static gint vma_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 {
@@ -23,7 +22,7 @@ static gint vma_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 	return va->vm_end > vb->vm_end;
 }
 
-GTree *mm_mt_new(void);
+/* mm_mt_new: an empty VMA tree (mm_init's mt_init_flags). */
 GTree *mm_mt_new(void)
 {
 	return g_tree_new_full(vma_cmp, NULL, NULL, NULL);
@@ -86,39 +85,6 @@ struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t star
 	if (vma && end <= vma->vm_start)
 		return NULL;
 	return vma;
-}
-
-struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
-{
-	struct vm_area_struct *vma = g_new0(struct vm_area_struct, 1);
-
-	vma->vm_mm = mm;
-	INIT_LIST_HEAD(&vma->anon_vma_chain);
-	INIT_LIST_HEAD(&vma->shared);
-	return vma;
-}
-
-/*
- * vm_area_dup: a field-by-field copy (kernel/fork.c, mm/vma_init.c), with
- * an empty anon_vma_chain and its own file reference.  The anon_vma
- * pointer is copied; callers either clone the chain or reset it.
- */
-struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
-{
-	struct vm_area_struct *vma = g_new(struct vm_area_struct, 1);
-
-	*vma = *orig;
-	vma->vm_node = NULL;	/* not linked yet */
-	INIT_LIST_HEAD(&vma->anon_vma_chain);
-	INIT_LIST_HEAD(&vma->shared);
-	if (vma->vm_file)
-		get_file(vma->vm_file);
-	return vma;
-}
-
-void vm_area_free(struct vm_area_struct *vma)
-{
-	g_free(vma);
 }
 
 void vma_link_file(struct vm_area_struct *vma)
@@ -200,12 +166,8 @@ int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 		new->vm_start = addr;
 		new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 	}
-	if (anon_vma_clone(new, vma)) {
-		if (new->vm_file)
-			fput(new->vm_file);
-		vm_area_free(new);
-		return -ENOMEM;
-	}
+	if (anon_vma_clone(new, vma))
+		goto out_free_vma;
 	/* Shrink first, so that the tree stays ordered when new goes in. */
 	if (new_below)
 		vma_set_start(vma, addr);
@@ -214,6 +176,12 @@ int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 	vma_link(mm, new);
 	count_vm_event(VMA_SPLIT);
 	return 0;
+
+out_free_vma:
+	if (new->vm_file)
+		fput(new->vm_file);	/* vm_area_dup's reference */
+	vm_area_free(new);
+	return -ENOMEM;
 }
 
 /* split_vma: __split_vma, refused at sysctl_max_map_count (ENOMEM). */
@@ -222,6 +190,54 @@ int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 	if (vma->vm_mm->map_count >= sysctl_max_map_count)
 		return -ENOMEM;
 	return __split_vma(vma, addr, new_below);
+}
+
+/*
+ * do_vmi_munmap (mm/vma.c): unmap [start, start+len).  VMAs straddling the
+ * ends are split first; a split that adds a VMA is refused at
+ * max_map_count with ENOMEM.  Tables no VMA can use any more are freed.
+ */
+int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
+{
+	uint64_t end;
+	struct vm_area_struct *vma, *prev, *next;
+	int err;
+
+	if ((start & ~PAGE_MASK) || start > TASK_SIZE || len > TASK_SIZE - start)
+		return -EINVAL;
+	end = start + PAGE_ALIGN(len);
+	if (end == start)
+		return -EINVAL;
+	vma = find_vma(mm, start);
+	if (vma == NULL || vma->vm_start >= end)
+		return 0;
+	if (start > vma->vm_start) {
+		if (end < vma->vm_end && mm->map_count >= sysctl_max_map_count)
+			return -ENOMEM;
+		err = __split_vma(vma, start, 1);
+		if (err)
+			return err;
+	}
+	next = find_vma(mm, end);
+	if (next && next->vm_start < end) {
+		err = __split_vma(next, end, 0);
+		if (err)
+			return err;
+	}
+	unmap_vmas(mm, start, end);
+	while ((vma = find_vma(mm, start)) != NULL && vma->vm_start < end) {
+		vm_stat_account(mm, vma->vm_flags, -(int64_t)vma_pages(vma));
+		if (vma->vm_flags & VM_LOCKED)
+			mm->locked_vm -= vma_pages(vma);
+		if (vma->vm_flags & VM_ACCOUNT)
+			vm_committed_as -= (int64_t)vma_pages(vma);
+		vma_unlink(mm, vma);
+		remove_vma(vma);
+	}
+	next = find_vma_prev(mm, start, &prev);
+	free_pgtables(mm, start, end, prev ? prev->vm_end : 0,
+		      next ? next->vm_start : (1ULL << 47));
+	return 0;
 }
 
 /*
@@ -247,6 +263,13 @@ struct vma_merge_struct {
 	struct anon_vma *anon_vma;
 };
 
+/*
+ * is_mergeable_vma: same flags but the soft-dirty and sticky ones, same
+ * file, no special mapping.  Divergence: no memory policies: the kernel
+ * also wants equal NUMA policies (mpol_equal) and userfaultfd contexts and
+ * anon_vma names; every VMA here has the default policy, no uffd context
+ * and no name.
+ */
 static bool is_mergeable_vma(const struct vma_merge_struct *vmg, const struct vm_area_struct *vma)
 {
 	if ((vma->vm_flags ^ vmg->flags) & ~VM_IGNORE_MERGE)
@@ -307,7 +330,13 @@ static bool can_vma_merge_right(const struct vma_merge_struct *vmg, bool can_mer
 	return !pa || !na || pa == na;
 }
 
-/* dup_anon_vma: dst takes src's anon_vma before src's range joins it. */
+/*
+ * dup_anon_vma: dst takes src's anon_vma before src's range joins it.
+ * Easily overlooked, as the kernel's comment says: when mprotect moves
+ * the boundary between two VMAs, the growing one takes over pages of the
+ * shrinking one, and rmap must find them through its anon_vma chain.
+ * Returns 0, or -ENOMEM with dst as it was.
+ */
 static int dup_anon_vma(struct vm_area_struct *dst, struct vm_area_struct *src)
 {
 	if (src->anon_vma && !dst->anon_vma) {
@@ -429,7 +458,11 @@ struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev,
  * vma_merge_new_range (mm/vma.c): a new range [start, end) with these
  * properties is about to be mapped in a hole; extend prev and/or next over
  * it instead if they are compatible.  Returns the extended VMA (flags
- * equal to the range's), or NULL when no merge is possible.
+ * equal to the range's), or NULL when no merge is possible, or when the
+ * merge needs anon_vma links that cannot be allocated; then nothing has
+ * changed (the kernel's vma_expand undoes its dup_anon_vma), and the
+ * caller maps a VMA of its own (mmap_region, copy_vma) or fails with
+ * ENOMEM (mremap's vma_merge_extend), as the kernel's callers do.
  */
 struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 					   uint64_t end, uint64_t flags,
@@ -453,19 +486,24 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 	right = can_vma_merge_right(&vmg, left);
 	if (!left && !right)
 		return NULL;
-	if (left && right) {
-		target = vmg.prev;
-		if (dup_anon_vma(target, vmg.next))
+	target = left ? vmg.prev : vmg.next;
+	/* The anon_vma links first: they can fail, and then nothing has changed. */
+	if (left && right && dup_anon_vma(target, vmg.next))
+		return NULL;
+	/* mremap: the moved pages' anon_vma must be on the target's chain. */
+	if (anon_vma && !target->anon_vma && copied_from) {
+		target->anon_vma = anon_vma;
+		if (anon_vma_clone(target, copied_from))
 			return NULL;
+	}
+	if (left && right) {
 		end = vmg.next->vm_end;
 		target->vm_flags |= vmg.next->vm_flags & VM_STICKY;
 		merge_remove(mm, vmg.next);
 		vma_set_end(target, end);
 	} else if (left) {
-		target = vmg.prev;
 		vma_set_end(target, end);
 	} else {
-		target = vmg.next;
 		vma_set_start(target, start);
 	}
 	/*
@@ -474,16 +512,44 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
 	 * leaves the merged VMA "gu", so fork copies its guard).
 	 */
 	target->vm_flags |= flags & VM_STICKY;
-	/* mremap: the moved pages' anon_vma must be on the target's chain. */
-	if (anon_vma && !target->anon_vma && copied_from) {
-		target->anon_vma = anon_vma;
-		if (anon_vma_clone(target, copied_from)) {
-			target->anon_vma = NULL;
-			return NULL;
-		}
-	}
 	count_vm_event(VMA_MERGE);
 	return target;
+}
+
+/*
+ * copy_vma (mm/vma.c): the VMA that will hold [addr, addr+len) after a
+ * move of vma's pages there: an extended neighbour if the merge rules
+ * allow, else a copy of vma.  A never-faulted anonymous VMA takes the new
+ * address as pgoff (so it can merge there); a faulted one keeps its pgoff,
+ * which its pages' index depends on.  NULL on ENOMEM, with nothing
+ * changed.
+ */
+struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
+				uint64_t len, uint64_t pgoff)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new_vma;
+
+	if (vma_is_anonymous(vma) && !vma->anon_vma)
+		pgoff = addr >> PAGE_SHIFT;
+	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags, vma->vm_file,
+				      pgoff, vma->anon_vma, vma);
+	if (new_vma)
+		return new_vma;
+	new_vma = vm_area_dup(vma);
+	new_vma->vm_start = addr;
+	new_vma->vm_end = addr + len;
+	new_vma->vm_pgoff = pgoff;
+	if (anon_vma_clone(new_vma, vma))
+		goto out_free_vma;
+	vma_link(mm, new_vma);
+	return new_vma;
+
+out_free_vma:
+	if (new_vma->vm_file)
+		fput(new_vma->vm_file);	/* vm_area_dup's reference */
+	vm_area_free(new_vma);
+	return NULL;
 }
 
 /*
@@ -535,4 +601,16 @@ struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma)
 	if (!anon_vma && prev)
 		anon_vma = reusable_anon_vma(prev, prev, vma);
 	return anon_vma;
+}
+
+/*
+ * vma_wants_writenotify (mm/vma.c): a shared writable mapping of a file
+ * whose dirtying is tracked (a regular file; not shmem) gets read-only
+ * PTEs until a write fault marks the page dirty (observed: a page written
+ * through such a mapping is dirty for a process that maps it later).
+ */
+bool vma_wants_writenotify(const struct vm_area_struct *vma, uint64_t vm_flags)
+{
+	return (vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED) && vma->vm_file &&
+	       !vma->vm_file->f_mapping->shmem;
 }

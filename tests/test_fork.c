@@ -146,9 +146,137 @@ START_TEST(test_fork_enomem_leaves_parent_sound)
 		get_byte(mm, W + (uint64_t)i * (1ULL << 30), &v);
 		ck_assert_int_eq(v, i);
 	}
-	put_byte(mm, W, 9, PG);	/* write-protected by the failed fork: reused in place */
+	/* the failed fork write-protected the first VMA; a write reuses the page in place */
+	{
+		uint64_t pfn = pte_pfn(mm_lookup_pte(mm, W));
+
+		ck_assert(!pte_write(mm_lookup_pte(mm, W)));
+		put_byte(mm, W, 9, PG);
+		ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, W)), pfn);
+		ck_assert(pte_write(mm_lookup_pte(mm, W)));
+	}
 	assert_vm_valid();
 	mmput(mm);
+}
+END_TEST
+
+/* The parent's whole state as the dumps show it, and what it holds. */
+struct mm_snapshot {
+	GString *dump;
+	unsigned long anon_vmas;
+	uint64_t frames;
+	int64_t committed;
+};
+
+static void snapshot(struct mm_struct *mm, struct mm_snapshot *s)
+{
+	s->dump = g_string_new(NULL);
+	dump_mm(mm, s->dump);
+	dump_anon_vmas(mm, s->dump);
+	s->anon_vmas = anon_vma_live;
+	s->frames = phys_nr_used();
+	s->committed = vm_committed_as;
+}
+
+static void assert_same(struct mm_struct *mm, const struct mm_snapshot *s)
+{
+	struct mm_snapshot now;
+
+	snapshot(mm, &now);
+	ck_assert_str_eq(now.dump->str, s->dump->str);
+	ck_assert_uint_eq(now.anon_vmas, s->anon_vmas);
+	ck_assert_uint_eq(now.frames, s->frames);
+	ck_assert_int_eq(now.committed, s->committed);
+	g_string_free(now.dump, TRUE);
+}
+
+START_TEST(test_fork_enomem_at_each_slab_allocation)
+{
+	/*
+	 * dup_mmap allocates an anon_vma and chain links for each VMA with
+	 * an anon_vma (anon_vma_fork).  Failing each of those allocations in
+	 * turn, fork gives ENOMEM (dup_mmap's fail_nomem_anon_vma_fork), the
+	 * half-built child is gone, and the parent is as it was: its VMAs,
+	 * anon_vmas, pages, page tables and charge.  The parent here is
+	 * itself a child: two VMAs are on chains of two (2 links, an anon_vma
+	 * and its link each), a third, its own, on one (1 + 2), a wiped and
+	 * a shared one need none: 11 allocations, and the 12th try forks.
+	 */
+	struct mm_struct *gp = mm_alloc(), *mm, *child = NULL;
+	struct mm_snapshot before;
+	uint64_t n;
+	uint8_t v;
+
+	map_anon(gp, W, 4 * PG, RW);
+	map_anon(gp, W + 16 * PG, 4 * PG, RW | PROT_EXEC_);
+	put_byte(gp, W, 1, 4 * PG);
+	put_byte(gp, W + 16 * PG, 2, 4 * PG);
+	mm = fork_mm(gp);
+	map_anon(mm, W + 32 * PG, 4 * PG, RW);
+	put_byte(mm, W + 32 * PG, 3, 4 * PG);
+	map_anon(mm, W + 48 * PG, 4 * PG, RW);
+	put_byte(mm, W + 48 * PG, 4, 4 * PG);
+	ck_assert_int_eq(do_madvise(mm, W + 48 * PG, 4 * PG, MADV_WIPEONFORK_), 0);
+	map_shared_anon(mm, W + 64 * PG, 4 * PG, RW);
+	put_byte(mm, W + 64 * PG, 5, 4 * PG);
+	snapshot(mm, &before);
+	for (n = 1; child == NULL; n++) {
+		int err = 0;
+
+		mm_fail_slab_after(n);
+		child = dup_mm(mm, &err);
+		mm_fail_slab_after(0);
+		if (child)
+			break;
+		ck_assert_int_eq(err, -ENOMEM);
+		assert_same(mm, &before);
+		assert_vm_valid();
+	}
+	ck_assert_uint_eq(n, 12);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(get_byte(child, W + (uint64_t)i * 16 * PG, &v), 0);
+		ck_assert_int_eq(v, i == 3 ? 0 : i + 1);	/* the wiped VMA reads zeroes */
+		ck_assert_int_eq(get_byte(mm, W + (uint64_t)i * 16 * PG, &v), 0);
+		ck_assert_int_eq(v, i + 1);
+	}
+	assert_vm_valid();
+	g_string_free(before.dump, TRUE);
+	mmput(child);
+	mmput(mm);
+	mmput(gp);
+	ck_assert_uint_eq(anon_vma_live, 0);
+	ck_assert_uint_eq(phys_nr_used(), 0);
+}
+END_TEST
+
+START_TEST(test_fork_tables_level_by_level)
+{
+	/*
+	 * copy_pud_range and copy_pmd_range allocate the child's table below
+	 * the entry they are given before they look at the parent's entries
+	 * under it (pud_alloc, pmd_alloc), so a copied VMA whose range has a
+	 * PMD table but no PTE table in the parent gives the child a PUD and
+	 * a PMD table and nothing below them.  Here: S (shared, faulted, not
+	 * copied) makes the parent's upper tables; X has an anon_vma (its
+	 * faulted page was unmapped with its table) but no PTE table.
+	 */
+	struct mm_struct *mm = mm_alloc(), *child;
+	uint64_t x = W + 2 * PMD_SIZE;
+
+	map_shared_anon(mm, W, PG, RW);
+	put_byte(mm, W, 1, PG);
+	map_anon(mm, x - PG, 2 * PG, RW);
+	put_byte(mm, x - PG, 2, PG);
+	ck_assert_int_eq(vm_munmap(mm, x - PG, PG), 0);
+	ck_assert_ptr_nonnull(find_vma(mm, x)->anon_vma);
+	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 12);	/* PUD, PMD, S's PTE table */
+	child = fork_mm(mm);
+	ck_assert_int_eq(status_kb(child, "VmPTE:"), 8);
+	ck_assert_uint_eq(mm_lookup_pte(child, x), 0);
+	assert_vm_valid();
+	mmput(child);
+	mmput(mm);
+	ck_assert_uint_eq(phys_nr_used(), 0);
 }
 END_TEST
 
@@ -181,7 +309,9 @@ int main(void)
 	tcase_add_test(tc, test_counters_like_f21);
 	tcase_add_test(tc, test_lock_flags_not_inherited);
 	tcase_add_test(tc, test_fork_enomem_leaves_parent_sound);
+	tcase_add_test(tc, test_fork_enomem_at_each_slab_allocation);
 	tcase_add_test(tc, test_fork_large_and_exit);
+	tcase_add_test(tc, test_fork_tables_level_by_level);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

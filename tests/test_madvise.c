@@ -135,6 +135,39 @@ START_TEST(test_guard_regions_across_fork)
 }
 END_TEST
 
+START_TEST(test_enomem)
+{
+	struct mm_fault_info fi = { 0 };
+	uint8_t v;
+
+	/*
+	 * A flag change that must split a faulted VMA whose chain link cannot
+	 * be allocated: EAGAIN ("kernel resources temporarily unavailable",
+	 * madvise_vma_behavior), nothing changed.
+	 */
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 1, 4 * PG);
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_madvise(mm, W + PG, PG, MADV_DONTFORK_), -EAGAIN);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 1);
+	ck_assert(!(flags_at(mm, W + PG) & VM_DONTCOPY));
+	/*
+	 * A guard in a never-faulted anonymous VMA needs its anon_vma; failing
+	 * that: ENOMEM and no marker.  "gu" stays: 6.19's
+	 * madvise_guard_install sets VM_MAYBE_GUARD before it prepares the
+	 * anon_vma (GUARD-5).
+	 */
+	map_anon(mm, W + 16 * PG, 2 * PG, RW);
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_madvise(mm, W + 16 * PG, PG, MADV_GUARD_INSTALL_), -ENOMEM);
+	mm_fail_slab_after(0);
+	ck_assert(flags_at(mm, W + 16 * PG) & VM_MAYBE_GUARD);
+	ck_assert(!pte_is_guard(mm_lookup_pte(mm, W + 16 * PG)));
+	ck_assert_int_eq(mm_read(mm, W + 16 * PG, &v, 1, &fi), 0);
+}
+END_TEST
+
 START_TEST(test_populate_errors)
 {
 	map_anon(mm, W, 2 * PG, PROT_READ_);
@@ -160,6 +193,7 @@ int main(void)
 	tcase_add_test(tc, test_droppable);
 	tcase_add_test(tc, test_guard_regions_across_fork);
 	tcase_add_test(tc, test_populate_errors);
+	tcase_add_test(tc, test_enomem);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

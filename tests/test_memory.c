@@ -203,6 +203,36 @@ START_TEST(test_peek_faults_nothing_in)
 }
 END_TEST
 
+START_TEST(test_write_fault_without_anon_vma_is_oom)
+{
+	struct mm_fault_info fi = { 0 };
+	unsigned long live = anon_vma_live;
+
+	/*
+	 * A first write needs an anon_vma: __anon_vma_prepare allocates a
+	 * chain link, then the anon_vma.  Failing either, the fault is
+	 * VM_FAULT_OOM (SIGKILL), the VMA has no anon_vma, nothing is mapped
+	 * and nothing is left allocated; the next write succeeds.
+	 */
+	for (uint64_t n = 1; n <= 2; n++) {
+		uint64_t a = W + n * 16 * PG;
+
+		map_anon(mm, a, PG, RW);
+		mm_fail_slab_after(n);
+		ck_assert_int_eq(mm_fill(mm, a, 1, 1, &fi), -EFAULT);
+		mm_fail_slab_after(0);
+		ck_assert_int_eq(fi.signo, SIGKILL);
+		ck_assert_ptr_null(find_vma(mm, a)->anon_vma);
+		ck_assert(pte_none(mm_lookup_pte(mm, a)));
+		ck_assert_uint_eq(anon_vma_live, live);
+		assert_vm_valid();
+		ck_assert_int_eq(put_byte(mm, a, 1, 1), 0);
+		ck_assert_ptr_nonnull(find_vma(mm, a)->anon_vma);
+		live = anon_vma_live;
+	}
+}
+END_TEST
+
 START_TEST(test_populate_and_mlock)
 {
 	/* MAP_POPULATE on a private writable mapping write-faults every page */
@@ -240,6 +270,7 @@ int main(void)
 	tcase_add_test(tc, test_file_private_cow_and_sigbus);
 	tcase_add_test(tc, test_populate_and_mlock);
 	tcase_add_test(tc, test_peek_faults_nothing_in);
+	tcase_add_test(tc, test_write_fault_without_anon_vma_is_oom);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -59,7 +59,7 @@ END_TEST
 
 START_TEST(test_locked_is_pss)
 {
-	/* section 10: a locked page shared by two processes counts half in each */
+	/* section 10: Locked is a Pss figure: locked pages shared with a child count half */
 	struct mm_struct *child;
 
 	map_anon(mm, W, 2 * PG, RW);

@@ -100,6 +100,32 @@ START_TEST(test_growsdown_stack)
 }
 END_TEST
 
+START_TEST(test_growsdown_enomem)
+{
+	/*
+	 * expand_downwards prepares the stack's anon_vma before it grows:
+	 * failing that, the stack does not grow and the access is SIGSEGV
+	 * (SEGV_MAPERR, bad_area after expand_stack fails).
+	 */
+	uint64_t top = W + 1024 * PG;
+	struct mm_fault_info fi = { 0 };
+	uint8_t v;
+
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, top - 4 * PG, 4 * PG, RW,
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0),
+			 (long)(top - 4 * PG));
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(mm_read(mm, top - 6 * PG, &v, 1, &fi), -EFAULT);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(fi.signo, SIGSEGV);
+	ck_assert_int_eq(fi.code, SEGV_MAPERR);
+	ck_assert_uint_eq(find_vma(mm, top - PG)->vm_start, top - 4 * PG);
+	ck_assert_int_eq(status_kb(mm, "VmStk:"), 16);
+	ck_assert_int_eq(mm_read(mm, top - 6 * PG, &v, 1, &fi), 0);
+	ck_assert_uint_eq(find_vma(mm, top - PG)->vm_start, top - 6 * PG);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mmap");
@@ -110,6 +136,7 @@ int main(void)
 	tcase_add_test(tc, test_brk_stops_before_a_mapping);
 	tcase_add_test(tc, test_topdown_placement);
 	tcase_add_test(tc, test_growsdown_stack);
+	tcase_add_test(tc, test_growsdown_enomem);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

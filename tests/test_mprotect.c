@@ -73,6 +73,49 @@ START_TEST(test_ptes_follow)
 }
 END_TEST
 
+START_TEST(test_enomem_changes_nothing)
+{
+	uint64_t committed;
+
+	/*
+	 * |AAAA| mprotect of page 1 must split the faulted VMA; the split's
+	 * chain link cannot be allocated (__split_vma's anon_vma_clone), so
+	 * ENOMEM, and the VMA, its flags, its PTEs and the charge are as
+	 * they were.
+	 */
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 1, 4 * PG);
+	committed = (uint64_t)vm_committed_as;
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + PG, PG, PROT_READ_, -1), -ENOMEM);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 1);
+	ck_assert(flags_at(mm, W + PG) & VM_WRITE);
+	ck_assert(pte_write(mm_lookup_pte(mm, W + PG)));
+	ck_assert_uint_eq((uint64_t)vm_committed_as, committed);
+	/*
+	 * |PPMM| P never faulted, M faulted and read-only: making M writable
+	 * joins it to P, which must take M's anon_vma first (dup_anon_vma).
+	 * Failing that link: ENOMEM (vma_modify's VMA_MERGE_ERROR_NOMEM),
+	 * both VMAs as they were.
+	 */
+	map_anon(mm, W + 18 * PG, 2 * PG, RW);
+	put_byte(mm, W + 18 * PG, 1, 2 * PG);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 18 * PG, 2 * PG, PROT_READ_, -1), 0);
+	map_anon(mm, W + 16 * PG, 2 * PG, RW);
+	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 20 * PG), 2);
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 18 * PG, 2 * PG, RW, -1), -ENOMEM);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 20 * PG), 2);
+	ck_assert(!(flags_at(mm, W + 18 * PG) & VM_WRITE));
+	ck_assert_ptr_null(find_vma(mm, W + 16 * PG)->anon_vma);
+	/* with memory, it merges */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 18 * PG, 2 * PG, RW, -1), 0);
+	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 20 * PG), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mprotect");
@@ -83,6 +126,7 @@ int main(void)
 	tcase_add_test(tc, test_hole_changes_what_came_before);
 	tcase_add_test(tc, test_argument_errors);
 	tcase_add_test(tc, test_ptes_follow);
+	tcase_add_test(tc, test_enomem_changes_nothing);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -31,15 +31,148 @@ END_TEST
 
 START_TEST(test_grow_in_place_and_into_next)
 {
-	/* vma_merge_extend: growing up to a compatible next VMA joins it */
-	map_anon(mm, W, 2 * PG, RW);
-	map_anon(mm, W + 4 * PG, 2 * PG, PROT_READ_);
-	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 4 * PG, 0, 0), (long)W);
-	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 2);	/* different prot */
-	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 5 * PG, 0, 0), -ENOMEM);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 4 * PG, 2 * PG, RW, -1), 0);
-	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 1);
-	ck_assert_int_eq(status_kb(mm, "VmSize:"), 24);
+	uint64_t b = W + 64 * PG;
+	int64_t committed;
+	uint8_t v;
+
+	/*
+	 * vma_merge_extend: growing a VMA in place up to a compatible next
+	 * VMA joins the two, the grown range between them included:
+	 *
+	 *   |AA..BB|  mremap(A, 2 pages, 4 pages)  |AAAAAA|
+	 *
+	 * Observed on the 6.18 host (private anonymous RW, B two pages above
+	 * A): one VMA of six pages, VmSize 8 kB more, whether A, B or
+	 * neither was written before; with both written (two anon_vmas that
+	 * cannot merge) A grows up to B and they stay two.
+	 */
+	for (int i = 0; i < 4; i++) {
+		bool wa = i & 1, wb = i & 2;
+		uint64_t a = W + (uint64_t)i * 16 * PG;
+		long size;
+
+		map_anon(mm, a, 2 * PG, RW);
+		map_anon(mm, a + 4 * PG, 2 * PG, RW);
+		if (wa)
+			put_byte(mm, a, 0x0a, PG);
+		if (wb)
+			put_byte(mm, a + 4 * PG, 0x0b, PG);
+		size = status_kb(mm, "VmSize:");
+		committed = vm_committed_as;
+		ck_assert_int_eq(do_mremap(mm, a, 2 * PG, 4 * PG, 0, 0), (long)a);
+		ck_assert_int_eq(count_vmas(mm, a, a + 6 * PG), (wa && wb) ? 2 : 1);
+		ck_assert_uint_eq(find_vma(mm, a)->vm_end, (wa && wb) ? a + 4 * PG : a + 6 * PG);
+		ck_assert_int_eq(status_kb(mm, "VmSize:"), size + 8);
+		ck_assert_int_eq(vm_committed_as - committed, 2);
+		get_byte(mm, a, &v);
+		ck_assert_int_eq(v, wa ? 0x0a : 0);
+		get_byte(mm, a + 4 * PG, &v);
+		ck_assert_int_eq(v, wb ? 0x0b : 0);
+	}
+	/* A neighbour with another protection is not joined, and a growth into it is refused. */
+	map_anon(mm, b, 2 * PG, RW);
+	map_anon(mm, b + 4 * PG, 2 * PG, PROT_READ_);
+	ck_assert_int_eq(do_mremap(mm, b, 2 * PG, 4 * PG, 0, 0), (long)b);
+	ck_assert_int_eq(count_vmas(mm, b, b + 6 * PG), 2);
+	ck_assert_uint_eq(find_vma(mm, b)->vm_end, b + 4 * PG);
+	ck_assert_int_eq(do_mremap(mm, b, 4 * PG, 5 * PG, 0, 0), -ENOMEM);
+}
+END_TEST
+
+START_TEST(test_enomem_fails_cleanly)
+{
+	uint64_t committed;
+	uint8_t v;
+
+	/*
+	 * A faulted VMA moved where it joins nothing: copy_vma's copy cannot
+	 * link to the anon_vma (anon_vma_clone), so mremap gives ENOMEM
+	 * (move_vma), the source keeps its pages and the target stays
+	 * unmapped, with the counters as they were.
+	 */
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 0x61, 4 * PG);
+	committed = (uint64_t)vm_committed_as;
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
+			 -ENOMEM);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W + 64 * PG, W + 68 * PG), 0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 1);
+	get_byte(mm, W + 3 * PG, &v);
+	ck_assert_int_eq(v, 0x61);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
+	ck_assert_int_eq(status_kb(mm, "RssAnon:"), 16);
+	ck_assert_uint_eq((uint64_t)vm_committed_as, committed);
+	/*
+	 * |AA..BB| A never faulted, B faulted: growing A in place up to B
+	 * joins them (vma_merge_extend), which needs A on B's anon_vma
+	 * (dup_anon_vma).  Failing that link: ENOMEM, both as they were.
+	 */
+	map_anon(mm, W + 16 * PG, 2 * PG, RW);
+	map_anon(mm, W + 20 * PG, 2 * PG, RW);
+	put_byte(mm, W + 20 * PG, 1, 2 * PG);
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(do_mremap(mm, W + 16 * PG, 2 * PG, 4 * PG, 0, 0), -ENOMEM);
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 22 * PG), 2);
+	ck_assert_uint_eq(find_vma(mm, W + 16 * PG)->vm_end, W + 18 * PG);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 32);
+	ck_assert_uint_eq((uint64_t)vm_committed_as, committed + 4);
+}
+END_TEST
+
+START_TEST(test_table_enomem_moves_back)
+{
+	/*
+	 * Four faulted pages across a PTE-table boundary (after page 1),
+	 * moved 1 GiB up to straddle another one (after page 0): three
+	 * extents, pages 0, 1 and 2-3.  Each extent's destination table
+	 * comes before anything of it moves: a PMD and a PTE table for the
+	 * first, a PTE table for the second, none for the third.  Failing
+	 * each of those allocations in turn (the last after page 0 has
+	 * moved), mremap gives ENOMEM (move_vma's error path): what was
+	 * moved goes back, the new range is unmapped, and the pages, their
+	 * frames, the VMA and the counters are as they were.  Then the move
+	 * works.
+	 */
+	uint64_t a = W + PMD_SIZE - 2 * PG, to = W + (1ULL << 30) + PMD_SIZE - PG, pfn[4], used;
+	uint64_t committed;
+	long r = -ENOMEM;
+	uint64_t n;
+	uint8_t v;
+
+	map_anon(mm, a, 4 * PG, RW);
+	for (int i = 0; i < 4; i++) {
+		put_byte(mm, a + (uint64_t)i * PG, (uint8_t)(0x10 + i), PG);
+		pfn[i] = pte_pfn(mm_lookup_pte(mm, a + (uint64_t)i * PG));
+	}
+	used = phys_nr_used();
+	committed = (uint64_t)vm_committed_as;
+	for (n = 1; r < 0; n++) {
+		phys_fail_alloc_after(n);
+		r = do_mremap(mm, a, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, to);
+		phys_fail_alloc_after(0);
+		if (r >= 0)
+			break;
+		ck_assert_int_eq(r, -ENOMEM);
+		ck_assert_int_eq(count_vmas(mm, to, to + 4 * PG), 0);
+		ck_assert_int_eq(count_vmas(mm, a, a + 4 * PG), 1);
+		for (int i = 0; i < 4; i++) {
+			ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, a + (uint64_t)i * PG)), pfn[i]);
+			get_byte(mm, a + (uint64_t)i * PG, &v);
+			ck_assert_int_eq(v, 0x10 + i);
+		}
+		ck_assert_uint_eq(phys_nr_used(), used);
+		ck_assert_uint_eq((uint64_t)vm_committed_as, committed);
+		ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
+		ck_assert_int_eq(status_kb(mm, "RssAnon:"), 16);
+		assert_vm_valid();
+	}
+	ck_assert_uint_eq(n, 4);	/* three tables to allocate, three ways to fail */
+	ck_assert_int_eq(r, (long)to);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, to + (uint64_t)i * PG)), pfn[i]);
 }
 END_TEST
 
@@ -88,6 +221,8 @@ int main(void)
 	tcase_add_test(tc, test_grow_in_place_and_into_next);
 	tcase_add_test(tc, test_dontunmap_and_locked);
 	tcase_add_test(tc, test_shmem_grow_sigbus);
+	tcase_add_test(tc, test_enomem_fails_cleanly);
+	tcase_add_test(tc, test_table_enomem_moves_back);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

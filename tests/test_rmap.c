@@ -112,6 +112,47 @@ START_TEST(test_wiped_child_gets_fresh_anon_vma_on_write)
 }
 END_TEST
 
+START_TEST(test_clone_failure_unlinks_what_it_linked)
+{
+	/*
+	 * A grandchild's VMA is on three anon_vmas.  Splitting it clones
+	 * that chain; the second link cannot be allocated, so anon_vma_clone
+	 * unlinks the first again (unlink_anon_vmas) and the split is
+	 * refused: mprotect gives ENOMEM, and every anon_vma's counts are as
+	 * they were.
+	 */
+	struct mm_struct *mm = mm_alloc(), *c1, *c2;
+	g_autoptr(GString) before = g_string_new(NULL);
+	g_autoptr(GString) after = g_string_new(NULL);
+	unsigned long live;
+
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 1, 4 * PG);
+	c1 = fork_mm(mm);
+	c2 = fork_mm(c1);
+	ck_assert_int_eq(chain_len(find_vma(c2, W)), 3);
+	dump_anon_vmas(c2, before);
+	live = anon_vma_live;
+	mm_fail_slab_after(2);
+	ck_assert_int_eq(do_mprotect_pkey(c2, W + PG, PG, PROT_READ_, -1), -ENOMEM);
+	mm_fail_slab_after(0);
+	dump_anon_vmas(c2, after);
+	ck_assert_str_eq(after->str, before->str);
+	ck_assert_uint_eq(anon_vma_live, live);
+	ck_assert_int_eq(count_vmas(c2, W, W + 4 * PG), 1);
+	ck_assert(flags_at(c2, W + PG) & VM_WRITE);
+	assert_vm_valid();
+	/* with memory, the same split works */
+	ck_assert_int_eq(do_mprotect_pkey(c2, W + PG, PG, PROT_READ_, -1), 0);
+	ck_assert_int_eq(count_vmas(c2, W, W + 4 * PG), 3);
+	assert_vm_valid();
+	mmput(c2);
+	mmput(c1);
+	mmput(mm);
+	ck_assert_uint_eq(anon_vma_live, 0);
+}
+END_TEST
+
 START_TEST(test_validate_catches_corruption)
 {
 	struct mm_struct *mm = mm_alloc();
@@ -144,6 +185,7 @@ int main(void)
 	tcase_add_test(tc, test_split_before_fork_gives_three_anon_vmas);
 	tcase_add_test(tc, test_reuse_of_idle_anon_vma);
 	tcase_add_test(tc, test_wiped_child_gets_fresh_anon_vma_on_write);
+	tcase_add_test(tc, test_clone_failure_unlinks_what_it_linked);
 	tcase_add_test(tc, test_validate_catches_corruption);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -51,6 +51,7 @@ START_TEST(test_split_by_non_access_flag_before_fault)
 	map_anon(mm, W, 4 * PG, RW);
 	ck_assert_int_eq(do_madvise(mm, W + 2 * PG, 2 * PG, MADV_RANDOM_), 0);
 	put_byte(mm, W, 1, 4 * PG);
+	ck_assert_ptr_ne(find_vma(mm, W)->anon_vma, find_vma(mm, W + 2 * PG)->anon_vma);
 	ck_assert_int_eq(do_madvise(mm, W + 2 * PG, 2 * PG, MADV_NORMAL_), 0);
 	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 2);
 }
@@ -62,6 +63,8 @@ START_TEST(test_split_by_access_flag_before_fault)
 	map_anon(mm, W, 4 * PG, RW);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, 2 * PG, RW | PROT_EXEC_, -1), 0);
 	put_byte(mm, W, 1, 4 * PG);
+	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 2);
+	ck_assert_ptr_eq(find_vma(mm, W)->anon_vma, find_vma(mm, W + 2 * PG)->anon_vma);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, 2 * PG, RW, -1), 0);
 	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 1);
 }
@@ -69,10 +72,12 @@ END_TEST
 
 START_TEST(test_every_flag_advice_splits_and_merges)
 {
+	/* each flag advice and its inverse; HUGEPAGE and NOHUGEPAGE set a flag either way */
 	static const int advice[][2] = {
 		{ MADV_WIPEONFORK_, MADV_KEEPONFORK_ }, { MADV_DONTFORK_, MADV_DOFORK_ },
 		{ MADV_DONTDUMP_, MADV_DODUMP_ }, { MADV_RANDOM_, MADV_NORMAL_ },
-		{ MADV_SEQUENTIAL_, MADV_NORMAL_ }, { MADV_HUGEPAGE_, -1 },
+		{ MADV_SEQUENTIAL_, MADV_NORMAL_ }, { MADV_MERGEABLE_, MADV_UNMERGEABLE_ },
+		{ MADV_HUGEPAGE_, -1 }, { MADV_NOHUGEPAGE_, -1 },
 	};
 
 	map_anon(mm, W, 8 * PG, RW);
@@ -148,6 +153,27 @@ START_TEST(test_child_merge_rules)
 }
 END_TEST
 
+START_TEST(test_merge_enomem_maps_a_vma_of_its_own)
+{
+	/*
+	 * |PP..NN| P never faulted, N faulted: a mapping of the hole would
+	 * join all three, which needs P on N's anon_vma (dup_anon_vma).
+	 * Failing that link, mmap still succeeds with a VMA of its own
+	 * (__mmap_region falls back to a new VMA when vma_merge_new_range
+	 * fails): three VMAs.
+	 */
+	map_anon(mm, W, 2 * PG, RW);
+	map_anon(mm, W + 4 * PG, 2 * PG, RW);
+	put_byte(mm, W + 4 * PG, 1, 2 * PG);
+	mm_fail_slab_after(1);
+	ck_assert_int_eq(map_anon(mm, W + 2 * PG, 2 * PG, RW), (long)(W + 2 * PG));
+	mm_fail_slab_after(0);
+	ck_assert_int_eq(count_vmas(mm, W, W + 6 * PG), 3);
+	ck_assert_ptr_null(find_vma(mm, W)->anon_vma);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 24);
+}
+END_TEST
+
 START_TEST(test_max_map_count)
 {
 	/* F25: at the limit, mprotect that must split gives ENOMEM, madvise EAGAIN,
@@ -177,6 +203,7 @@ int main(void)
 	tcase_add_test(tc, test_mremap_pgoff_rule);
 	tcase_add_test(tc, test_child_merge_rules);
 	tcase_add_test(tc, test_max_map_count);
+	tcase_add_test(tc, test_merge_enomem_maps_a_vma_of_its_own);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

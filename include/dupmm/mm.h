@@ -3,7 +3,8 @@
  * and the tests use.  Functions that model a syscall return what the
  * kernel returns: a value >= 0, or -errno.
  *
- * Table of contents, by file of mm/:
+ * Table of contents, by file of mm/ (docs/code-map.md says which kernel
+ * file each one mirrors):
  */
 #ifndef DUPMM_MM_H
 #define DUPMM_MM_H
@@ -26,23 +27,27 @@ bool is_zero_pfn(uint64_t pfn);
 uint64_t phys_nr_frames(void);
 uint64_t phys_nr_used(void);	/* frames holding data or tables */
 int phys_memfd(void);		/* for a secondary MMU that maps frames */
+
+/* Test switches, never set outside the tests (page_alloc.c, failslab.c, memory.c) */
+/* page_alloc.c: the n-th frame allocation from now fails (0 = never). */
+void phys_fail_alloc_after(uint64_t n);
+/* failslab.c: the n-th anon_vma or anon_vma_chain allocation from now fails (0 = never). */
+void mm_fail_slab_after(uint64_t n);
 /*
- * Test switch: a deliberate semantic bug, so that the fuzzer's test can
- * show it finds one.  Never set outside that test.
+ * memory.c: a deliberate semantic bug, so that the fuzzer's test can show
+ * it finds one.  Never set outside that test.
  */
 #define MM_BUG_FORK_NO_WRPROTECT	1u	/* fork leaves the parent's COW PTEs writable */
 extern unsigned int mm_planted_bug;
-/* Test switch: the n-th frame allocation from now fails (0 = never). */
-void phys_fail_alloc_after(uint64_t n);
 
-/* fork.c: mm lifetime and fork */
+/* fork.c: mm lifetime and fork (dup_mm; dup_mmap itself is mmap.c's) */
 struct mm_struct *mm_alloc(void);		/* NULL on ENOMEM */
 void mmget(struct mm_struct *mm);
 void mmput(struct mm_struct *mm);
 struct mm_struct *dup_mm(struct mm_struct *oldmm, int *err);
 void mm_set_mmap_base(struct mm_struct *mm, uint64_t mmap_base);
 
-/* mmap.c, mprotect.c, madvise.c, mlock.c, mremap.c, msync: the syscalls */
+/* util.c, mmap.c, mprotect.c, madvise.c, mlock.c, mremap.c, msync.c: the syscalls */
 long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 		   uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff);
 long vm_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
@@ -66,17 +71,19 @@ struct vm_area_struct *vma_next(struct mm_struct *mm, struct vm_area_struct *vma
 struct vm_area_struct *vma_prev(struct mm_struct *mm, struct vm_area_struct *vma);
 struct vm_area_struct *vma_first(struct mm_struct *mm);
 
-/* memory.c: faults and user access */
+/* arch/x86/fault.c: one CPU access and the fault it may take */
 enum fault_access { FAULT_READ = 1, FAULT_WRITE = 2, FAULT_EXEC = 4 };
 /* What a CPU access that could not complete would deliver. */
 struct mm_fault_info {
-	int signo;	/* SIGSEGV or SIGBUS */
-	int code;	/* SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR */
+	int signo;	/* SIGSEGV, SIGBUS, or SIGKILL when out of memory */
+	int code;	/* SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR (no meaning for SIGKILL) */
 	uint64_t addr;
 };
 /* Resolve one access as the CPU would: 0, or -EFAULT with *fi set. */
 int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access,
 	     struct mm_fault_info *fi);
+
+/* memory.c: user access, peeks */
 /* Read or write user memory as loads/stores: 0, or -EFAULT at fi->addr. */
 int mm_read(struct mm_struct *mm, uint64_t addr, void *buf, size_t len,
 	    struct mm_fault_info *fi);
@@ -113,14 +120,14 @@ pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr);
 void lru_add_drain(void);
 unsigned int lru_lazyfree_pending(void);	/* pages MADV_FREE left queued */
 
-/* filemap.c, shmem.c */
+/* filemap.c (files are fs/'s in the kernel) */
 struct file *file_new(const struct address_space_operations *a_ops, void *host,
 		      const char *path, uint64_t size, uint32_t dev_major,
 		      uint32_t dev_minor, uint64_t ino, bool readable, bool writable);
 struct file *get_file(struct file *file);
 void fput(struct file *file);
 
-/* mmu_notifier */
+/* mmu_notifier.c */
 void mmu_notifier_register(struct mmu_notifier *mn, struct mm_struct *mm);
 void mmu_notifier_unregister(struct mmu_notifier *mn, struct mm_struct *mm);
 
@@ -152,7 +159,7 @@ typedef void (*mm_warn_fn)(const char *msg);
 extern mm_warn_fn mm_warn_handler;
 extern unsigned long mm_warn_count;
 
-/* vmstat: events counted since phys_init, after include/linux/vm_event_item.h */
+/* vmstat.c: events counted since phys_init, after include/linux/vm_event_item.h */
 enum vm_event_item {
 	PGFAULT,
 	PGREUSE,		/* do_wp_page reused the page */

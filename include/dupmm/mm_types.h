@@ -72,9 +72,11 @@
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
 
 /*
- * struct page, page flags.  Divergence: dupmm has order-0 folios only (the
- * host's THP is "madvise", so anonymous faults give order-0 folios there
- * too), so "page" and "folio" are the same object here.
+ * struct page, page flags.  Divergence: dupmm has order-0 folios only, so
+ * "page" and "folio" are the same object here; the host's THP is
+ * "madvise", so its anonymous faults give order-0 folios too except in
+ * MADV_HUGEPAGE VMAs (see do_anonymous_page), and its page cache may use
+ * large folios (a write dirties the whole folio).
  */
 enum pageflags {
 	PG_locked = 1u << 0,
@@ -111,7 +113,7 @@ struct page {
 struct anon_vma {
 	struct anon_vma *root;
 	struct anon_vma *parent;
-	int refcount;			/* the root: one per descendant, plus self */
+	int refcount;			/* self; a root one more per descendant (each pins it) */
 	unsigned int num_children;
 	unsigned int num_active_vmas;
 	/* Divergence: a list of AVCs rather than an interval tree keyed by pgoff. */
@@ -143,9 +145,10 @@ struct address_space_operations {
 struct address_space {
 	const struct address_space_operations *a_ops;
 	void *host;
-	GHashTable *i_pages;		/* pgoff -> pfn (GUINT_TO_POINTER) */
+	GHashTable *i_pages;		/* pgoff -> pfn (GSIZE_TO_POINTER) */
 	GHashTable *holes;		/* pgoffs MADV_REMOVE punched in a file: zeroes, not its bytes */
-	struct list_head i_mmap;	/* VMAs mapping it, via vma->shared */
+	/* Divergence: a list of the VMAs mapping it (vma->shared), not an interval tree. */
+	struct list_head i_mmap;
 	uint64_t size;			/* i_size in bytes */
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
@@ -166,7 +169,8 @@ struct vm_area_struct {
 	struct mm_struct *vm_mm;
 	GTreeNode *vm_node;		/* its node in mm_mt while linked: vma_next in O(1) */
 	uint64_t vm_flags;
-	uint64_t vm_pgoff;		/* in pages: file offset, or vm_start >> PAGE_SHIFT */
+	/* in pages: the file offset; anonymous: vm_start >> PAGE_SHIFT when created */
+	uint64_t vm_pgoff;
 	struct file *vm_file;
 	struct anon_vma *anon_vma;
 	struct list_head anon_vma_chain;
@@ -208,7 +212,7 @@ struct mm_struct {
 	uint64_t mmap_base;
 	uint64_t task_size;
 	uint64_t start_brk, brk, start_stack;
-	uint64_t def_flags;		/* VM_LOCKED after mlockall(MCL_FUTURE) */
+	uint64_t def_flags;		/* VM_LOCKED (VM_LOCKONFAULT) after mlockall(MCL_FUTURE) */
 	struct list_head notifiers;
 	unsigned int id;		/* for dumps only */
 };

@@ -19,6 +19,13 @@
 #include "mm_types.h"
 
 typedef uint64_t pte_t;
+/*
+ * An upper level's entry (the pgd's, a PUD or PMD table's) is none or a
+ * present table: dupmm maps no huge pages.  P4D is folded into the pgd.
+ */
+typedef uint64_t pgd_t;
+typedef uint64_t pud_t;
+typedef uint64_t pmd_t;
 
 #define _PAGE_BIT_PRESENT	0
 #define _PAGE_BIT_RW		1
@@ -77,6 +84,34 @@ typedef uint64_t pte_t;
 #define PUD_MASK	(~(PUD_SIZE - 1))
 #define PGDIR_MASK	(~(PGDIR_SIZE - 1))
 
+/*
+ * pXd_addr_end: where the walk of [addr, end) leaves the entry that addr
+ * lies in: the next boundary of the entry's span, or end if that comes
+ * first (include/linux/pgtable.h).  The boundary wraps to 0 above the last
+ * span of the address space; comparing boundary - 1 with end - 1 keeps the
+ * answer right there too.
+ */
+static inline uint64_t pgd_addr_end(uint64_t addr, uint64_t end)
+{
+	uint64_t boundary = (addr + PGDIR_SIZE) & PGDIR_MASK;
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+static inline uint64_t pud_addr_end(uint64_t addr, uint64_t end)
+{
+	uint64_t boundary = (addr + PUD_SIZE) & PUD_MASK;
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+static inline uint64_t pmd_addr_end(uint64_t addr, uint64_t end)
+{
+	uint64_t boundary = (addr + PMD_SIZE) & PMD_MASK;
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
 #define pgd_index(a)	(((a) >> PGDIR_SHIFT) & (PTRS_PER_TABLE - 1))
 #define pud_index(a)	(((a) >> PUD_SHIFT) & (PTRS_PER_TABLE - 1))
 #define pmd_index(a)	(((a) >> PMD_SHIFT) & (PTRS_PER_TABLE - 1))
@@ -84,6 +119,9 @@ typedef uint64_t pte_t;
 
 static inline uint64_t pte_pfn(pte_t pte) { return (pte & PTE_PFN_MASK) >> PAGE_SHIFT; }
 static inline bool pte_none(pte_t pte) { return pte == 0; }
+static inline bool pgd_none(pgd_t pgd) { return !(pgd & _PAGE_PRESENT); }
+static inline bool pud_none(pud_t pud) { return !(pud & _PAGE_PRESENT); }
+static inline bool pmd_none(pmd_t pmd) { return !(pmd & _PAGE_PRESENT); }
 static inline bool pte_present(pte_t pte) { return (pte & (_PAGE_PRESENT | _PAGE_PROTNONE)) != 0; }
 static inline bool pte_write(pte_t pte) { return (pte & _PAGE_RW) != 0; }
 static inline bool pte_dirty(pte_t pte) { return (pte & _PAGE_DIRTY) != 0; }
