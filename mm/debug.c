@@ -9,6 +9,52 @@
 
 unsigned long mm_warn_count;
 mm_warn_fn mm_warn_handler;
+mm_simplification_fn mm_simplification_handler;
+void *mm_simplification_arg;
+
+void mm_note_simplification(enum mm_simplification s)
+{
+	if (mm_simplification_handler)
+		mm_simplification_handler(s, mm_simplification_arg);
+}
+
+static const struct {
+	const char *id, *text;
+} simplifications[NR_SIMPLIFICATIONS] = {
+	[SIMPL_THP] = { "DIV-THP",
+			"a fault in a MADV_HUGEPAGE range a 2 MiB page fits: the host (THP "
+			"\"madvise\") maps a transparent huge page, the model 4 KiB pages "
+			"(Rss, AnonHugePages and the page tables differ)" },
+	[SIMPL_FILE_FOLIO] = { "DIV-FILE-FOLIO",
+			       "a write to a shared file page: the model's page cache holds single "
+			       "pages, the host's ext4 large folios, and the host dirties the whole folio" },
+	[SIMPL_NO_SWAP] = { "DIV-NO-SWAP",
+			    "reclaim of swap-backed memory: the model has no swap (as the host here), "
+			    "so the pages stay; a kernel with swap would page them out" },
+	[SIMPL_MADV_REFUSED] = { "DIV-MADV-REFUSED",
+				 "MADV_COLLAPSE, MADV_HWPOISON and MADV_SOFT_OFFLINE are refused "
+				 "(EINVAL): the model has no huge pages and no memory failure" },
+	[SIMPL_HUGETLB] = { "DIV-HUGETLB",
+			    "MAP_HUGETLB: the model has no hugetlbfs pages reserved (as the host "
+			    "here) and fails with ENOMEM" },
+	[SIMPL_EXECVE] = { "DIV-EXECVE",
+			   "execve: the model gives the process an empty address space; the kernel "
+			   "maps the program, its interpreter, the stack, [vdso] and the heap" },
+	[SIMPL_LRU_UNSETTLED] = { "HOSTCMP-LAZYFREE",
+				  "a process's /proc snapshot with MADV_FREE'd pages still queued on "
+				  "the per-CPU batch: on the host, what else runs on the CPU may drain "
+				  "them first, so its LazyFree is not certain" },
+};
+
+const char *mm_simplification_id(enum mm_simplification s)
+{
+	return s < NR_SIMPLIFICATIONS ? simplifications[s].id : "?";
+}
+
+const char *mm_simplification_text(enum mm_simplification s)
+{
+	return s < NR_SIMPLIFICATIONS ? simplifications[s].text : "?";
+}
 
 /*
  * mm_warn: a broken invariant ("function: reason").  mm/ does no I/O: the

@@ -24,7 +24,7 @@ bool gup_touch(struct vm_area_struct *vma, uint64_t addr, bool write)
 	if (ptep == NULL || !pte_present(*ptep) || (write && !pte_write(*ptep)))
 		return false;
 	if (write && !pte_dirty(*ptep) && (page = vm_normal_page(vma, addr, *ptep)) != NULL)
-		page->flags |= PG_dirty;
+		folio_mark_dirty(page);
 	return true;
 }
 

@@ -47,6 +47,25 @@ static inline bool vma_is_anonymous(const struct vm_area_struct *vma)
 {
 	return vma->vm_file == NULL && vma->special_name == NULL;
 }
+/*
+ * Transparent huge pages, as the host's policy has them (sysfs enabled
+ * "madvise" for 2 MiB, every other mTHP size "never";
+ * __thp_vma_allowable_orders): an anonymous VMA that asked with
+ * MADV_HUGEPAGE and did not take it back.  Divergence: the model maps no
+ * huge page (DIV-THP); it only knows where the host would.
+ */
+static inline bool thp_vma_allowed(const struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma) && (vma->vm_flags & VM_HUGEPAGE) &&
+	       !(vma->vm_flags & (VM_NOHUGEPAGE | VM_SHARED));
+}
+/* thp_vma_suitable_order for the PMD order: the 2 MiB block around addr lies in the VMA. */
+static inline bool thp_vma_suitable_pmd(const struct vm_area_struct *vma, uint64_t addr)
+{
+	uint64_t haddr = addr & PMD_MASK;
+
+	return haddr >= vma->vm_start && haddr + PMD_SIZE <= vma->vm_end;
+}
 static inline bool is_cow_mapping(uint64_t flags)
 {
 	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
@@ -68,6 +87,22 @@ static inline struct anon_vma *page_anon_vma(const struct page *page)
 static inline struct address_space *page_mapping(const struct page *page)
 {
 	return PageAnon(page) ? NULL : (struct address_space *)page->mapping;
+}
+
+/*
+ * folio_mark_dirty (mm/page-writeback.c): a page written through a
+ * mapping, or by GUP.  Divergence: the model's page cache holds order-0
+ * pages; the host's ext4 caches a regular file in large folios and dirties
+ * a whole one (DIV-FILE-FOLIO), which the model says when a file page is
+ * first dirtied (shmem's folios are order-0 on the host too).
+ */
+static inline void folio_mark_dirty(struct page *page)
+{
+	struct address_space *mapping = page_mapping(page);
+
+	if (mapping && !mapping->shmem && !(page->flags & PG_dirty))
+		mm_note_simplification(SIMPL_FILE_FOLIO);
+	page->flags |= PG_dirty;
 }
 /* mm_counter: which RSS counter a mapped page counts in. */
 static inline int mm_counter(const struct page *page)

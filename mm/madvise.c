@@ -182,8 +182,10 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 		if (page == NULL || page->mapcount != 1)
 			continue;
 		if (PageAnon(page)) {
-			if (page->flags & PG_swapbacked)
+			if (page->flags & PG_swapbacked) {
+				mm_note_simplification(SIMPL_NO_SWAP);	/* DIV-NO-SWAP: it would be swapped */
 				continue;
+			}
 			if (pte_dirty(*ptep) || (page->flags & PG_dirty)) {
 				page->flags |= PG_swapbacked;	/* redirtied: cannot be discarded */
 				continue;
@@ -432,6 +434,8 @@ long do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behav
 	struct vm_area_struct *vma, *prev;
 	int unmapped_error = 0;
 
+	if (behavior == MADV_COLLAPSE_ || behavior == MADV_HWPOISON_ || behavior == MADV_SOFT_OFFLINE_)
+		mm_note_simplification(SIMPL_MADV_REFUSED);
 	if (!madvise_behavior_valid(behavior))
 		return -EINVAL;
 	if (start & ~PAGE_MASK)

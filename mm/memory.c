@@ -181,7 +181,7 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 	pte = mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED;
 	if (flags & FAULT_FLAG_WRITE) {
 		pte = pte_mkwrite(pte) | _PAGE_DIRTY;	/* do_shared_fault: the page is dirty now */
-		page->flags |= PG_dirty;
+		folio_mark_dirty(page);
 	}
 	set_pte(ptep, pte);
 	if (!(flags & FAULT_FLAG_WRITE))
@@ -253,7 +253,7 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
 
 	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) {
 		if (page)
-			page->flags |= PG_dirty;
+			folio_mark_dirty(page);
 		set_pte(ptep, pte_mkyoung(pte_mkdirty(pte_mkwrite(*ptep))));
 		mmu_notifier_invalidate(vma->vm_mm, addr, addr + PAGE_SIZE);
 		return 0;
@@ -279,6 +279,15 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flag
 	pte_t *ptep = pte_offset(vma->vm_mm, addr);
 
 	if (ptep == NULL) {
+		/*
+		 * __handle_mm_fault: with the pmd none, a VMA the THP policy
+		 * allows and a 2 MiB block that fits, the kernel maps a huge
+		 * page (create_huge_pmd; the huge zero page for a read).
+		 * Divergence: the model goes on with 4 KiB pages (DIV-THP), and
+		 * says so.
+		 */
+		if (thp_vma_allowed(vma) && thp_vma_suitable_pmd(vma, addr))
+			mm_note_simplification(SIMPL_THP);
 		flags |= FAULT_FLAG_DUPMM_PMD_NONE;
 		ptep = pte_alloc(vma->vm_mm, addr);
 	}

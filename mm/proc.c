@@ -187,11 +187,16 @@ static void show_smap_vma_flags(GString *out, uint64_t flags)
 	g_string_append_c(out, '\n');
 }
 
-/* THPeligible with THP "madvise": only VMAs that asked for huge pages. */
+/*
+ * THPeligible (thp_vma_allowable_orders with TVA_SMAPS): a VMA the policy
+ * allows, with room for an aligned 2 MiB page (the block ending at the
+ * VMA's last aligned 2 MiB boundary: __thp_vma_allowable_orders tests
+ * vm_end - HPAGE_PMD_SIZE).  Observed: a 16 KiB MADV_HUGEPAGE VMA is 0.
+ */
 static int thp_eligible(const struct vm_area_struct *vma)
 {
-	return vma_is_anonymous(vma) && (vma->vm_flags & VM_HUGEPAGE) &&
-	       !(vma->vm_flags & (VM_NOHUGEPAGE | VM_SHARED));
+	return thp_vma_allowed(vma) && vma->vm_end - vma->vm_start >= PMD_SIZE &&
+	       thp_vma_suitable_pmd(vma, vma->vm_end - PMD_SIZE);
 }
 
 void show_smaps(struct mm_struct *mm, GString *out)

@@ -23,6 +23,7 @@ long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 	int64_t ret;
 
 	if (flags & MAP_HUGETLB_) {
+		mm_note_simplification(SIMPL_HUGETLB);
 		if (file)
 			return -EINVAL;
 		if ((flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_)) && (addr & (PMD_SIZE - 1)))

@@ -80,6 +80,53 @@ START_TEST(test_vfork_execve_clone3)
 }
 END_TEST
 
+START_TEST(test_simplifications_warned)
+{
+	/*
+	 * The issue's example: 8 MiB private anonymous, MADV_HUGEPAGE, a byte
+	 * at the start and 8 KiB at +4 MiB, fork, a byte in the child.  The
+	 * host (THP "madvise") maps huge pages; the model cannot, and must say
+	 * so, once, at the first fault that a huge page would have served
+	 * (line 3).  The execve after is a second simplification.
+	 */
+	g_autofree char *p = write_tmp(
+		"1  mmap(0x200000000000, 8388608, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000\n"
+		"1  madvise(0x200000000000, 8388608, MADV_HUGEPAGE) = 0\n"
+		"1  mem_write(0x200000000000, 0x01, 1) = 0\n"
+		"1  mem_write(0x200000400000, 0x02, 8192) = 0\n"
+		"1  fork() = 2\n"
+		"2  mem_write(0x200000000000, 0x03, 1) = 0\n"
+		"2  execve(\"/bin/true\", [\"true\"], 0x7ffd0000 /* 3 vars */) = 0\n");
+	g_autofree char *q = write_tmp(
+		"1  mmap(0x200000000000, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000\n"
+		"1  madvise(0x200000000000, 16384, MADV_HUGEPAGE) = 0\n"
+		"1  mem_write(0x200000000000, 0x01, 16384) = 0\n");
+	g_autofree char *err_text = NULL;
+	struct replay_options opts = { .check = true };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+
+	opts.diag = open_memstream(&buf, &len);
+	ck_assert(replay_file(p, &opts, &res, &error));
+	fclose(opts.diag);
+	err_text = buf;
+	ck_assert_uint_eq(res.divergences, 0);
+	ck_assert_uint_eq(res.warnings, 2);
+	ck_assert_ptr_nonnull(strstr(err_text, ":3: pid 1: warning: the model simplifies here (DIV-THP"));
+	ck_assert_ptr_nonnull(strstr(err_text, ":7: pid 2: warning: the model simplifies here (DIV-EXECVE"));
+	replay_result_clear(&res);
+	/* 16 KiB: no 2 MiB page fits, the host maps small pages too: nothing to warn of */
+	opts.diag = stderr;
+	ck_assert(replay_file(q, &opts, &res, &error));
+	ck_assert_uint_eq(res.warnings, 0);
+	replay_result_clear(&res);
+	unlink(p);
+	unlink(q);
+}
+END_TEST
+
 START_TEST(test_placement_follows_log)
 {
 	g_autofree char *p = write_tmp(
@@ -117,7 +164,7 @@ START_TEST(test_cli_exit_status)
 
 		ck_assert_int_eq(run_dupmm(a, &out, &err), 0);
 		ck_assert_ptr_nonnull(strstr(out, "200000000000-200000001000 rw-p 00000000 00:00 0 \n"));
-		ck_assert_ptr_nonnull(strstr(out, "replayed 2 calls, 0 divergences\n"));
+		ck_assert_ptr_nonnull(strstr(out, "replayed 2 calls, 0 divergences, 0 warnings\n"));
 		ck_assert(g_file_test(maps_path, G_FILE_TEST_EXISTS));
 		{
 			g_autofree char *st = g_build_filename(dir, "1.status", NULL);
@@ -216,6 +263,7 @@ int main(void)
 	tcase_add_test(tc, test_wrong_expectations_diverge);
 	tcase_add_test(tc, test_vfork_execve_clone3);
 	tcase_add_test(tc, test_placement_follows_log);
+	tcase_add_test(tc, test_simplifications_warned);
 	tcase_add_test(tc, test_cli_exit_status);
 	tcase_add_test(tc, test_cli_fuzz_can_fail);
 	suite_add_tcase(s, tc);

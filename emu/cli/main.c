@@ -158,7 +158,8 @@ static int cmd_replay(int argc, char **argv)
 		return EXIT_BADINPUT;
 	}
 	fuzz_checker_free(checker);
-	printf("replayed %u calls, %u divergences\n", res.calls, res.divergences);
+	printf("replayed %u calls, %u divergences, %u warnings\n", res.calls, res.divergences,
+	       res.warnings);
 	rc = res.divergences ? EXIT_DIVERGED : 0;
 	if (mm_warn_count) {	/* a model bug: never a silent pass */
 		g_printerr("dupmm replay: %lu broken invariants in the model (see WARNING lines)\n",

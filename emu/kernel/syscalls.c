@@ -313,6 +313,7 @@ static long sys_execve(struct kernel *k, struct task *t, const struct sys_args *
 	(void)k;
 	if (path == NULL)
 		return err;
+	mm_note_simplification(SIMPL_EXECVE);
 	mm = mm_alloc();
 	if (mm == NULL)
 		return -ENOMEM;

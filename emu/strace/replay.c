@@ -24,6 +24,8 @@ struct replay {
 	GHashTable *skipped_names;	/* name -> count */
 	long last_ret;			/* the model's result of the last record */
 	struct sys_args args;		/* the last call's arguments */
+	unsigned int reached;		/* simplifications reached by this record (1 << enum mm_simplification) */
+	unsigned int warned;		/* those already warned about */
 	GByteArray *read;		/* a mem_read's bytes, up to its fault */
 };
 
@@ -65,10 +67,12 @@ static void take_snapshot(struct task *t, void *arg)
 	GString *maps = g_string_new(NULL), *smaps = g_string_new(NULL);
 	GString *rollup = g_string_new(NULL), *status = g_string_new(NULL);
 
-	if (rp->opts->settle_lru)
+	if (rp->opts->settle_lru) {
 		lru_add_drain();
-	else if (lru_lazyfree_pending())
+	} else if (lru_lazyfree_pending()) {
 		rp->res->unsettled_snapshots++;
+		rp->reached |= 1u << SIMPL_LRU_UNSETTLED;
+	}
 	show_maps(t->mm, maps);
 	show_smaps(t->mm, smaps);
 	show_smaps_rollup(t->mm, rollup);
@@ -99,6 +103,36 @@ static void diverge(struct replay *rp, const struct strace_record *r, const char
 	if (rp->res->first_divergence == NULL)
 		rp->res->first_divergence = g_strdup_printf("line %d: pid %d: %s", r->line, r->pid, msg);
 	rp->res->divergences++;
+}
+
+/* mm_simplification_handler: what the record being replayed reached. */
+static void note_simplification(enum mm_simplification s, void *arg)
+{
+	struct replay *rp = arg;
+
+	rp->reached |= 1u << s;
+}
+
+/*
+ * The first time the log reaches a simplification, a warning naming the
+ * line and the entry of docs/divergences.md: no silent wrong answer.
+ */
+static void warn_reached(struct replay *rp, const struct strace_record *r)
+{
+	FILE *f = rp->opts->diag ? rp->opts->diag : stderr;
+	unsigned int fresh = rp->reached & ~rp->warned;
+
+	rp->warned |= rp->reached;
+	rp->reached = 0;
+	for (int s = 0; s < NR_SIMPLIFICATIONS; s++) {
+		if (!(fresh & (1u << s)))
+			continue;
+		rp->res->warnings++;
+		if (!rp->opts->quiet)
+			fprintf(f, "%s:%d: pid %d: warning: the model simplifies here (%s, docs/divergences.md): %s\n",
+				rp->log->path, r->line, r->pid, mm_simplification_id((enum mm_simplification)s),
+				mm_simplification_text((enum mm_simplification)s));
+	}
 }
 
 static char *describe_result(int64_t v, int err, bool unknown)
@@ -458,6 +492,8 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 	g_autofree char *dir = NULL;
 	struct replay rp = { 0 };
 	bool ok = true;
+	mm_simplification_fn saved_handler;
+	void *saved_arg;
 
 	memset(res, 0, sizeof(*res));
 	res->snapshots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, snapshot_free);
@@ -476,8 +512,15 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 		rp.k->on_exit = take_snapshot;
 		rp.k->on_exit_arg = &rp;
 	}
-	for (guint i = 0; i < log->records->len && ok; i++)
+	saved_handler = mm_simplification_handler;
+	saved_arg = mm_simplification_arg;
+	mm_simplification_handler = note_simplification;
+	mm_simplification_arg = &rp;
+	for (guint i = 0; i < log->records->len && ok; i++) {
 		ok = replay_record(&rp, log->records->pdata[i], error);
+		if (rp.reached)
+			warn_reached(&rp, log->records->pdata[i]);
+	}
 	if (ok && !opts->no_snapshots) {
 		GHashTableIter it;
 		gpointer k, v;
@@ -488,8 +531,12 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 			if (((struct task *)v)->state == TASK_RUNNING &&
 			    !g_hash_table_contains(res->snapshots, k))
 				take_snapshot(v, &rp);
+		if (rp.reached && log->records->len)
+			warn_reached(&rp, log->records->pdata[log->records->len - 1]);
 		ok = write_snapshots(&rp, error);
 	}
+	mm_simplification_handler = saved_handler;
+	mm_simplification_arg = saved_arg;
 	if (ok && g_hash_table_size(rp.skipped_names) && !opts->quiet) {
 		FILE *f = opts->diag ? opts->diag : stderr;
 		GHashTableIter it;

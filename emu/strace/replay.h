@@ -64,6 +64,12 @@ struct replay_result {
 	 * LazyFree is not certain.  Shipped traces have none.
 	 */
 	guint unsettled_snapshots;
+	/*
+	 * Simplifications of the model the log reached (enum
+	 * mm_simplification): each warned about once, at the first line that
+	 * reached it.
+	 */
+	guint warnings;
 	GHashTable *snapshots;	/* pid -> struct replay_snapshot * */
 	char *first_divergence;
 };

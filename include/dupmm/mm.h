@@ -159,6 +159,31 @@ typedef void (*mm_warn_fn)(const char *msg);
 extern mm_warn_fn mm_warn_handler;
 extern unsigned long mm_warn_count;
 
+/*
+ * The simplifications a call can reach (docs/divergences.md): there the
+ * model does something other than the kernel the host runs, and says so.
+ * mm/ does no I/O: it reports each through mm_simplification_handler (if
+ * set; the replay warns the first time a trace reaches each), with the
+ * simplification's entry in docs/divergences.md.
+ */
+enum mm_simplification {
+	SIMPL_THP,		/* a fault a transparent huge page would serve */
+	SIMPL_FILE_FOLIO,	/* a write to a shared file page: the host dirties a large folio */
+	SIMPL_NO_SWAP,		/* reclaim of swap-backed memory: no swap */
+	SIMPL_MADV_REFUSED,	/* MADV_COLLAPSE, HWPOISON, SOFT_OFFLINE: EINVAL here */
+	SIMPL_HUGETLB,		/* MAP_HUGETLB: no huge pages reserved */
+	SIMPL_EXECVE,		/* execve: the new program's mappings are not made */
+	SIMPL_LRU_UNSETTLED,	/* a dump with MADV_FREE'd pages still queued (the replay's) */
+	NR_SIMPLIFICATIONS
+};
+typedef void (*mm_simplification_fn)(enum mm_simplification s, void *arg);
+extern mm_simplification_fn mm_simplification_handler;
+extern void *mm_simplification_arg;
+void mm_note_simplification(enum mm_simplification s);
+/* Its entry in docs/divergences.md (DIV-THP...), and what it means, in a line. */
+const char *mm_simplification_id(enum mm_simplification s);
+const char *mm_simplification_text(enum mm_simplification s);
+
 /* vmstat.c: events counted since phys_init, after include/linux/vm_event_item.h */
 enum vm_event_item {
 	PGFAULT,
