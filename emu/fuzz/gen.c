@@ -174,6 +174,19 @@ static uint64_t lock_onfault(struct gen *g)
 
 static void gen_mlock2(struct gen *g, int pid) { gen_range(g, pid, SC_mlock2, lock_onfault); }
 
+/* msync's flags: each alone, with MS_INVALIDATE, and the one pair that is EINVAL. */
+static uint64_t pick_msync_flags(struct gen *g)
+{
+	static const uint64_t flags[] = {
+		MS_ASYNC_, MS_SYNC_, MS_INVALIDATE_, MS_ASYNC_ | MS_INVALIDATE_,
+		MS_SYNC_ | MS_INVALIDATE_, MS_ASYNC_ | MS_SYNC_,
+	};
+
+	return flags[rnd(g, G_N_ELEMENTS(flags))];
+}
+
+static void gen_msync(struct gen *g, int pid) { gen_range(g, pid, SC_msync, pick_msync_flags); }
+
 static void gen_mmap(struct gen *g, int pid)
 {
 	uint64_t flags = chance(g, 20) ? MAP_SHARED_ : MAP_PRIVATE_, off = 0;
@@ -305,7 +318,8 @@ static const struct gen_call {
 	{ SC_munlock, 3, gen_munlock },
 	{ SC_mlockall, 1, gen_lockall },	/* and munlockall */
 	{ SC_mem_write, 21, gen_mem_write },
-	{ SC_mem_read, 20, gen_mem_read },
+	{ SC_mem_read, 19, gen_mem_read },
+	{ SC_msync, 1, gen_msync },
 	{ SC_brk, 5, gen_brk },
 };
 
