@@ -1021,7 +1021,7 @@ int main(int argc, char **argv)
 		  "freed page whatever else ran on the CPU (the fuzzer's host check)", NULL },
 		{ "window", 'w', 0, G_OPTION_ARG_STRING, &window,
 		  "Address window the trace uses (default 0x200000000000-0x300000000000)", "LO-HI" },
-		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 

@@ -97,8 +97,9 @@ static int cmd_replay(int argc, char **argv)
 	g_auto(GStrv) files = NULL;
 	const GOptionEntry entries[] = {
 		{ "proc-out", 'o', 0, G_OPTION_ARG_FILENAME, &proc_out,
-		  "Write DIR/PID.maps, .smaps, .smaps_rollup and .status for every process, as it "
-		  "was at exit_group (or at the end of the log)", "DIR" },
+		  "Write DIR/PID.maps, .smaps, .smaps_rollup, .status and .pagemap (a summary: "
+		  "procfs.h) for every process, as it was at exit_group (or at the end of the log)",
+		  "DIR" },
 		{ "maps", 0, 0, G_OPTION_ARG_NONE, &maps, "Print each process's /proc/PID/maps", NULL },
 		{ "smaps", 0, 0, G_OPTION_ARG_NONE, &smaps, "Print each process's /proc/PID/smaps", NULL },
 		{ "check", 'c', 0, G_OPTION_ARG_NONE, &check,
@@ -118,9 +119,10 @@ static int cmd_replay(int argc, char **argv)
 	g_option_context_set_summary(ctx,
 		"Replays every call of FILE (strace -f output, plus the mem_read/mem_write\n"
 		"pseudo-calls of dupmm's trace language) on the simulated mm, checks each\n"
-		"result against the log, reports each divergence as FILE:LINE, and ends with\n"
-		"'replayed N calls, M divergences'.  Exit status: 0 no divergence, 1\n"
-		"divergences, 2 unreadable input.");
+		"result against the log, reports each divergence as FILE:LINE, warns at the\n"
+		"first line that reaches each simplification of the model (docs/divergences.md),\n"
+		"and ends with 'replayed N calls, M divergences, W warnings'.  Exit status:\n"
+		"0 no divergence, 1 divergences, 2 unreadable input.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_add_main_entries(ctx, ram_entry, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
