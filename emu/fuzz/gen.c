@@ -483,17 +483,8 @@ GPtrArray *fuzz_generate_steps(uint64_t seed, guint ops, bool local)
 
 static void format_line(const struct gline *l, GString *t)
 {
-	const struct syscall_desc *d;
-
-	g_string_append_printf(t, "%d  ", l->pid);
-	if (l->sc == FUZZ_EXITED) {
-		g_string_append(t, "+++ exited with 0 +++\n");
-		return;
-	}
-	d = &syscall_table[l->sc];
-	strace_format_call(d, &l->a, t);
-	strace_format_result(d, !l->has_result, l->result, 0, t);
-	g_string_append_c(t, '\n');
+	strace_format_line(l->pid, l->sc == FUZZ_EXITED ? NULL : &syscall_table[l->sc], &l->a,
+			   !l->has_result, l->result, t);
 }
 
 /*

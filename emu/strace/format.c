@@ -9,6 +9,50 @@
 
 #include "strace.h"
 
+/*
+ * Numbers without printf: the writer prints every call the fuzzer
+ * generates, a few hundred thousand a second.
+ */
+static void append_udec(GString *out, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	g_string_append_len(out, p, buf + sizeof(buf) - p);
+}
+
+static void append_dec(GString *out, int64_t v)
+{
+	if (v < 0) {
+		g_string_append_c(out, '-');
+		append_udec(out, -(uint64_t)v);
+	} else {
+		append_udec(out, (uint64_t)v);
+	}
+}
+
+/* 0x... (0 as "0", as printf's %#x does) */
+static void append_hex(GString *out, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[20], *p = buf + sizeof(buf);
+
+	if (v == 0) {
+		g_string_append_c(out, '0');
+		return;
+	}
+	while (v) {
+		*--p = digits[v & 15];
+		v >>= 4;
+	}
+	*--p = 'x';
+	*--p = '0';
+	g_string_append_len(out, p, buf + sizeof(buf) - p);
+}
+
 /* A C string as strace quotes it. */
 static void format_string(const char *s, GString *out)
 {
@@ -38,11 +82,11 @@ static void format_value(const struct sys_arg_desc *ad, uint64_t v, GString *out
 		if (v == 0)
 			g_string_append(out, "NULL");
 		else
-			g_string_append_printf(out, "%#" PRIx64, v);
+			append_hex(out, v);
 		break;
 	case SA_OFF:
 	case SA_BYTE:
-		g_string_append_printf(out, v ? "%#" PRIx64 : "%" PRIu64, v);
+		append_hex(out, v);
 		break;
 	case SA_MODE:
 		g_string_append_printf(out, "%#" PRIo64, v);
@@ -59,10 +103,10 @@ static void format_value(const struct sys_arg_desc *ad, uint64_t v, GString *out
 		/* fallthrough */
 	case SA_INT:
 	case SA_PID:
-		g_string_append_printf(out, "%" PRId64, (int64_t)v);
+		append_dec(out, (int64_t)v);
 		break;
 	default:
-		g_string_append_printf(out, "%" PRIu64, v);
+		append_udec(out, v);
 	}
 }
 
@@ -94,7 +138,8 @@ void strace_format_call(const struct syscall_desc *d, const struct sys_args *a, 
 {
 	bool first = true;
 
-	g_string_append_printf(out, "%s(", d->name);
+	g_string_append(out, d->name);
+	g_string_append_c(out, '(');
 	for (unsigned int i = 0; i < SYS_MAX_ARGS && d->args[i].name; i++) {
 		const struct sys_arg_desc *ad = &d->args[i];
 		unsigned int slot = syscall_arg_slot(d, i);
@@ -104,8 +149,10 @@ void strace_format_call(const struct syscall_desc *d, const struct sys_args *a, 
 		if (!first)
 			g_string_append(out, ", ");
 		first = false;
-		if (ad->keyed)
-			g_string_append_printf(out, "%s=", ad->name);
+		if (ad->keyed) {
+			g_string_append(out, ad->name);
+			g_string_append_c(out, '=');
+		}
 		if (ad->kind == SA_STR && a->str[slot])
 			format_string(a->str[slot], out);
 		else if (ad->kind == SA_STRUCT && a->has_obj)
@@ -125,8 +172,25 @@ void strace_format_result(const struct syscall_desc *d, bool result_unknown, int
 		g_string_append_printf(out, " = -1 %s (%s)", strace_errno_name(err), g_strerror(err));
 	else if (d && (d->flags & SCF_RET_BYTE))
 		g_string_append_printf(out, " = 0x%02" PRIx64, (uint64_t)result);
-	else if (d && (d->flags & SCF_RET_ADDR) && result != 0)
-		g_string_append_printf(out, " = %#" PRIx64, (uint64_t)result);
-	else
-		g_string_append_printf(out, " = %" PRId64, result);
+	else if (d && (d->flags & SCF_RET_ADDR) && result != 0) {
+		g_string_append(out, " = ");
+		append_hex(out, (uint64_t)result);
+	} else {
+		g_string_append(out, " = ");
+		append_dec(out, result);
+	}
+}
+
+void strace_format_line(int pid, const struct syscall_desc *d, const struct sys_args *a,
+			bool result_unknown, int64_t result, GString *out)
+{
+	append_dec(out, pid);
+	g_string_append(out, "  ");
+	if (d == NULL) {
+		g_string_append(out, "+++ exited with 0 +++\n");
+		return;
+	}
+	strace_format_call(d, a, out);
+	strace_format_result(d, result_unknown, result, 0, out);
+	g_string_append_c(out, '\n');
 }

@@ -88,5 +88,8 @@ bool strace_place_as_logged(const struct strace_record *r, struct sys_args *a);
 void strace_format_call(const struct syscall_desc *d, const struct sys_args *a, GString *out);
 void strace_format_result(const struct syscall_desc *d, bool result_unknown, int64_t result,
 			  int err, GString *out);
+/* A whole line of pid: "PID  call = result\n"; d NULL: "PID  +++ exited with 0 +++\n". */
+void strace_format_line(int pid, const struct syscall_desc *d, const struct sys_args *a,
+			bool result_unknown, int64_t result, GString *out);
 
 #endif
