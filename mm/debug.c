@@ -137,13 +137,15 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 	CHECK((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) != VM_LOCKED ||
 	      (page->flags & (PG_mlocked | PG_dupmm_mlock_lost)),
 	      "mm %u: page at %#" PRIx64 " of a VM_LOCKED VMA is not PG_mlocked", mm->id, addr);
-	CHECK(page->mlock_count >= 0, "mm %u: page at %#" PRIx64 " has mlock_count %d", mm->id, addr,
-	      page->mlock_count);
+	CHECK(page->mlock_count >= 0, "mm %u: page at %#" PRIx64 " has mlock_count %d", mm->id,
+	      addr, page->mlock_count);
 	CHECK(page->mlock_count == 0 || (page->flags & PG_unevictable),
-	      "mm %u: page at %#" PRIx64 " has mlock_count %d off the unevictable LRU", mm->id, addr,
-	      page->mlock_count);
-	CHECK(!(page->flags & PG_unevictable) || (page->flags & (PG_mlocked | PG_lru)) == (PG_mlocked | PG_lru),
-	      "mm %u: page at %#" PRIx64 " is unevictable but not mlocked on the LRU", mm->id, addr);
+	      "mm %u: page at %#" PRIx64 " has mlock_count %d off the unevictable LRU", mm->id,
+	      addr, page->mlock_count);
+	CHECK(!(page->flags & PG_unevictable) ||
+	      (page->flags & (PG_mlocked | PG_lru)) == (PG_mlocked | PG_lru),
+	      "mm %u: page at %#" PRIx64 " is unevictable but not mlocked on the LRU", mm->id,
+	      addr);
 	CHECK((page->flags & (PG_mlocked | PG_lru | PG_unevictable)) != (PG_mlocked | PG_lru) ||
 	      mlock_batch_refs(page) > 0,
 	      "mm %u: page at %#" PRIx64 " is mlocked on the LRU, not unevictable, and not queued",

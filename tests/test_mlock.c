@@ -6,6 +6,8 @@
 
 #define mm test_mm
 #define RW (PROT_READ_ | PROT_WRITE_)
+#define MOVE_FIXED (MREMAP_MAYMOVE_ | MREMAP_FIXED_)
+#define DONTUNMAP_FIXED (MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_)
 
 START_TEST(test_mlock_munlock_split_merge)
 {
@@ -167,8 +169,7 @@ START_TEST(test_count_per_locked_mapping)
 	ck_assert(mlocked_at(mm, W));
 	ck_assert_int_eq(p->mlock_count, 1);
 	/* old_len 0: a second mapping; a locked one is populated */
-	ck_assert_int_eq(do_mremap(mm, W, 0, 2 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 16 * PG),
-			 (long)(W + 16 * PG));
+	ck_assert_int_eq(do_mremap(mm, W, 0, 2 * PG, MOVE_FIXED, W + 16 * PG), (long)(W + 16 * PG));
 	ck_assert(page_at(mm, W + 16 * PG) == p);
 	ck_assert(mlocked_at(mm, W));
 	ck_assert_int_eq(p->mlock_count, 2);
@@ -211,21 +212,21 @@ START_TEST(test_dontunmap_leaves_pages_mlocked)
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 0x41, 4 * PG);
 	ck_assert_int_eq(do_mlock(mm, W, 4 * PG, 0), 0);
-	ck_assert_int_eq(do_mremap(mm, W, PG, PG, MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
-				   W + 16 * PG), (long)(W + 16 * PG));
+	ck_assert_int_eq(do_mremap(mm, W, PG, PG, DONTUNMAP_FIXED, W + 16 * PG),
+			 (long)(W + 16 * PG));
 	ck_assert(!(flags_at(mm, W + PG) & VM_LOCKED));
 	ck_assert(mlocked_at(mm, W + PG));
 	ck_assert_int_eq(do_madvise(mm, W + PG, 3 * PG, MADV_FREE_), 0);
 	lru_add_drain();
 	ck_assert_int_eq(smaps_kb(mm, W + PG, "LazyFree:"), 0);
-	ck_assert_int_eq(smaps_kb(mm, W + PG, "Private_Clean:"), 12);	/* the PTEs were cleaned */
+	ck_assert_int_eq(smaps_kb(mm, W + PG, "Private_Clean:"), 12);	/* PTEs cleaned */
 	ck_assert_int_eq(lru_lazyfree_pending(), 0);
 
 	map_shared_locked(mm, s, 4 * PG);
 	map_shared_anon(mm, n, 4 * PG, RW);
 	put_byte(mm, n, 0x42, 4 * PG);
-	ck_assert_int_eq(do_mremap(mm, s, PG, PG, MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
-				   W + 48 * PG), (long)(W + 48 * PG));
+	ck_assert_int_eq(do_mremap(mm, s, PG, PG, DONTUNMAP_FIXED, W + 48 * PG),
+			 (long)(W + 48 * PG));
 	ck_assert_int_eq(do_madvise(mm, s, 4 * PG, MADV_PAGEOUT_), 0);
 	ck_assert_int_eq(do_madvise(mm, n, 4 * PG, MADV_PAGEOUT_), 0);
 	ck_assert_int_eq(smaps_kb(mm, s, "Rss:"), 12);
@@ -261,7 +262,7 @@ START_TEST(test_munlock_before_mlock_loses_it)
 		map_shared_locked(mm, a, PG);
 		ck_assert_int_eq(do_mlock(mm, a, PG, MLOCK_ONFAULT_), 0);
 		/* a second mapping, locked on fault: not populated */
-		ck_assert_int_eq(do_mremap(mm, a, 0, PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, a + 16 * PG),
+		ck_assert_int_eq(do_mremap(mm, a, 0, PG, MOVE_FIXED, a + 16 * PG),
 				 (long)(a + 16 * PG));
 		ck_assert(!pte_present(mm_lookup_pte(mm, a + 16 * PG)));
 		p = page_at(mm, a);

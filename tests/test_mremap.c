@@ -207,8 +207,8 @@ START_TEST(test_move_restores_hiwater_vm)
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 1, 4 * PG);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 16);
-	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
-			 (long)(W + 64 * PG));
+	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
+				   W + 64 * PG), (long)(W + 64 * PG));
 	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 16);
 	ck_assert_int_eq(do_mremap(mm, W + 64 * PG, 4 * PG, 8 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
@@ -222,7 +222,8 @@ START_TEST(test_move_restores_hiwater_vm)
 	ck_assert_int_eq(vm_munmap(mm, find_vma(mm, 0)->vm_start, 12 * PG), 0);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 48);
 	map_anon(mm, W, 2 * PG, RW);
-	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG, MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
+	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG,
+				   MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
 				   W + 16 * PG), (long)(W + 16 * PG));
 	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 48);
@@ -251,7 +252,8 @@ START_TEST(test_unmap_failure_keeps_both)
 		put_byte(mm, a + PG, 0x62, PG);
 		committed = vm_committed_as;
 		mm_fail_slab_after((uint64_t)fail);
-		ck_assert_int_eq(do_mremap(mm, a + PG, PG, PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, to), (long)to);
+		ck_assert_int_eq(do_mremap(mm, a + PG, PG, PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, to),
+				 (long)to);
 		mm_fail_slab_after(0);
 		get_byte(mm, to, &v);
 		ck_assert_int_eq(v, 0x62);

@@ -88,7 +88,7 @@ enum pageflags {
 	PG_anon_exclusive = 1u << 6,
 	PG_reserved = 1u << 7,	/* the zero page */
 	PG_table = 1u << 8,	/* a page-table page */
-	PG_mlocked = 1u << 9,	/* mlocked by a VM_LOCKED mapping: not reclaimed (mm/mlock.c) */
+	PG_mlocked = 1u << 9,	/* mlocked by a VM_LOCKED mapping: not reclaimed (mlock.c) */
 	PG_young = 1u << 10,
 	PG_unevictable = 1u << 11,	/* on the unevictable "LRU": mlock_count is valid */
 	/*
