@@ -121,6 +121,35 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 	}
 	CHECK(page->refcount > 0, "mm %u: PTE at %#" PRIx64 " maps a free frame", mm->id, addr);
 	r->rss[mm_counter(page)]++;
+	/*
+	 * The per-page mlock state (mm/mlock.c).  Every PTE of a VM_LOCKED
+	 * VMA mlocked its page when it was made (mlock_vma_folio,
+	 * mlock_new_folio) or when the VMA became locked
+	 * (mlock_vma_pages_range), and the page stays mlocked while one does
+	 * (__munlock_folio counts), unless the mlock batch lost an mlock, as
+	 * the kernel's may (MLOCK-PAGE-2; PG_dupmm_mlock_lost).  The count
+	 * lives only on the unevictable LRU, never below zero; only mlocked
+	 * pages are there, and an mlocked page on the LRU is there once the
+	 * batch has no entry for it.  (Not checked, because not true: that an
+	 * mlocked page has a VM_LOCKED mapping; MREMAP_DONTUNMAP's source
+	 * keeps its pages mlocked, MLOCK-PAGE-1.)
+	 */
+	CHECK((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) != VM_LOCKED ||
+	      (page->flags & (PG_mlocked | PG_dupmm_mlock_lost)),
+	      "mm %u: page at %#" PRIx64 " of a VM_LOCKED VMA is not PG_mlocked", mm->id, addr);
+	CHECK(page->mlock_count >= 0, "mm %u: page at %#" PRIx64 " has mlock_count %d", mm->id,
+	      addr, page->mlock_count);
+	CHECK(page->mlock_count == 0 || (page->flags & PG_unevictable),
+	      "mm %u: page at %#" PRIx64 " has mlock_count %d off the unevictable LRU", mm->id,
+	      addr, page->mlock_count);
+	CHECK(!(page->flags & PG_unevictable) ||
+	      (page->flags & (PG_mlocked | PG_lru)) == (PG_mlocked | PG_lru),
+	      "mm %u: page at %#" PRIx64 " is unevictable but not mlocked on the LRU", mm->id,
+	      addr);
+	CHECK((page->flags & (PG_mlocked | PG_lru | PG_unevictable)) != (PG_mlocked | PG_lru) ||
+	      mlock_batch_refs(page) > 0,
+	      "mm %u: page at %#" PRIx64 " is mlocked on the LRU, not unevictable, and not queued",
+	      mm->id, addr);
 	if (r->mappers) {
 		struct mapping_ref m = { pte_pfn(*ptep), mm->id, addr };
 

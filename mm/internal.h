@@ -104,6 +104,15 @@ static inline void folio_mark_dirty(struct page *page)
 		mm_note_simplification(SIMPL_FILE_FOLIO);
 	page->flags |= PG_dirty;
 }
+/*
+ * folio_evictable (mm/internal.h): may reclaim take the page?  Not if it
+ * is mlocked.  (The kernel also keeps the pages of an unevictable mapping,
+ * SHM_LOCK'd shmem or ramfs, off reclaim; the model has none.)
+ */
+static inline bool folio_evictable(const struct page *page)
+{
+	return !(page->flags & PG_mlocked);
+}
 /* mm_counter: which RSS counter a mapped page counts in. */
 static inline int mm_counter(const struct page *page)
 {
@@ -216,6 +225,38 @@ static inline void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t le
 	(void)__mm_populate(mm, start, len, true);
 }
 
+/*
+ * mlock.c: the per-page mlock state and the CPU's mlock batch (the model's
+ * mlock_batch_* count, forget and reset its entries as mm/swap.c does for
+ * the LRU batches).
+ */
+void mlock_folio(struct page *page);
+void mlock_new_folio(struct page *page);
+void munlock_folio(struct page *page);
+void mlock_drain_local(void);
+unsigned int mlock_batch_refs(const struct page *page);
+void mlock_batch_forget(const struct page *page);
+void mlock_batch_reset(void);
+/*
+ * mlock_vma_folio, munlock_vma_folio (mm/internal.h): the rmap add and
+ * remove paths' mlock of a page a PTE of vma starts or stops mapping:
+ * __folio_add_file_rmap (fault-around, file and shmem faults), the end of
+ * __folio_remove_rmap (zap, COW, munmap, exit).  New anonymous pages are
+ * mlocked by folio_add_lru_vma instead (mlock_new_folio).  VM_SPECIAL
+ * VMAs are never mlocked.  munlock is unconditional for a VM_LOCKED VMA:
+ * __munlock_folio's count decides.
+ */
+static inline void mlock_vma_folio(struct page *page, const struct vm_area_struct *vma)
+{
+	if ((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED)
+		mlock_folio(page);
+}
+static inline void munlock_vma_folio(struct page *page, const struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_LOCKED)
+		munlock_folio(page);
+}
+
 /* mmap.c */
 uint64_t pte_prot_flags(const struct vm_area_struct *vma, uint64_t vm_flags);
 void vm_stat_account(struct mm_struct *mm, uint64_t flags, int64_t npages);
@@ -287,8 +328,8 @@ int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src);
 int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma);
 void unlink_anon_vmas(struct vm_area_struct *vma);
 void folio_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, uint64_t addr);
-void folio_add_file_rmap_pte(struct page *page);
-void folio_remove_rmap_pte(struct page *page);
+void folio_add_file_rmap_pte(struct page *page, struct vm_area_struct *vma);
+void folio_remove_rmap_pte(struct page *page, struct vm_area_struct *vma);
 void folio_move_anon_rmap(struct page *page, struct vm_area_struct *vma);
 typedef bool (*rmap_one_fn)(struct page *page, struct vm_area_struct *vma,
 			    uint64_t addr, void *arg);
@@ -316,6 +357,7 @@ struct file *shmem_file_setup(uint64_t size);
 
 /* swap.c: the per-CPU LRU batches */
 void folio_add_lru(struct page *page);
+void folio_add_lru_vma(struct page *page, struct vm_area_struct *vma);
 void folio_mark_lazyfree(struct page *page);
 void lru_batches_reset(void);
 unsigned int folio_lru_batch_refs(const struct page *page);

@@ -160,7 +160,7 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
  * (folio_maybe_mapped_shared).  A lazyfree page whose PTE is still clean
  * is discarded, and reads zeroes next (observed); one written since is
  * swap-backed again and stays.  A page-cache page (file or shmem) is
- * unmapped, and dropped from the cache if clean.
+ * unmapped, and dropped from the cache if clean.  An mlocked page stays.
  *
  * Divergence: no swap, and no reclaim beyond this: the kernel swaps
  * anonymous swap-backed pages and dirty shmem pages out where it has swap
@@ -180,6 +180,14 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 		struct page *page = mapped_page(vma, a, &ptep);
 
 		if (page == NULL || page->mapcount != 1)
+			continue;
+		/*
+		 * shrink_folio_list: an mlocked page is not evictable
+		 * (folio_evictable) and goes back to the LRU as it was, mapped,
+		 * whatever its kind: one MREMAP_DONTUNMAP left in its source
+		 * VMA, which is not VM_LOCKED any more (MLOCK-PAGE-1).
+		 */
+		if (!folio_evictable(page))
 			continue;
 		if (PageAnon(page)) {
 			if (page->flags & PG_swapbacked) {

@@ -55,6 +55,7 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *p
 	if (page == NULL)
 		return VM_FAULT_OOM;
 	folio_add_new_anon_rmap(page, vma, addr);
+	folio_add_lru_vma(page, vma);
 	add_mm_counter(mm, MM_ANONPAGES, 1);
 	set_pte(ptep, mk_anon_pte(page, vma));
 	count_vm_event(ANON_ALLOC);
@@ -121,7 +122,7 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 			continue;
 		page = pfn_to_page(GPOINTER_TO_SIZE(v));
 		get_page(page);
-		folio_add_file_rmap_pte(page);
+		folio_add_file_rmap_pte(page, vma);
 		add_mm_counter(vma->vm_mm, mm_counter(page), 1);
 		set_pte(p, mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED);
 	}
@@ -170,13 +171,14 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 			return VM_FAULT_OOM;
 		copy_highpage(new, page);
 		folio_add_new_anon_rmap(new, vma, addr);
+		folio_add_lru_vma(new, vma);
 		add_mm_counter(mm, MM_ANONPAGES, 1);
 		set_pte(ptep, mk_anon_pte(new, vma));
 		count_vm_event(COW_COPY);
 		return 0;
 	}
 	get_page(page);
-	folio_add_file_rmap_pte(page);
+	folio_add_file_rmap_pte(page, vma);
 	add_mm_counter(mm, mm_counter(page), 1);
 	pte = mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED;
 	if (flags & FAULT_FLAG_WRITE) {
@@ -212,10 +214,11 @@ static int wp_page_copy(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, 
 		add_mm_counter(mm, MM_ANONPAGES, 1);
 	}
 	folio_add_new_anon_rmap(new, vma, addr);
+	folio_add_lru_vma(new, vma);
 	set_pte(ptep, mk_anon_pte(new, vma));
 	mmu_notifier_invalidate(mm, addr, addr + PAGE_SIZE);
 	if (old) {
-		folio_remove_rmap_pte(old);
+		folio_remove_rmap_pte(old, vma);
 		put_page(old);
 	}
 	count_vm_event(COW_COPY);
@@ -458,7 +461,7 @@ static void zap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
 	if (page) {
 		if (pte_dirty(*ptep) && !PageAnon(page))
 			page->flags |= PG_dirty;
-		folio_remove_rmap_pte(page);
+		folio_remove_rmap_pte(page, vma);
 		add_mm_counter(vma->vm_mm, mm_counter(page), -1);
 		put_page(page);
 	}

@@ -1,16 +1,262 @@
 /*
- * mlock, munlock, mlockall, munlockall, after mm/mlock.c.
+ * mlock, munlock, mlockall, munlockall, after mm/mlock.c; and the per-page
+ * mlock state since Hugh Dickins' munlock rework (5.18): PG_mlocked with
+ * folio->mlock_count, kept by the CPU's mlock batch.
  *
- * The model runs as root (CAP_IPC_LOCK): no RLIMIT_MEMLOCK check.  Locked
- * pages are never reclaimed in dupmm anyway (there is no reclaim), so
- * VM_LOCKED matters for what it changes: faulting pages in, Locked and
- * VmLck, merge rules, and that fork drops it.
+ * The model runs as root (CAP_IPC_LOCK): no RLIMIT_MEMLOCK check.  There
+ * is no memory pressure, so what mlock changes is what a program or /proc
+ * can see: faulting pages in, Locked and VmLck, merge rules, that fork
+ * drops VM_LOCKED, and that an mlocked page is unevictable: MADV_PAGEOUT
+ * (reclaim) keeps it and MADV_FREE does not make it lazily freeable.
+ *
+ * A page is mlocked per page, not per VMA: mlock_vma_folio when a PTE maps
+ * it into a VM_LOCKED VMA (the rmap add paths), mlock_new_folio for a new
+ * anonymous page of one (folio_add_lru_vma), munlock_vma_folio when a PTE
+ * of a VM_LOCKED VMA stops mapping it (folio_remove_rmap_pte: zap, COW,
+ * munmap, exit), and mlock_vma_pages_range's walk when mlock, munlock,
+ * mlockall or munlockall change VM_LOCKED.  Whatever clears VM_LOCKED
+ * without that walk (MREMAP_DONTUNMAP's source, mm/mremap.c move_vma)
+ * leaves its pages mlocked (MLOCK-PAGE-1).
  */
 #include "internal.h"
 
 /*
+ * The CPU's mlock batch (mlock_fbatch, FOLIO_BATCH_SIZE 31 entries).  An
+ * entry's low bits say what to do when the batch is moved
+ * (mlock_folio_batch): LRU_FOLIO __mlock_folio, NEW_FOLIO
+ * __mlock_new_folio, none __munlock_folio.  The kernel's batch holds a
+ * page reference per entry; the model's refcount does not, and
+ * mlock_batch_refs gives them back where the kernel's count matters
+ * (folio_lru_batch_refs), as for the LRU batches of mm/swap.c.  A page
+ * freed meanwhile leaves the batch (mlock_batch_forget).
+ */
+#define MLOCK_BATCH_SIZE 31
+#define LRU_FOLIO 0x1UL
+#define NEW_FOLIO 0x2UL
+
+static struct {
+	unsigned int nr;
+	uintptr_t folios[MLOCK_BATCH_SIZE];
+} mlock_fbatch;
+
+static struct page *batch_page(uintptr_t entry)
+{
+	return (struct page *)(entry & ~(LRU_FOLIO | NEW_FOLIO));
+}
+
+/*
+ * __mlock_folio (mm/mlock.c): the batch's mlock of a page mapped into a
+ * VM_LOCKED VMA.  A page off the LRU (still in the lru_add batch) is left
+ * as it is: lru_add will find it mlocked and make it unevictable with a
+ * count of 0, an undercount the kernel accepts ("let page reclaim fix
+ * it"), which may clear PG_mlocked early at a later munlock.  A page
+ * already unevictable counts one more mlock; an evictable one becomes
+ * unevictable with a count of 1.
+ */
+static void __mlock_folio(struct page *page)
+{
+	if (!(page->flags & PG_lru)) {
+		page->flags |= PG_dupmm_mlock_lost;
+		return;
+	}
+	if (folio_evictable(page)) {
+		/*
+		 * "A little surprising, but quite possible": a munlock moved
+		 * before this mlock cleared PG_mlocked, and the mlock is lost:
+		 * the page stays evictable though a VM_LOCKED VMA maps it.
+		 * Observed on the host: a page munmapped from one locked
+		 * mapping and faulted into another before the batch moves is
+		 * reclaimed once its VMA loses VM_LOCKED (MLOCK-PAGE-2).
+		 */
+		page->flags &= ~PG_unevictable;
+		page->flags |= PG_dupmm_mlock_lost;
+		page->mlock_count = 0;
+		return;
+	}
+	if (page->flags & PG_unevictable) {
+		page->mlock_count++;
+		return;
+	}
+	page->flags |= PG_unevictable;
+	page->mlock_count = 1;
+	count_vm_event(UNEVICTABLE_PGCULLED);
+}
+
+/* __mlock_new_folio (mm/mlock.c): a new page of a VM_LOCKED VMA joins the LRU, unevictable. */
+static void __mlock_new_folio(struct page *page)
+{
+	if (!folio_evictable(page)) {
+		page->flags |= PG_unevictable;
+		page->mlock_count = 1;
+		count_vm_event(UNEVICTABLE_PGCULLED);
+	}
+	page->flags |= PG_lru;
+}
+
+/*
+ * __munlock_folio (mm/mlock.c): one mlock less.  The page stays mlocked
+ * while its count says other mlocks hold it; otherwise (the count reached
+ * 0, or the page is not on the unevictable LRU) PG_mlocked goes, and an
+ * unevictable page becomes evictable again.
+ */
+static void __munlock_folio(struct page *page)
+{
+	bool isolated = page->flags & PG_lru;	/* folio_test_clear_lru */
+
+	if (isolated && (page->flags & PG_unevictable)) {
+		if (page->mlock_count)
+			page->mlock_count--;
+		if (page->mlock_count)
+			return;
+	}
+	if (!isolated)
+		page->flags |= PG_dupmm_mlock_lost;	/* whatever other mlocks there were */
+	if (page->flags & PG_mlocked) {
+		page->flags &= ~PG_mlocked;
+		count_vm_event(UNEVICTABLE_PGMUNLOCKED);
+	}
+	if (isolated && (page->flags & PG_unevictable) && folio_evictable(page)) {
+		page->flags &= ~PG_unevictable;
+		page->mlock_count = 0;
+	}
+}
+
+/* mlock_folio_batch (mm/mlock.c): move every entry, in order, and empty the batch. */
+static void mlock_folio_batch(void)
+{
+	for (unsigned int i = 0; i < mlock_fbatch.nr; i++) {
+		uintptr_t entry = mlock_fbatch.folios[i];
+		struct page *page = batch_page(entry);
+
+		if (entry & LRU_FOLIO)
+			__mlock_folio(page);
+		else if (entry & NEW_FOLIO)
+			__mlock_new_folio(page);
+		else
+			__munlock_folio(page);
+	}
+	mlock_fbatch.nr = 0;
+}
+
+/* mlock_drain_local (mm/mlock.c): lru_add_drain's last step. */
+void mlock_drain_local(void)
+{
+	if (mlock_fbatch.nr)
+		mlock_folio_batch();
+}
+
+/* folio_batch_add, and the move of a batch it fills. */
+static void mlock_batch_add(uintptr_t entry)
+{
+	mlock_fbatch.folios[mlock_fbatch.nr++] = entry;
+	if (mlock_fbatch.nr == MLOCK_BATCH_SIZE)
+		mlock_folio_batch();
+}
+
+/*
+ * mlock_folio (mm/mlock.c): mlock a page that is (or was) on the LRU.
+ * PG_mlocked is set at once; the count and the unevictable LRU follow when
+ * the batch moves.
+ */
+void mlock_folio(struct page *page)
+{
+	if (!(page->flags & PG_mlocked)) {
+		page->flags |= PG_mlocked;
+		count_vm_event(UNEVICTABLE_PGMLOCKED);
+	}
+	mlock_batch_add((uintptr_t)page | LRU_FOLIO);
+}
+
+/*
+ * mlock_new_folio (mm/mlock.c): mlock a new page not yet on the LRU
+ * (folio_add_lru_vma's instead of folio_add_lru): it joins the LRU when
+ * the batch moves.
+ */
+void mlock_new_folio(struct page *page)
+{
+	page->flags |= PG_mlocked;
+	page->flags &= ~PG_lru;
+	count_vm_event(UNEVICTABLE_PGMLOCKED);
+	mlock_batch_add((uintptr_t)page | NEW_FOLIO);
+}
+
+/*
+ * munlock_folio (mm/mlock.c): one mlock of the page less, when the batch
+ * moves (__munlock_folio decides whether PG_mlocked goes).
+ */
+void munlock_folio(struct page *page)
+{
+	mlock_batch_add((uintptr_t)page);
+}
+
+/* The references the kernel's mlock batch would hold on page (one per entry). */
+unsigned int mlock_batch_refs(const struct page *page)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < mlock_fbatch.nr; i++)
+		n += batch_page(mlock_fbatch.folios[i]) == page;
+	return n;
+}
+
+/* A page being freed leaves the batch (see mm/swap.c lru_batch_forget). */
+void mlock_batch_forget(const struct page *page)
+{
+	for (unsigned int i = 0; i < mlock_fbatch.nr;)
+		if (batch_page(mlock_fbatch.folios[i]) == page)
+			mlock_fbatch.folios[i] = mlock_fbatch.folios[--mlock_fbatch.nr];
+		else
+			i++;
+}
+
+/* A new simulated RAM: nothing is queued. */
+void mlock_batch_reset(void)
+{
+	mlock_fbatch.nr = 0;
+}
+
+/* mlock_pte_range (mm/mlock.c): one PTE of the walk. */
+static void mlock_pte_range(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *arg)
+{
+	struct vm_area_struct *vma = arg;
+	struct page *page;
+
+	(void)mm;
+	if (!pte_present(*ptep))
+		return;
+	page = vm_normal_page(vma, addr, *ptep);
+	if (page == NULL)
+		return;		/* the zero page */
+	if (vma->vm_flags & VM_LOCKED)
+		mlock_folio(page);
+	else
+		munlock_folio(page);
+}
+
+/*
+ * mlock_vma_pages_range (mm/mlock.c): vma's flags become newflags, and
+ * every page present in [start, end) is mlocked (newflags has VM_LOCKED)
+ * or munlocked, between two lru_add_drain()s.  Observed: mlock,
+ * mlock2(MLOCK_ONFAULT) and munlock of a locked range settle a pending
+ * MADV_FREE.  (The kernel sets VM_IO beside VM_LOCKED during the walk, so
+ * that a concurrent mlock_vma_folio does not count twice; the model has no
+ * concurrency.)
+ */
+static void mlock_vma_pages_range(struct vm_area_struct *vma, uint64_t start, uint64_t end,
+				  uint64_t newflags)
+{
+	vma->vm_flags = newflags;
+	lru_add_drain();
+	walk_ptes(vma->vm_mm, start, end, mlock_pte_range, vma);
+	lru_add_drain();
+}
+
+/*
  * mlock_fixup: set the lock flags of [start, end) of vma.  Special VMAs
- * (VM_IO, PFN maps), and VM_DROPPABLE, are left alone and not counted.
+ * (VM_IO, PFN maps), and VM_DROPPABLE, are left alone and not counted
+ * (vma_supports_mlock).  A VMA that was locked and stays locked is not
+ * walked ("mlocking twice would be wrong"); any other change walks its
+ * pages (mlock_vma_pages_range).
  */
 static int mlock_fixup(struct vm_area_struct *vma, struct vm_area_struct **prev,
 		       uint64_t start, uint64_t end, uint64_t newflags)
@@ -31,15 +277,11 @@ static int mlock_fixup(struct vm_area_struct *vma, struct vm_area_struct **prev,
 	else if (oldflags & VM_LOCKED)
 		nr_pages = 0;
 	mm->locked_vm += nr_pages;
-	vma->vm_flags = newflags | (vma->vm_flags & VM_STICKY);
-	/*
-	 * mlock_vma_pages_range, unless it stays VM_LOCKED (no work to do):
-	 * lru_add_drain() before and after its walk.  Observed: mlock,
-	 * mlock2(MLOCK_ONFAULT) and munlock of a locked range settle a
-	 * pending MADV_FREE; munlock of an unlocked range does not.
-	 */
-	if (!((newflags & VM_LOCKED) && (oldflags & VM_LOCKED)))
-		lru_add_drain();
+	newflags |= vma->vm_flags & VM_STICKY;
+	if ((newflags & VM_LOCKED) && (oldflags & VM_LOCKED))
+		vma->vm_flags = newflags;
+	else
+		mlock_vma_pages_range(vma, start, end, newflags);
 out:
 	*prev = vma;
 	return 0;

@@ -84,6 +84,10 @@ uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
  * what was moved goes back (the source's tables are still there, so that
  * cannot fail) and the new range is unmapped instead of the old: -ENOMEM,
  * the source as it was (move_vma's error path in the kernel).
+ *
+ * The pages move with their PTEs (move_page_tables touches no rmap), and
+ * so does their mlock state: a VM_LOCKED source's pages arrive mlocked in
+ * its VM_LOCKED copy.
  */
 static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old_len,
 		     uint64_t new_len, uint64_t new_addr, uint64_t flags)
@@ -92,7 +96,7 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 	uint64_t vm_flags = vma->vm_flags;
 	uint64_t new_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
 	struct vm_area_struct *new_vma;
-	uint64_t moved_len;
+	uint64_t moved_len, hiwater_vm, vm_start, vm_end;
 	long ret = (long)new_addr, err;
 
 	if (mm->map_count >= sysctl_max_map_count - 3)
@@ -111,10 +115,14 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 	}
 	/*
 	 * The new range is accounted, then the one unmapped below unaccounted.
-	 * XXX: the kernel saves hiwater_vm here and restores it after the
-	 * unmap, so that the moment's double count does not raise VmPeak; the
-	 * model does not.
+	 * total_vm is too high for a moment: move_vma saves hiwater_vm here
+	 * and restores it once the old range is gone, so that VmPeak does not
+	 * keep the double count.  (The kernel raises hiwater_vm only at
+	 * munmap, update_hiwater_vm, and VmPeak shows the larger of the two;
+	 * the model's vm_stat_account raises it at once, so the restored
+	 * value keeps total_vm's.)
 	 */
+	hiwater_vm = mm->hiwater_vm;
 	if (vm_flags & VM_ACCOUNT)
 		vm_committed_as += (int64_t)(new_len >> PAGE_SHIFT);
 	vm_stat_account(mm, vm_flags, (int64_t)(new_len >> PAGE_SHIFT));
@@ -122,8 +130,10 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		/*
 		 * The old range stays, empty.  The source VMA loses its lock
 		 * flags whole, unsplit (move_vma: vm_flags_clear on the VMA;
-		 * observed on the host).  Divergence: the kernel leaves locked_vm
-		 * as it was; dupmm keeps it equal to the locked VMAs' pages.
+		 * observed on the host), with no mlock_vma_pages_range walk:
+		 * the pages it still maps outside the range stay mlocked
+		 * (MLOCK-PAGE-1).  Divergence: the kernel leaves locked_vm as
+		 * it was; dupmm keeps it equal to the locked VMAs' pages.
 		 */
 		vma->vm_flags &= ~VM_LOCKED_MASK;
 		/*
@@ -139,21 +149,37 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		for (struct vm_area_struct *v = vma_first(mm); v; v = vma_next(mm, v))
 			if (v->vm_flags & VM_LOCKED)
 				mm->locked_vm += vma_pages(v);
+		mm->hiwater_vm = MAX(hiwater_vm, mm->total_vm);
 		return (long)new_addr;
 	}
 	/*
 	 * old_len 0 (a second mapping of shared memory): nothing to unmap.
 	 * The kernel's munmap of 0 bytes fails and move_vma ignores it
 	 * (observed: mremap(shm, 0, n, MAYMOVE|FIXED, to) succeeds).
-	 * XXX: when the unmap fails (a split short of memory), the kernel
-	 * keeps both ranges, fixes the charge up and still returns new_addr;
-	 * the model returns the error.
+	 *
+	 * When the unmap fails (a split short of memory), move_vma keeps both
+	 * ranges and still returns new_addr ("OOM: unable to split vma, just
+	 * get accounts right"): the old range stays mapped, empty where the
+	 * pages left it.  The kernel had cleared VM_ACCOUNT on the old VMA
+	 * before the unmap, so that the unmap would not uncharge what moved,
+	 * and restores it on the pieces left around the range only after a
+	 * successful one; after a failed one the old VMA, and any piece a
+	 * first split made, keep no VM_ACCOUNT, and the old range's charge is
+	 * taken again (vm_acct_memory).  The model charged the new range
+	 * whole above and the unmap uncharges nothing, which leaves the same
+	 * vm_committed_as.
 	 */
+	vm_start = vma->vm_start;
+	vm_end = vma->vm_end;
 	err = old_len ? do_vmi_munmap(mm, old_addr, old_len) : 0;
-	if (err)
-		return err;
+	if (err && (vm_flags & VM_ACCOUNT) && !(flags & MREMAP_DONTUNMAP_)) {
+		for (struct vm_area_struct *v = find_vma(mm, vm_start); v && v->vm_start < vm_end;
+		     v = vma_next(mm, v))
+			v->vm_flags &= ~VM_ACCOUNT;
+	}
 	if (vm_flags & VM_LOCKED)
 		mm->locked_vm += new_len >> PAGE_SHIFT;
+	mm->hiwater_vm = MAX(hiwater_vm, mm->total_vm);
 	return ret;
 }
 

@@ -284,27 +284,43 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 	}
 }
 
-/* folio_add_new_anon_rmap: a freshly allocated page, exclusively ours. */
+/*
+ * folio_add_new_anon_rmap: a freshly allocated page, exclusively ours.  It
+ * does not mlock: its callers put the page on the LRU with
+ * folio_add_lru_vma, which mlocks it in a VM_LOCKED VMA (mlock_new_folio).
+ */
 void folio_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, uint64_t addr)
 {
 	page->mapping = (void *)((uintptr_t)vma->anon_vma | PAGE_MAPPING_ANON);
 	page->index = linear_page_index(vma, addr);
 	page->mapcount = 1;
 	page->flags |= PG_anon_exclusive | PG_swapbacked | PG_uptodate;
-	folio_add_lru(page);	/* the callers' folio_add_lru_vma (do_anonymous_page, wp_page_copy, do_cow_fault) */
 }
 
-void folio_add_file_rmap_pte(struct page *page)
+/*
+ * folio_add_file_rmap_pte (__folio_add_file_rmap): a PTE of vma maps a
+ * page-cache page; in a VM_LOCKED VMA the page is mlocked
+ * (mlock_vma_folio, order-0 folios only, as all of the model's are).
+ * (__folio_add_anon_rmap does the same for an anonymous page mapped
+ * again, by swap-in, KSM or migration: none of which the model has.)
+ */
+void folio_add_file_rmap_pte(struct page *page, struct vm_area_struct *vma)
 {
 	page->mapcount++;
+	mlock_vma_folio(page, vma);
 }
 
-void folio_remove_rmap_pte(struct page *page)
+/*
+ * folio_remove_rmap_pte (__folio_remove_rmap): a PTE of vma stops mapping
+ * the page; in a VM_LOCKED VMA that is one mlock less (munlock_vma_folio).
+ */
+void folio_remove_rmap_pte(struct page *page, struct vm_area_struct *vma)
 {
 	MM_WARN_ON(page->mapcount <= 0);
 	page->mapcount--;
 	if (page->mapcount == 0 && PageAnon(page))
 		page->flags &= ~PG_anon_exclusive;
+	munlock_vma_folio(page, vma);
 }
 
 /* folio_move_anon_rmap: a page do_wp_page reuses moves to the VMA's own anon_vma. */

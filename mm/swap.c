@@ -15,6 +15,10 @@
  *   lru_lazyfree  MADV_FREE: a page loses PG_swapbacked, and so counts as
  *                 LazyFree in smaps, only when the batch drains.
  *
+ * One more per-CPU batch shows: mm/mlock.c's mlock_fbatch (an mlock or a
+ * munlock is counted only when it moves, MLOCK-PAGE-2), which
+ * lru_add_drain moves last (mlock_drain_local).
+ *
  * dupmm-hostrun runs a trace's processes on one CPU, so one batch of each
  * models them all.  Divergences: the kernel's batch holds a page reference
  * until the drain (the model's page is freed at once and forgotten here:
@@ -38,22 +42,33 @@ static struct folio_batch lru_add_fbatch, lru_lazyfree_fbatch;
 
 typedef void (*move_fn_t)(struct page *page);
 
-/* lru_add: the page joins the LRU. */
+/*
+ * lru_add: the page joins the LRU; an mlocked one (mlock_folio found it
+ * still off the LRU) the unevictable one, with an mlock_count of 0: the
+ * kernel underestimates rather than leave a page unevictable for good.
+ */
 static void lru_add(struct page *page)
 {
+	bool was_unevictable = page->flags & PG_unevictable;
+
+	page->flags &= ~PG_unevictable;
+	if (!folio_evictable(page)) {
+		page->flags |= PG_unevictable;
+		if (!was_unevictable)
+			count_vm_event(UNEVICTABLE_PGCULLED);
+	}
+	page->mlock_count = 0;
 	page->flags |= PG_lru;
 }
 
 /*
- * lru_lazyfree: an anonymous, still swap-backed page becomes lazily
- * freeable: off the swap-backed LRU, PG_swapbacked and PG_referenced
- * cleared.  (The kernel also skips unevictable (mlocked) folios; mlock
- * drains the batches before it locks anything, so a page in this batch has
- * never been mlocked on one CPU.)
+ * lru_lazyfree: an anonymous, still swap-backed, evictable page becomes
+ * lazily freeable: off the swap-backed LRU, PG_swapbacked and
+ * PG_referenced cleared.
  */
 static void lru_lazyfree(struct page *page)
 {
-	if (!PageAnon(page) || !(page->flags & PG_swapbacked))
+	if (!PageAnon(page) || !(page->flags & PG_swapbacked) || (page->flags & PG_unevictable))
 		return;
 	page->flags &= ~(PG_swapbacked | PG_referenced);
 }
@@ -91,55 +106,58 @@ void folio_add_lru(struct page *page)
 	folio_batch_add_and_move(&lru_add_fbatch, page, lru_add);
 }
 
-static bool mapped_locked(struct page *page, struct vm_area_struct *vma, uint64_t addr, void *arg)
-{
-	pte_t *ptep = pte_offset(vma->vm_mm, addr);
-
-	if ((vma->vm_flags & VM_LOCKED) && ptep && pte_present(*ptep) &&
-	    pte_pfn(*ptep) == page_to_pfn(page)) {
-		*(bool *)arg = true;
-		return false;
-	}
-	return true;
-}
-
 /*
- * folio_test_unevictable: the page is mlocked, which the model reads off
- * the VMAs mapping it: a VM_LOCKED one (mlock_folio for the pages present
- * at mlock, mlock_new_folio for those faulted in later; a fork child's
- * VMAs are not locked).  MADV_FREE drains first, so the mlock batch has
- * made such a page unevictable by the time it is looked at.
+ * folio_add_lru_vma: a new anonymous page of vma (do_anonymous_page,
+ * do_cow_fault, wp_page_copy): mlocked if vma is VM_LOCKED
+ * (mlock_new_folio, which puts it on the LRU when the mlock batch moves),
+ * else on the LRU once lru_add drains.
  */
-static bool folio_test_unevictable(struct page *page)
+void folio_add_lru_vma(struct page *page, struct vm_area_struct *vma)
 {
-	bool locked = false;
-
-	rmap_walk(page, mapped_locked, &locked);
-	return locked;
+	if ((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED)
+		mlock_new_folio(page);
+	else
+		folio_add_lru(page);
 }
 
 /*
- * folio_mark_lazyfree: queue an anonymous, swap-backed, evictable page to
- * become lazily freeable.  Observed: a page that a fork parent has mlocked
- * stays out of the child's LazyFree.  The kernel queues a page each time
- * (no check for one already queued): MADV_FREE drains before each VMA, so
- * it never meets one.
+ * folio_test_unevictable: the page is on the unevictable LRU, which an
+ * mlocked page joins when the mlock batch moves (__mlock_folio,
+ * __mlock_new_folio) or lru_add finds it mlocked.  Per page: a page a
+ * fork parent has mlocked is unevictable in the child too (observed: it
+ * stays out of the child's LazyFree), and MREMAP_DONTUNMAP's source keeps
+ * its pages mlocked though it loses VM_LOCKED (MLOCK-PAGE-1).
+ */
+static bool folio_test_unevictable(const struct page *page)
+{
+	return page->flags & PG_unevictable;
+}
+
+/*
+ * folio_mark_lazyfree: queue an anonymous, swap-backed, evictable page on
+ * the LRU to become lazily freeable.  MADV_FREE drains before each VMA, so
+ * the mlock batch has made an mlocked page unevictable by then.  The
+ * kernel queues a page each time (no check for one already queued):
+ * MADV_FREE's drain before each VMA means it never meets one.
  */
 void folio_mark_lazyfree(struct page *page)
 {
-	if (PageAnon(page) && (page->flags & PG_swapbacked) && !folio_test_unevictable(page))
+	if (PageAnon(page) && (page->flags & PG_swapbacked) && (page->flags & PG_lru) &&
+	    !folio_test_unevictable(page))
 		folio_batch_add_and_move(&lru_lazyfree_fbatch, page, lru_lazyfree);
 }
 
 /*
- * lru_add_drain (lru_add_drain_cpu of the local CPU): move every batch, in
- * the kernel's order (lru_add first, so that the pages it puts on the LRU
- * can be moved by the later ones).
+ * lru_add_drain (lru_add_drain_cpu of the local CPU, then
+ * mlock_drain_local): move every batch, in the kernel's order (lru_add
+ * first, so that the pages it puts on the LRU can be moved by the later
+ * ones; the mlock batch last).
  */
 void lru_add_drain(void)
 {
 	folio_batch_move_lru(&lru_add_fbatch, lru_add);
 	folio_batch_move_lru(&lru_lazyfree_fbatch, lru_lazyfree);
+	mlock_drain_local();
 }
 
 unsigned int lru_lazyfree_pending(void)
@@ -152,6 +170,7 @@ void lru_batches_reset(void)
 {
 	lru_add_fbatch.nr = 0;
 	lru_lazyfree_fbatch.nr = 0;
+	mlock_batch_reset();
 }
 
 static unsigned int batch_count(const struct folio_batch *fbatch, const struct page *page)
@@ -166,7 +185,8 @@ static unsigned int batch_count(const struct folio_batch *fbatch, const struct p
 /* The references the kernel's batches would hold on page (one per entry). */
 unsigned int folio_lru_batch_refs(const struct page *page)
 {
-	return batch_count(&lru_add_fbatch, page) + batch_count(&lru_lazyfree_fbatch, page);
+	return batch_count(&lru_add_fbatch, page) + batch_count(&lru_lazyfree_fbatch, page) +
+	       mlock_batch_refs(page);
 }
 
 static void batch_forget(struct folio_batch *fbatch, const struct page *page)
@@ -187,4 +207,5 @@ void lru_batch_forget(const struct page *page)
 {
 	batch_forget(&lru_add_fbatch, page);
 	batch_forget(&lru_lazyfree_fbatch, page);
+	mlock_batch_forget(page);
 }

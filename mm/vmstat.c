@@ -21,6 +21,9 @@ const char *vm_event_name(enum vm_event_item item)
 		[VMA_SPLIT] = "vma_split",
 		[VMA_MERGE] = "vma_merge",
 		[ANON_VMA_REUSED_AT_FORK] = "anon_vma_reused_at_fork",
+		[UNEVICTABLE_PGCULLED] = "unevictable_pgs_culled",
+		[UNEVICTABLE_PGMLOCKED] = "unevictable_pgs_mlocked",
+		[UNEVICTABLE_PGMUNLOCKED] = "unevictable_pgs_munlocked",
 	};
 	return item < NR_VM_EVENTS ? names[item] : "?";
 }

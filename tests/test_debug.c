@@ -70,6 +70,56 @@ START_TEST(test_catches_each_corruption)
 END_TEST
 
 /*
+ * The per-page mlock state (mm/mlock.c): a page a VM_LOCKED VMA maps is
+ * mlocked (unless the mlock batch lost it, as the kernel's may), its
+ * mlock_count is never below zero and lives on the unevictable LRU only,
+ * and only mlocked pages are there.  validate_mm sees each.
+ */
+START_TEST(test_catches_mlock_corruption)
+{
+	struct page *p;
+
+	map_anon(mm, W, 2 * PG, RW);
+	put_byte(mm, W, 1, 2 * PG);
+	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 0), 0);
+	p = pfn_to_page(pte_pfn(mm_lookup_pte(mm, W)));
+	ck_assert(validate_mm(mm, NULL));
+	/* a page of a VM_LOCKED VMA that is not mlocked */
+	p->flags &= ~(PG_mlocked | PG_unevictable);
+	p->mlock_count = 0;
+	ck_assert(invalid("of a VM_LOCKED VMA is not PG_mlocked"));
+	ck_assert(!validate_mm(mm, NULL));
+	/* ... which a lost mlock excuses */
+	p->flags |= PG_dupmm_mlock_lost;
+	ck_assert(validate_vm(NULL));
+	p->flags &= ~PG_dupmm_mlock_lost;
+	p->flags |= PG_mlocked | PG_unevictable;
+	p->mlock_count = 1;
+	ck_assert(validate_vm(NULL));
+	/* a count below zero */
+	p->mlock_count = -1;
+	ck_assert(invalid("has mlock_count -1"));
+	/* a count off the unevictable LRU */
+	p->mlock_count = 1;
+	p->flags &= ~PG_unevictable;
+	ck_assert(invalid("off the unevictable LRU"));
+	/* mlocked on the LRU, but neither unevictable nor queued in the mlock batch */
+	p->mlock_count = 0;
+	ck_assert(invalid("not unevictable, and not queued"));
+	p->flags |= PG_unevictable;
+	p->mlock_count = 1;
+	/* unevictable but not mlocked */
+	do_mremap(mm, W, PG, PG, MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_, W + 16 * PG);
+	p = pfn_to_page(pte_pfn(mm_lookup_pte(mm, W + PG)));
+	ck_assert(validate_vm(NULL));
+	p->flags &= ~PG_mlocked;
+	ck_assert(invalid("unevictable but not mlocked"));
+	p->flags |= PG_mlocked;
+	ck_assert(validate_vm(NULL));
+}
+END_TEST
+
+/*
  * The cheaper per-call checks: validate_mm_range looks at the PTEs of the
  * VMAs a range meets, and validate_mm at all of them with the RSS
  * recount; each must catch what it claims and only that.
@@ -130,6 +180,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, mm_setup, mm_teardown);
 	tcase_add_test(tc, test_catches_each_corruption);
+	tcase_add_test(tc, test_catches_mlock_corruption);
 	tcase_add_test(tc, test_cheap_checks_see_what_they_claim);
 	tcase_add_test(tc, test_dump_chain);
 	suite_add_tcase(s, tc);

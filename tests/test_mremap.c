@@ -196,6 +196,84 @@ START_TEST(test_dontunmap_and_locked)
 }
 END_TEST
 
+START_TEST(test_move_restores_hiwater_vm)
+{
+	/*
+	 * move_vma accounts the new range before it unmaps the old one, and
+	 * restores hiwater_vm afterwards: the moment's double count does not
+	 * reach VmPeak.  A move that grows raises it by the growth only; a
+	 * DONTUNMAP move keeps both ranges, so VmPeak follows VmSize.
+	 */
+	map_anon(mm, W, 4 * PG, RW);
+	put_byte(mm, W, 1, 4 * PG);
+	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 16);
+	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
+				   W + 64 * PG), (long)(W + 64 * PG));
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
+	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 16);
+	ck_assert_int_eq(do_mremap(mm, W + 64 * PG, 4 * PG, 8 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
+				   W + 128 * PG), (long)(W + 128 * PG));
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 32);
+	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 32);
+	/* a move without MREMAP_FIXED, which finds its own place */
+	ck_assert_int_gt(do_mremap(mm, W + 128 * PG, 8 * PG, 12 * PG, MREMAP_MAYMOVE_, 0), 0);
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 48);
+	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 48);
+	ck_assert_int_eq(vm_munmap(mm, find_vma(mm, 0)->vm_start, 12 * PG), 0);
+	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 48);
+	map_anon(mm, W, 2 * PG, RW);
+	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG,
+				   MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
+				   W + 16 * PG), (long)(W + 16 * PG));
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
+	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 48);
+}
+END_TEST
+
+START_TEST(test_unmap_failure_keeps_both)
+{
+	/*
+	 * When move_vma cannot unmap the old range (a split short of
+	 * memory), the kernel keeps both ranges and returns the new address:
+	 * the page has moved, the old range stays mapped and empty, and the
+	 * old VMA has lost VM_ACCOUNT (cleared before the unmap, restored only
+	 * after a successful one) while its charge is taken again.  The first
+	 * slab allocation is copy_vma's anon_vma_chain, the second the split
+	 * at the range's start, the third the split at its end.
+	 */
+	int64_t committed;
+	uint8_t v;
+
+	for (int fail = 2; fail <= 3; fail++) {
+		uint64_t a = W + (uint64_t)(fail - 2) * 16 * PG, to = a + 256 * PG;
+
+		map_anon(mm, a, 4 * PG, RW);
+		put_byte(mm, a, 0x61, 4 * PG);
+		put_byte(mm, a + PG, 0x62, PG);
+		committed = vm_committed_as;
+		mm_fail_slab_after((uint64_t)fail);
+		ck_assert_int_eq(do_mremap(mm, a + PG, PG, PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, to),
+				 (long)to);
+		mm_fail_slab_after(0);
+		get_byte(mm, to, &v);
+		ck_assert_int_eq(v, 0x62);
+		get_byte(mm, a + PG, &v);		/* mapped, and empty */
+		ck_assert_int_eq(v, 0);
+		get_byte(mm, a + 2 * PG, &v);
+		ck_assert_int_eq(v, 0x61);
+		/* the first failure splits nothing; the second leaves the first split */
+		ck_assert_int_eq(count_vmas(mm, a, a + 4 * PG), fail == 2 ? 1 : 2);
+		ck_assert(!(flags_at(mm, a) & VM_ACCOUNT));
+		ck_assert(!(flags_at(mm, a + 3 * PG) & VM_ACCOUNT));
+		ck_assert(flags_at(mm, to) & VM_ACCOUNT);
+		ck_assert_int_eq(vm_committed_as - committed, 1);
+		assert_vm_valid();
+	}
+	ck_assert_int_eq(status_kb(mm, "VmSize:"), 40);
+	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 40);
+}
+END_TEST
+
 START_TEST(test_shmem_grow_sigbus)
 {
 	/* section 10: growing shared anonymous memory succeeds, but touching
@@ -223,6 +301,8 @@ int main(void)
 	tcase_add_test(tc, test_shmem_grow_sigbus);
 	tcase_add_test(tc, test_enomem_fails_cleanly);
 	tcase_add_test(tc, test_table_enomem_moves_back);
+	tcase_add_test(tc, test_move_restores_hiwater_vm);
+	tcase_add_test(tc, test_unmap_failure_keeps_both);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

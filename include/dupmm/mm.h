@@ -198,6 +198,9 @@ enum vm_event_item {
 	VMA_SPLIT,
 	VMA_MERGE,
 	ANON_VMA_REUSED_AT_FORK,
+	UNEVICTABLE_PGCULLED,	/* a page went to the unevictable LRU (mm/mlock.c) */
+	UNEVICTABLE_PGMLOCKED,	/* PG_mlocked set */
+	UNEVICTABLE_PGMUNLOCKED,	/* PG_mlocked cleared by munlock */
 	NR_VM_EVENTS
 };
 extern uint64_t vm_events[NR_VM_EVENTS];

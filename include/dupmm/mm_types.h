@@ -88,8 +88,16 @@ enum pageflags {
 	PG_anon_exclusive = 1u << 6,
 	PG_reserved = 1u << 7,	/* the zero page */
 	PG_table = 1u << 8,	/* a page-table page */
-	PG_mlocked = 1u << 9,
+	PG_mlocked = 1u << 9,	/* mlocked by a VM_LOCKED mapping: not reclaimed (mlock.c) */
 	PG_young = 1u << 10,
+	PG_unevictable = 1u << 11,	/* on the unevictable "LRU": mlock_count is valid */
+	/*
+	 * Not a kernel flag: the mlock batch lost an mlock of this page (it
+	 * was processed off the LRU, or after a munlock that cleared
+	 * PG_mlocked), so a VM_LOCKED VMA may map it unmlocked, as the
+	 * kernel's would.  Only validate_vm's mlock check reads it.
+	 */
+	PG_dupmm_mlock_lost = 1u << 12,
 };
 
 #define PAGE_MAPPING_ANON 0x1UL
@@ -100,12 +108,22 @@ enum pageflags {
  * mapcount counts the PTEs that map the page (the kernel stores that
  * number minus one in _mapcount).  For a page-table page it counts the
  * entries in use, so that an empty table is found without a scan.
+ *
+ * mlock_count shares its word with the free-list link, as the kernel's
+ * folio->mlock_count shares lru.prev with the LRU link (the unevictable
+ * "LRU" is no list, so the link is free for the count): it is the number
+ * of VM_LOCKED mappings that have mlocked the page, valid only while the
+ * page is PG_unevictable (0 otherwise, by the model's convention), and
+ * may undercount as the kernel's does (mm/mlock.c).
  */
 struct page {
 	uint32_t flags;
 	int32_t refcount;
 	int32_t mapcount;
-	uint32_t free_next;	/* free-list link: a pfn, 0 = end */
+	union {
+		uint32_t free_next;	/* free: the free-list link, a pfn, 0 = end */
+		int32_t mlock_count;	/* PG_unevictable: mlocks held (__mlock_folio) */
+	};
 	void *mapping;		/* anon_vma | PAGE_MAPPING_ANON, or address_space */
 	uint64_t index;		/* linear page index in its mapping */
 };
