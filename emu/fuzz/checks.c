@@ -70,16 +70,52 @@ static bool vma_extent(int pid, uint64_t addr, uint64_t *start, uint64_t *end, v
 	return false;
 }
 
-/* The lock bits dupmm's page at addr has now (-1: unmapped). */
+/* The task of pid in the step being checked, with an address space (or NULL). */
+static struct mm_struct *mm_of(struct fuzz_checker *c, int pid)
+{
+	struct task *t = c->k ? kernel_find_task(c->k, pid) : NULL;
+
+	return t ? t->mm : NULL;
+}
+
+/* dupmm's VMA at addr now: its extent (vma_now), its lock bits (-1: unmapped). */
+static struct vm_area_struct *vma_at(struct fuzz_checker *c, int pid, uint64_t addr)
+{
+	struct mm_struct *mm = mm_of(c, pid);
+	struct vm_area_struct *vma = mm ? find_vma(mm, addr) : NULL;
+
+	return vma && vma->vm_start <= addr ? vma : NULL;
+}
+
+static bool vma_now(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg)
+{
+	struct vm_area_struct *vma = vma_at(arg, pid, addr);
+
+	if (vma == NULL)
+		return false;
+	*start = vma->vm_start;
+	*end = vma->vm_end;
+	return true;
+}
+
 static int lock_bits(int pid, uint64_t addr, void *arg)
 {
-	struct fuzz_checker *c = arg;
-	struct task *t = c->k ? kernel_find_task(c->k, pid) : NULL;
-	struct vm_area_struct *vma = t && t->mm ? find_vma(t->mm, addr) : NULL;
+	struct vm_area_struct *vma = vma_at(arg, pid, addr);
 
-	if (vma == NULL || vma->vm_start > addr)
+	if (vma == NULL)
 		return -1;
 	return (int)(ref_flags_of(vma->vm_flags) & (RFB(RF_LO) | RFB(RF_LF)));
+}
+
+/* Would dupmm's reclaim leave the page at addr alone (it is mlocked)? */
+static bool unevictable(int pid, uint64_t addr, void *arg)
+{
+	struct mm_struct *mm = mm_of(arg, pid);
+	pte_t pte = mm ? mm_lookup_pte(mm, addr) : 0;
+
+	if (!pte_present(pte) || is_zero_pfn(pte_pfn(pte)))
+		return false;
+	return (pfn_to_page(pte_pfn(pte))->flags & (PG_mlocked | PG_unevictable)) != 0;
 }
 
 void fuzz_checker_before(const struct strace_record *r, struct kernel *k, void *arg)
@@ -110,7 +146,14 @@ struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base
 	c->model = model;
 	c->full_every = MAX(full_every, 1u);
 	if (model)
-		c->ref = ref_new(base, npages, dir, vma_extent, lock_bits, c);
+	{
+		const struct ref_kernel_view view = {
+			.vma_before = vma_extent, .vma_now = vma_now, .lock_bits = lock_bits,
+			.unevictable = unevictable, .arg = c,
+		};
+
+		c->ref = ref_new(base, npages, dir, &view);
+	}
 	return c;
 }
 

@@ -85,9 +85,7 @@ struct ref_model {
 	uint64_t base;
 	unsigned int npages;
 	char *dir;
-	ref_vma_fn vma_fn;
-	ref_lock_fn lock_fn;
-	void *vma_arg;
+	struct ref_kernel_view view;	/* zeroes: none */
 	GHashTable *procs;	/* pid -> struct rproc * */
 	GPtrArray *spaces;	/* live struct rspace * */
 	GPtrArray *objs;	/* struct robj *, all freed at the end */
@@ -201,8 +199,8 @@ static struct rproc *proc_new(struct ref_model *m, int pid, struct rspace *s, GH
 	return p;
 }
 
-struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir, ref_vma_fn vma_fn,
-			  ref_lock_fn lock_fn, void *vma_arg)
+struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir,
+			  const struct ref_kernel_view *view)
 {
 	struct ref_model *m = g_new0(struct ref_model, 1);
 
@@ -210,9 +208,8 @@ struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir, r
 	m->base = base;
 	m->npages = npages;
 	m->dir = g_strdup(dir ? dir : ".");
-	m->vma_fn = vma_fn;
-	m->lock_fn = lock_fn;
-	m->vma_arg = vma_arg;
+	if (view)
+		m->view = *view;
 	m->procs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, proc_free);
 	m->spaces = g_ptr_array_new();
 	m->objs = g_ptr_array_new_with_free_func(obj_free);
@@ -754,17 +751,34 @@ static int64_t advice_flags(const struct rpage *p, uint64_t adv)
 }
 
 /*
+ * Is the page unevictable (mlocked)?  The kernel keeps that per page, over
+ * every locked mapping of it in every process (a page a fork parent has
+ * mlocked is unevictable in the child too; MREMAP_DONTUNMAP's source keeps
+ * its pages mlocked though it loses VM_LOCKED), and batched per CPU: taken
+ * from the simulated kernel (delegated; MLOCK-PAGE-1..3).  Without a view,
+ * as the page's own lock bits say.
+ */
+static bool unevictable(struct ref_model *m, struct rproc *pr, unsigned int i)
+{
+	if (m->view.unevictable == NULL)
+		return (pr->space->pages[i].flags & F(LO)) != 0;
+	return m->view.unevictable(pr->pid, m->base + (uint64_t)i * PG, m->view.arg);
+}
+
+/*
  * Reclaim (MADV_PAGEOUT), without swap: a lazily freed page mapped only
  * here goes if nothing wrote it since MADV_FREE; one written since is
  * ordinary memory again.  COLD only ages pages: nothing to see.
  */
-static long advise_pageout(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+static long advise_pageout(struct ref_model *m, struct rproc *pr, unsigned int i, uint64_t adv)
 {
+	struct rspace *s = pr->space;
 	struct rpage *p = &s->pages[i];
 
 	if (p->flags & F(LO))
 		return -EINVAL;
-	if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree && p->data->refs == 1) {
+	if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree && p->data->refs == 1 &&
+	    !unevictable(m, pr, i)) {
 		if (p->dirty)
 			p->data->lazyfree = false;
 		else
@@ -778,11 +792,13 @@ static long advise_pageout(struct ref_model *m, struct rspace *s, unsigned int i
  * even if another process maps it too (reclaim then skips it while it is
  * shared); this mapping's view is clean from now on.
  */
-static long advise_free(struct rpage *p)
+static long advise_free(struct ref_model *m, struct rproc *pr, unsigned int i)
 {
+	struct rpage *p = &pr->space->pages[i];
+
 	if ((p->flags & F(LO)) || p->obj || is_shared(p))
 		return -EINVAL;
-	if (p->data)
+	if (p->data && !unevictable(m, pr, i))
 		p->data->lazyfree = true;
 	p->dirty = false;
 	return 0;
@@ -813,14 +829,15 @@ static long advise_remove(struct ref_model *m, struct rpage *p)
 }
 
 /* What the advice does to page i beyond its flags; 0 or the error that stops the walk. */
-static long advise_page_contents(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+static long advise_page_contents(struct ref_model *m, struct rproc *pr, unsigned int i, uint64_t adv)
 {
+	struct rspace *s = pr->space;
 	struct rpage *p = &s->pages[i];
 
 	switch (adv) {
 	case MADV_COLD_:
 	case MADV_PAGEOUT_:
-		return advise_pageout(m, s, i, adv);
+		return advise_pageout(m, pr, i, adv);
 	case MADV_DONTNEED_:
 	case MADV_DONTNEED_LOCKED_:
 		if (adv == MADV_DONTNEED_ && (p->flags & F(LO)))
@@ -829,7 +846,7 @@ static long advise_page_contents(struct ref_model *m, struct rspace *s, unsigned
 			zap(m, s, i);
 		return 0;
 	case MADV_FREE_:
-		return advise_free(p);
+		return advise_free(m, pr, i);
 	case MADV_REMOVE_:
 		return advise_remove(m, p);
 	case MADV_GUARD_INSTALL_:
@@ -852,20 +869,20 @@ static long advise_page_contents(struct ref_model *m, struct rspace *s, unsigned
 }
 
 /* One page of the walk over the range. */
-static long advise_page(struct ref_model *m, struct rspace *s, unsigned int i, uint64_t adv)
+static long advise_page(struct ref_model *m, struct rproc *pr, unsigned int i, uint64_t adv)
 {
-	struct rpage *p = &s->pages[i];
+	struct rpage *p = &pr->space->pages[i];
 	int64_t fl = advice_flags(p, adv);
 	long err;
 
 	if (fl < 0)
 		return (long)fl;
-	err = advise_page_contents(m, s, i, adv);
+	err = advise_page_contents(m, pr, i, adv);
 	if (err)
 		return err;
 	if ((uint32_t)fl != p->flags) {
 		p->flags = (uint32_t)fl;
-		mark(m, s, i);
+		mark(m, pr->space, i);
 	}
 	return 0;
 }
@@ -930,7 +947,7 @@ static long ref_madvise(struct ref_model *m, struct rproc *pr, const struct ref_
 				hole = true;
 				continue;
 			}
-			err = advise_page(m, s, i, adv);
+			err = advise_page(m, pr, i, adv);
 			if (err)
 				return err;
 		}
@@ -1099,7 +1116,7 @@ static void take_lock_bits(struct ref_model *m, struct rproc *pr, uint64_t start
 		return;
 	for (unsigned int i = a; i < b; i++) {
 		struct rpage *p = &pr->space->pages[i];
-		int bits = m->lock_fn(pr->pid, m->base + (uint64_t)i * PG, m->vma_arg);
+		int bits = m->view.lock_bits(pr->pid, m->base + (uint64_t)i * PG, m->view.arg);
 
 		if (p->mapped && bits >= 0 && (p->flags & LOCK_BITS) != (uint32_t)bits) {
 			p->flags = (p->flags & ~LOCK_BITS) | ((uint32_t)bits & LOCK_BITS);
@@ -1214,21 +1231,27 @@ static void mremap_move(struct ref_model *m, struct rspace *s, uint64_t addr, ui
 /*
  * MREMAP_DONTUNMAP: the source VMAs lose VM_LOCKED whole, but which pages
  * that covers depends on how the kernel split them (each piece's
- * destination is unmapped first) and merged the destination into them:
- * take the simulated kernel's lock bits there (delegated).
+ * destination is unmapped first) and merged the destination into them and
+ * into its neighbours (a merged VMA loses it whole too): take the
+ * simulated kernel's lock bits over the source VMAs as they were and over
+ * the destination's VMAs as they are (delegated).
  */
 static void mremap_dontunmap_locks(struct ref_model *m, struct rproc *pr, uint64_t addr, uint64_t ol,
 				   uint64_t to, uint64_t nl)
 {
-	for (uint64_t a = addr; a < addr + ol; a += PG) {
-		uint64_t vs, ve;
+	const struct ref_kernel_view *v = &m->view;
+	uint64_t vs, ve;
 
-		if (m->vma_fn(pr->pid, a, &vs, &ve, m->vma_arg)) {
+	for (uint64_t a = addr; a < addr + ol; a += PG)
+		if (v->vma_before(pr->pid, a, &vs, &ve, v->arg)) {
 			take_lock_bits(m, pr, vs, ve);
 			a = MAX(ve, a + PG) - PG;
 		}
-	}
-	take_lock_bits(m, pr, to, to + nl);
+	for (uint64_t a = to; a < to + nl; a += PG)
+		if (v->vma_now(pr->pid, a, &vs, &ve, v->arg)) {
+			take_lock_bits(m, pr, vs, ve);
+			a = MAX(ve, a + PG) - PG;
+		}
 }
 
 static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
@@ -1258,8 +1281,13 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_c
 		mremap_in_place(m, pr->space, addr, ol, nl);
 	else
 		mremap_move(m, pr->space, addr, ol, nl, to, flags);
-	if (ol && to != addr && (flags & MREMAP_DONTUNMAP_) && m->vma_fn && m->lock_fn)
+	if (ol && to != addr && (flags & MREMAP_DONTUNMAP_)) {
+		if (m->view.vma_before == NULL) {
+			out->error = g_strdup("MREMAP_DONTUNMAP without a view of the simulated kernel");
+			return c->model_ret;
+		}
 		mremap_dontunmap_locks(m, pr, addr, ol, to, nl);
+	}
 	return c->model_ret;
 }
 

@@ -66,18 +66,35 @@ struct ref_result {
 };
 
 /*
- * For the delegated cases: the extent the simulated kernel's VMA at addr
- * had before the call, and the lock bits (RFB(RF_LO) | RFB(RF_LF)) its page
- * at addr has after it (-1: unmapped).
+ * What the model asks the simulated kernel, for the delegated cases (each
+ * says so where it is used):
+ *   vma_before  the extent the kernel's VMA at addr had before the call;
+ *   vma_now     the extent its VMA at addr has now (false: unmapped);
+ *   lock_bits   the lock bits (RFB(RF_LO) | RFB(RF_LF)) its page at addr
+ *               has now (-1: unmapped);
+ *   unevictable whether reclaim would leave its page at addr alone: the
+ *               kernel keeps mlock per page, counted over every locked
+ *               mapping of it, in every process, and batched per CPU
+ *               (MLOCK-PAGE-1..3), which a page-granular model of what a
+ *               program sees does not follow.
  */
-typedef bool (*ref_vma_fn)(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg);
-typedef int (*ref_lock_fn)(int pid, uint64_t addr, void *arg);
+struct ref_kernel_view {
+	bool (*vma_before)(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg);
+	bool (*vma_now)(int pid, uint64_t addr, uint64_t *start, uint64_t *end, void *arg);
+	int (*lock_bits)(int pid, uint64_t addr, void *arg);
+	bool (*unevictable)(int pid, uint64_t addr, void *arg);
+	void *arg;
+};
 
 struct ref_model;
 
-/* A model of the pages [base, base + npages * 4K); files open relative to dir. */
+/*
+ * A model of the pages [base, base + npages * 4K); files open relative to
+ * dir.  view: the simulated kernel, asked where the model delegates (NULL:
+ * it never asks, and a call that needs it is an error of the model).
+ */
 struct ref_model *ref_new(uint64_t base, unsigned int npages, const char *dir,
-			  ref_vma_fn vma_fn, ref_lock_fn lock_fn, void *arg);
+			  const struct ref_kernel_view *view);
 void ref_free(struct ref_model *m);
 /*
  * Apply record r, a call with arguments args (NULL for an exit line); the
