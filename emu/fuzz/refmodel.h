@@ -13,8 +13,11 @@
  *   - where it depends on VMA boundaries, which pages alone do not have:
  *     mremap's refusals (is the old range one VMA?) and which pages
  *     MREMAP_DONTUNMAP unlocks (the source VMAs, as the kernel splits and
- *     merges them piece by piece: the lock bits of the source VMAs' and
- *     the destination's pages);
+ *     merges them piece by piece, and the destination's VMAs as it merged
+ *     them: their lock bits);
+ *   - which pages are mlocked, for reclaim (MADV_FREE, MADV_PAGEOUT): the
+ *     kernel counts it per page over every locked mapping, in every
+ *     process, batched per CPU;
  *   - numbering the log does not give: a child's pid when the log says
  *     "= ?", and whether a fork was refused;
  *   - the host's file system: whether an open or an execve succeeded (a
