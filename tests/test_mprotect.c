@@ -44,6 +44,7 @@ END_TEST
 
 START_TEST(test_argument_errors)
 {
+	/* MPROT-ARGS-1, in the kernel's order (traces/mprotect-grows.strace) */
 	map_anon(mm, W, 2 * PG, RW);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W + 1, PG, PROT_READ_, -1), -EINVAL);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, 0x10, -1), -EINVAL);
@@ -52,6 +53,53 @@ START_TEST(test_argument_errors)
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_GROWSDOWN_ | PROT_GROWSUP_, -1),
 			 -EINVAL);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, (uint64_t)-PG, PROT_READ_, -1), -ENOMEM);
+	/* length 0 comes before the prot bits; an unaligned start before both */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 0, PROT_READ_ | 0x10, -1), 0);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 1, 0, PROT_READ_ | 0x10, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 0, PROT_GROWSDOWN_ | PROT_GROWSUP_, -1), -EINVAL);
+	/* the prot bits come before the lookup: EINVAL where nothing is mapped */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 256 * PG, PG, PROT_READ_ | 0x10, -1), -EINVAL);
+	/* PROT_SEM is accepted, and ignored */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_WRITE_ | PROT_SEM_, -1), 0);
+	ck_assert_str_eq(vmflags_at(mm, W), "rd wr mr mw me ac");
+}
+END_TEST
+
+START_TEST(test_grows_after_lookup)
+{
+	/*
+	 * DIV-MPROT-GROWSUP, fixed: PROT_GROWSUP fails only after the VMA
+	 * lookup, so with nothing mapped at or after the address, or a start
+	 * in a hole, ENOMEM; on a VMA, EINVAL (no VMA grows up on x86).
+	 * PROT_GROWSDOWN starts at the VMA's start, even from a hole below
+	 * it, and needs VM_GROWSDOWN (traces/mprotect-grows.strace).
+	 */
+	uint64_t gd = W + 32 * PG;
+
+	map_anon(mm, W, 4 * PG, RW);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, gd, 4 * PG, RW,
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0),
+			 (long)gd);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 256 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, 32 * PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, (uint64_t)-PG, 2 * PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), -ENOMEM);
+	ck_assert(flags_at(mm, W) & VM_WRITE);
+	/* from the hole below, up to one page into the VMA: [gd, gd + PG) */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, 17 * PG, PROT_READ_ | PROT_GROWSDOWN_, -1), 0);
+	ck_assert(!(flags_at(mm, gd) & VM_WRITE));
+	ck_assert(flags_at(mm, gd + PG) & VM_WRITE);
+	/* from inside: the whole VMA below the end */
+	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), 0);
+	ck_assert(!(flags_at(mm, gd + 2 * PG) & VM_WRITE));
+	ck_assert(flags_at(mm, gd + 3 * PG) & VM_WRITE);
+	ck_assert_int_eq(count_vmas(mm, gd, gd + 4 * PG), 2);
 }
 END_TEST
 
@@ -125,6 +173,7 @@ int main(void)
 	tcase_add_test(tc, test_account_dropped_on_never_faulted);
 	tcase_add_test(tc, test_hole_changes_what_came_before);
 	tcase_add_test(tc, test_argument_errors);
+	tcase_add_test(tc, test_grows_after_lookup);
 	tcase_add_test(tc, test_ptes_follow);
 	tcase_add_test(tc, test_enomem_changes_nothing);
 	suite_add_tcase(s, tc);

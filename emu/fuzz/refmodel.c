@@ -652,16 +652,42 @@ static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a
 	}
 }
 
+/*
+ * The first page of the growing-down mapping that holds page i
+ * (PROT_GROWSDOWN's "down to the beginning of a mapping that grows
+ * downward", mprotect(2)): the run of anonymous `gd` pages ending at i.
+ */
+static unsigned int growsdown_start(const struct rspace *s, unsigned int i)
+{
+	while (i > 0 && s->pages[i - 1].mapped && (s->pages[i - 1].flags & F(GD)) &&
+	       s->pages[i - 1].obj == NULL)
+		i--;
+	return i;
+}
+
+/*
+ * mprotect(2).  The checks that need no mapping first, in this order
+ * (observed): PROT_GROWSDOWN with PROT_GROWSUP EINVAL, a start not on a
+ * page EINVAL, length 0 is 0, a range that wraps ENOMEM, a prot bit other
+ * than READ, WRITE, EXEC, SEM and the two GROWS EINVAL.  Then the
+ * mapping: none in the range is ENOMEM.  PROT_GROWSDOWN applies from the
+ * beginning of the mapping that grows down (EINVAL if the first mapping
+ * in the range does not), even if addr lies in the hole below it.
+ * Otherwise addr must be mapped (ENOMEM), and PROT_GROWSUP is EINVAL: it
+ * is for stacks that grow up, which x86 does not have.  The pages are then
+ * changed in order up to the first hole, which makes the call ENOMEM.
+ */
 static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
+	const uint64_t grows = PROT_GROWSDOWN_ | PROT_GROWSUP_;
 	uint64_t start = c->a[0], len = c->a[1], prot = c->a[2], end;
 	struct rspace *s = pr->space;
-	unsigned int a, b;
+	unsigned int a, b, first;
 
 	(void)out;
-	if (start & (PG - 1))
+	if ((prot & grows) == grows)
 		return -EINVAL;
-	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
+	if (start & (PG - 1))
 		return -EINVAL;
 	if (len == 0)
 		return 0;
@@ -669,8 +695,24 @@ static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref
 	end = start + len;
 	if (end <= start)
 		return -ENOMEM;
+	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_ | grows))
+		return -EINVAL;
 	if (!window_range(m, start, end, &a, &b) || start < m->base)
 		return -ENOMEM;
+	for (first = a; first < b && !s->pages[first].mapped; first++)
+		;
+	if (first == b)
+		return -ENOMEM;
+	if (prot & PROT_GROWSDOWN_) {
+		if (!(s->pages[first].flags & F(GD)))
+			return -EINVAL;
+		a = growsdown_start(s, first);
+	} else {
+		if (first != a)
+			return -ENOMEM;
+		if (prot & PROT_GROWSUP_)
+			return -EINVAL;
+	}
 	for (unsigned int i = a; i < b; i++) {
 		struct rpage *p = &s->pages[i];
 		uint32_t nf = (p->flags & ~ACCESS) | prot_flags(prot);
