@@ -7,10 +7,14 @@
 /*
  * change_pte_range: the present PTEs of [addr, end), which lie in one PTE
  * table from ptep on, rebuilt for newflags.  The accessed, dirty, special
- * and soft-dirty bits stay.  can_change_pte_writable: a dirty-tracked
- * shared page that is already dirty, and a private exclusive anonymous
- * page that is already dirty in a writable VMA, become writable at once,
- * sparing a fault; anything else waits for do_wp_page.
+ * and soft-dirty bits stay.  can_change_pte_writable (v6.12; split into
+ * can_change_private_pte_writable and can_change_shared_pte_writable in
+ * 6.17, no functional change): a dirty-tracked shared page that is
+ * already dirty, and a private exclusive anonymous page in a writable VMA,
+ * dirty or clean, become writable at once, sparing a fault; anything else
+ * waits for do_wp_page.  (A clean exclusive page is one MADV_FREE
+ * cleaned; soft-dirty would want a write fault, but the host has
+ * CONFIG_MEM_SOFT_DIRTY off.  MPROT-PTE-1.)
  */
 static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t addr,
 			     uint64_t end, uint64_t newflags)
@@ -27,7 +31,7 @@ static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t a
 			pte = pte_mkwrite(pte);
 		page = vm_normal_page(vma, addr, old);
 		if (!(newflags & VM_SHARED) && (newflags & VM_WRITE) && page && PageAnon(page) &&
-		    (page->flags & PG_anon_exclusive) && pte_dirty(old))
+		    (page->flags & PG_anon_exclusive))
 			pte = pte_mkwrite(pte);
 		*ptep = pte;
 	}

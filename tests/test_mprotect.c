@@ -121,6 +121,36 @@ START_TEST(test_ptes_follow)
 }
 END_TEST
 
+START_TEST(test_clean_exclusive_made_writable)
+{
+	/*
+	 * DIV-MPROT-DIRTY, fixed: can_change_pte_writable wants no dirty PTE
+	 * for a private exclusive anonymous page.  MADV_FREE leaves it clean;
+	 * read-only and back, it is writable at once, still clean.  A page
+	 * shared with a fork child is not exclusive: it stays read-only.
+	 */
+	struct mm_struct *child;
+
+	map_anon(mm, W, 2 * PG, RW);
+	put_byte(mm, W, 1, 2 * PG);
+	ck_assert_int_eq(do_madvise(mm, W, PG, MADV_FREE_), 0);
+	ck_assert(!pte_dirty(mm_lookup_pte(mm, W)));
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, PROT_READ_, -1), 0);
+	ck_assert(!pte_write(mm_lookup_pte(mm, W)));
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, RW, -1), 0);
+	ck_assert(pte_write(mm_lookup_pte(mm, W)));
+	ck_assert(!pte_dirty(mm_lookup_pte(mm, W)));
+	ck_assert(pte_write(mm_lookup_pte(mm, W + PG)));
+	ck_assert(pte_dirty(mm_lookup_pte(mm, W + PG)));
+	child = fork_mm(mm);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, PROT_READ_, -1), 0);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, RW, -1), 0);
+	ck_assert(!pte_write(mm_lookup_pte(mm, W)));
+	ck_assert(!pte_write(mm_lookup_pte(mm, W + PG)));
+	mmput(child);
+}
+END_TEST
+
 START_TEST(test_enomem_changes_nothing)
 {
 	uint64_t committed;
@@ -175,6 +205,7 @@ int main(void)
 	tcase_add_test(tc, test_argument_errors);
 	tcase_add_test(tc, test_grows_after_lookup);
 	tcase_add_test(tc, test_ptes_follow);
+	tcase_add_test(tc, test_clean_exclusive_made_writable);
 	tcase_add_test(tc, test_enomem_changes_nothing);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
