@@ -20,6 +20,14 @@ static void setup(void)
 	mm_set_brk(mm, HEAP);
 }
 
+/* The VmFlags of the VMA holding addr are want. */
+static void assert_vmflags(struct mm_struct *m, uint64_t addr, const char *want)
+{
+	g_autofree char *f = vmflags_at(m, addr);
+
+	ck_assert_str_eq(f, want);
+}
+
 START_TEST(test_brk_grow_shrink)
 {
 	g_autoptr(GString) maps = g_string_new(NULL);
@@ -136,11 +144,11 @@ START_TEST(test_prot_not_validated)
 	uint8_t v;
 
 	ck_assert_int_eq(map_anon(mm, W, 4 * PG, PROT_READ_ | 0x10), (long)W);
-	ck_assert_str_eq(vmflags_at(mm, W), "rd mr mw me");
+	assert_vmflags(mm, W, "rd mr mw me");
 	ck_assert_int_eq(map_anon(mm, W + 16 * PG, 4 * PG, RW | PROT_SEM_ | PROT_GROWSDOWN_), (long)(W + 16 * PG));
-	ck_assert_str_eq(vmflags_at(mm, W + 16 * PG), "rd wr mr mw me ac");
+	assert_vmflags(mm, W + 16 * PG, "rd wr mr mw me ac");
 	ck_assert_int_eq(map_anon(mm, W + 32 * PG, 4 * PG, 0x10), (long)(W + 32 * PG));
-	ck_assert_str_eq(vmflags_at(mm, W + 32 * PG), "mr mw me");
+	assert_vmflags(mm, W + 32 * PG, "mr mw me");
 	ck_assert_int_eq(get_byte(mm, W, &v), 0);
 	ck_assert_int_eq(put_byte(mm, W, 1, 1), -EFAULT);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, RW, -1), 0);
@@ -171,7 +179,7 @@ START_TEST(test_droppable_rules)
 	ck_assert_int_eq(do_mlockall(mm, MCL_FUTURE_ | MCL_ONFAULT_), 0);
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 16 * PG, 2 * PG, RW, drop, 0), (long)(W + 16 * PG));
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 18 * PG, 2 * PG, RW, drop, 0), (long)(W + 18 * PG));
-	ck_assert_str_eq(vmflags_at(mm, W + 16 * PG), "rd wr mr mw me nr wf dd dp");
+	assert_vmflags(mm, W + 16 * PG, "rd wr mr mw me nr wf dd dp");
 	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 20 * PG), 2);
 	ck_assert_int_eq(smaps_kb(mm, W + 16 * PG, "Rss:"), 8);
 	ck_assert_int_eq(status_kb(mm, "VmLck:"), 0);

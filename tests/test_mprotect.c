@@ -7,6 +7,14 @@
 #define mm test_mm
 #define RW (PROT_READ_ | PROT_WRITE_)
 
+/* The VmFlags of the VMA holding addr are want. */
+static void assert_vmflags(struct mm_struct *m, uint64_t addr, const char *want)
+{
+	g_autofree char *f = vmflags_at(m, addr);
+
+	ck_assert_str_eq(f, want);
+}
+
 START_TEST(test_account_dropped_on_never_faulted)
 {
 	/* F20: RO of a never-faulted private anon VMA drops ac and its charge;
@@ -61,7 +69,7 @@ START_TEST(test_argument_errors)
 	ck_assert_int_eq(do_mprotect_pkey(mm, W + 256 * PG, PG, PROT_READ_ | 0x10, -1), -EINVAL);
 	/* PROT_SEM is accepted, and ignored */
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_WRITE_ | PROT_SEM_, -1), 0);
-	ck_assert_str_eq(vmflags_at(mm, W), "rd wr mr mw me ac");
+	assert_vmflags(mm, W, "rd wr mr mw me ac");
 }
 END_TEST
 
