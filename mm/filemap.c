@@ -202,22 +202,30 @@ void filemap_remove_page(struct page *page)
  * PROT_EXEC mapping it maps the page alone when the page ends the VMA.
  * Divergence: the kernel stops reading around after 100 misses without
  * hits (MMAP_LOTSAMISS); the model always reads around.  Divergence: no
- * asynchronous read-ahead: a fault that finds a page the kernel marked
- * PG_readahead reads the next window (do_async_mmap_readahead); the model
- * reads only on a miss.
+ * PG_readahead: the kernel marks the folio where the asynchronous part of
+ * a read-ahead starts, fault-around (filemap_map_pages) leaves a marked
+ * folio unmapped, and a fault that finds one outside a MADV_RANDOM VMA
+ * clears the mark and reads the next window (do_async_mmap_readahead);
+ * the model marks nothing and reads only on a miss (DIV-RA-MARK; seen on
+ * the host only with files larger than the read-ahead window).
  */
 #define RA_PAGES 32
 void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *mapping,
 			    uint64_t pgoff)
 {
 	/*
-	 * The order the host shows: MADV_HUGEPAGE's read-ahead first (two
-	 * PMD-sized folios' worth from the aligned start; observed: the whole
-	 * small file), MADV_SEQUENTIAL's, then VM_EXEC's (meant for random
-	 * access, so before MADV_RANDOM's none).
+	 * The order the host shows: MADV_HUGEPAGE's read-ahead first (from
+	 * the PMD-aligned index, two PMD-sized folios' worth, or one with
+	 * VM_RAND_READ: "Fetch two PMD folios, so we get the chance to
+	 * actually readahead, unless we've been told not to"; observed with
+	 * mincore on a 4 MiB file: pages 0-1023, or 0-511 under MADV_RANDOM,
+	 * for a fault on page 1), MADV_SEQUENTIAL's, then VM_EXEC's (meant
+	 * for random access, so before MADV_RANDOM's none).  FILE-RA-1.
 	 */
 	if (vma->vm_flags & VM_HUGEPAGE) {
-		filemap_readahead(mapping, pgoff & ~(uint64_t)(PTRS_PER_TABLE - 1), 2 * PTRS_PER_TABLE);
+		uint64_t nr = (vma->vm_flags & VM_RAND_READ) ? PTRS_PER_TABLE : 2 * PTRS_PER_TABLE;
+
+		filemap_readahead(mapping, pgoff & ~(uint64_t)(PTRS_PER_TABLE - 1), nr);
 		return;
 	}
 	if (vma->vm_flags & VM_SEQ_READ) {

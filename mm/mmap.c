@@ -185,8 +185,18 @@ static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t add
 	if (vm_flags & VM_ACCOUNT)
 		vm_committed_as += (int64_t)pages;
 	vm_stat_account(mm, vm_flags, (int64_t)pages);
-	if (vm_flags & VM_LOCKED)
-		mm->locked_vm += pages;
+	/*
+	 * vma_supports_mlock: a VM_DROPPABLE VMA is never locked, even when
+	 * mlockall(MCL_FUTURE) asked for it (after the merge, which saw
+	 * VM_LOCKED: such a mapping merges with no droppable neighbour).
+	 * do_mmap still populates it (MMAP-DROPPABLE-1).
+	 */
+	if (vm_flags & VM_LOCKED) {
+		if (vma->vm_flags & VM_DROPPABLE)
+			vma->vm_flags &= ~VM_LOCKED_MASK;
+		else
+			mm->locked_vm += pages;
+	}
 	return (int64_t)addr;
 }
 
@@ -258,7 +268,10 @@ int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 			vm_flags |= VM_SHARED | VM_MAYSHARE;
 			break;
 		case MAP_DROPPABLE_:
-			if (flags & MAP_GROWSDOWN_)
+			/* not locked, no hugetlb, not a stack (MMAP-DROPPABLE-1) */
+			if (flags & (MAP_LOCKED_ | MAP_HUGETLB_))
+				return -EINVAL;
+			if (vm_flags & VM_GROWSDOWN)
 				return -EINVAL;
 			vm_flags |= VM_DROPPABLE | VM_WIPEONFORK | VM_DONTDUMP | VM_NORESERVE;
 			/* fallthrough */

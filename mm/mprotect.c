@@ -7,10 +7,14 @@
 /*
  * change_pte_range: the present PTEs of [addr, end), which lie in one PTE
  * table from ptep on, rebuilt for newflags.  The accessed, dirty, special
- * and soft-dirty bits stay.  can_change_pte_writable: a dirty-tracked
- * shared page that is already dirty, and a private exclusive anonymous
- * page that is already dirty in a writable VMA, become writable at once,
- * sparing a fault; anything else waits for do_wp_page.
+ * and soft-dirty bits stay.  can_change_pte_writable (v6.12; split into
+ * can_change_private_pte_writable and can_change_shared_pte_writable in
+ * 6.17, no functional change): a dirty-tracked shared page that is
+ * already dirty, and a private exclusive anonymous page in a writable VMA,
+ * dirty or clean, become writable at once, sparing a fault; anything else
+ * waits for do_wp_page.  (A clean exclusive page is one MADV_FREE
+ * cleaned; soft-dirty would want a write fault, but the host has
+ * CONFIG_MEM_SOFT_DIRTY off.  MPROT-PTE-1.)
  */
 static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t addr,
 			     uint64_t end, uint64_t newflags)
@@ -27,7 +31,7 @@ static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t a
 			pte = pte_mkwrite(pte);
 		page = vm_normal_page(vma, addr, old);
 		if (!(newflags & VM_SHARED) && (newflags & VM_WRITE) && page && PageAnon(page) &&
-		    (page->flags & PG_anon_exclusive) && pte_dirty(old))
+		    (page->flags & PG_anon_exclusive))
 			pte = pte_mkwrite(pte);
 		*ptep = pte;
 	}
@@ -96,9 +100,15 @@ static int mprotect_fixup(struct vm_area_struct *vma, struct vm_area_struct **pp
 }
 
 /*
- * do_mprotect_pkey: the checks in the kernel's order.  The range must be
- * mapped without holes (ENOMEM, after changing what came before the
- * hole); a protection the VMA may not have (no VM_MAY*) is EACCES.
+ * do_mprotect_pkey: the checks in the kernel's order (MPROT-ARGS-1): both
+ * GROWS bits, an unaligned start, length 0, a wrapping range, then prot
+ * bits other than READ, WRITE, EXEC and SEM (arch_validate_prot), all
+ * before the VMA lookup; after it, no VMA meeting the range is ENOMEM,
+ * PROT_GROWSDOWN on a VMA that does not grow down EINVAL, a start in a
+ * hole ENOMEM, and then PROT_GROWSUP EINVAL (x86 has no VM_GROWSUP, so no
+ * VMA grows up).  The range must be mapped without holes (ENOMEM, after
+ * changing what came before the hole); a protection the VMA may not have
+ * (no VM_MAY*) is EACCES.
  */
 long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t prot, int pkey)
 {
@@ -125,9 +135,7 @@ long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64
 	if (end <= start)
 		return -ENOMEM;
 	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
-		return -EINVAL;
-	if (grows & PROT_GROWSUP_)
-		return -EINVAL;	/* x86 has no VM_GROWSUP */
+		return -EINVAL;	/* arch_validate_prot */
 
 	vma = find_vma_prev(mm, start, &prev);
 	if (vma == NULL || vma->vm_start >= end)
@@ -136,8 +144,11 @@ long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64
 		start = vma->vm_start;
 		if (!(vma->vm_flags & VM_GROWSDOWN))
 			return -EINVAL;
-	} else if (vma->vm_start > start) {
-		return -ENOMEM;
+	} else {
+		if (vma->vm_start > start)
+			return -ENOMEM;
+		if (grows & PROT_GROWSUP_)
+			return -EINVAL;	/* !(vm_flags & VM_GROWSUP): VM_GROWSUP is 0 on x86 */
 	}
 	if (start > vma->vm_start)
 		prev = vma;

@@ -84,6 +84,38 @@ START_TEST(test_shmem_is_per_mapping)
 }
 END_TEST
 
+START_TEST(test_huge_readahead)
+{
+	/*
+	 * FILE-RA-1 (DIV-RA-HUGE-RANDOM, fixed): a miss under MADV_HUGEPAGE
+	 * reads from the 2 MiB-aligned index two PMD blocks' worth, one with
+	 * MADV_RANDOM too (host: mincore, and traces/file-ra-huge-random).
+	 */
+	struct file *f = file_new(&aops, NULL, "/big", 2048 * PG, 8, 1, 79, true, false);
+	uint8_t v;
+
+	vm_mmap_pgoff(mm, f, W, PG, PROT_READ_, MAP_PRIVATE_ | MAP_FIXED_, 700);
+	do_madvise(mm, W, PG, MADV_HUGEPAGE_);
+	do_madvise(mm, W, PG, MADV_RANDOM_);
+	reads = 0;
+	get_byte(mm, W, &v);
+	ck_assert_int_eq(v, 0x30 + (700 & 0xff));
+	ck_assert_int_eq(reads, 512);
+	ck_assert(g_hash_table_contains(f->f_mapping->i_pages, GSIZE_TO_POINTER(512)));
+	ck_assert(g_hash_table_contains(f->f_mapping->i_pages, GSIZE_TO_POINTER(1023)));
+	ck_assert(!g_hash_table_contains(f->f_mapping->i_pages, GSIZE_TO_POINTER(511)));
+	ck_assert(!g_hash_table_contains(f->f_mapping->i_pages, GSIZE_TO_POINTER(1024)));
+	/* without MADV_RANDOM: 1024 pages from the aligned index, to the end here */
+	vm_mmap_pgoff(mm, f, W + 16 * PG, PG, PROT_READ_, MAP_PRIVATE_ | MAP_FIXED_, 1030);
+	do_madvise(mm, W + 16 * PG, PG, MADV_HUGEPAGE_);
+	reads = 0;
+	get_byte(mm, W + 16 * PG, &v);
+	ck_assert_int_eq(reads, 1024);
+	ck_assert_uint_eq(g_hash_table_size(f->f_mapping->i_pages), 1536);
+	fput(f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("filemap");
@@ -93,6 +125,7 @@ int main(void)
 	tcase_add_test(tc, test_two_opens_share_the_cache);
 	tcase_add_test(tc, test_cache_lives_as_long_as_the_file);
 	tcase_add_test(tc, test_shmem_is_per_mapping);
+	tcase_add_test(tc, test_huge_readahead);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -20,6 +20,14 @@ static void setup(void)
 	mm_set_brk(mm, HEAP);
 }
 
+/* The VmFlags of the VMA holding addr are want. */
+static void assert_vmflags(struct mm_struct *m, uint64_t addr, const char *want)
+{
+	g_autofree char *f = vmflags_at(m, addr);
+
+	ck_assert_str_eq(f, want);
+}
+
 START_TEST(test_brk_grow_shrink)
 {
 	g_autoptr(GString) maps = g_string_new(NULL);
@@ -126,6 +134,87 @@ START_TEST(test_growsdown_enomem)
 }
 END_TEST
 
+START_TEST(test_prot_not_validated)
+{
+	/*
+	 * MMAP-PROT-1 (DIV-MMAP-PROT, fixed): do_mmap keeps prot's READ,
+	 * WRITE and EXEC bits and ignores the rest (host:
+	 * traces/mmap-prot-droppable.strace); mprotect validates them.
+	 */
+	uint8_t v;
+
+	ck_assert_int_eq(map_anon(mm, W, 4 * PG, PROT_READ_ | 0x10), (long)W);
+	assert_vmflags(mm, W, "rd mr mw me");
+	ck_assert_int_eq(map_anon(mm, W + 16 * PG, 4 * PG, RW | PROT_SEM_ | PROT_GROWSDOWN_), (long)(W + 16 * PG));
+	assert_vmflags(mm, W + 16 * PG, "rd wr mr mw me ac");
+	ck_assert_int_eq(map_anon(mm, W + 32 * PG, 4 * PG, 0x10), (long)(W + 32 * PG));
+	assert_vmflags(mm, W + 32 * PG, "mr mw me");
+	ck_assert_int_eq(get_byte(mm, W, &v), 0);
+	ck_assert_int_eq(put_byte(mm, W, 1, 1), -EFAULT);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, RW, -1), 0);
+	ck_assert_int_eq(put_byte(mm, W, 1, 1), 0);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | 0x10, -1), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_droppable_rules)
+{
+	/*
+	 * MMAP-DROPPABLE-1 (DIV-DROPPABLE-LOCKED, fixed): MAP_DROPPABLE is
+	 * EINVAL with MAP_LOCKED, MAP_GROWSDOWN and a file's MAP_DROPPABLE
+	 * type, EEXIST first over a mapping; mlockall(MCL_FUTURE) neither
+	 * locks it nor counts it in VmLck, yet faults it in, and two such
+	 * mappings side by side do not merge (the merge saw VM_LOCKED).
+	 */
+	const uint64_t drop = MAP_DROPPABLE_ | MAP_ANONYMOUS_ | MAP_FIXED_;
+
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW, drop | MAP_LOCKED_, 0), -EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW, drop | MAP_GROWSDOWN_, 0), -EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW, drop | MAP_HUGETLB_, 0), -EINVAL);
+	ck_assert_int_eq(count_vmas(mm, W, W + 1024 * PG), 0);
+	map_anon(mm, W, 2 * PG, RW);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW,
+				       MAP_DROPPABLE_ | MAP_ANONYMOUS_ | MAP_LOCKED_ | MAP_FIXED_NOREPLACE_, 0),
+			 -EEXIST);
+	ck_assert_int_eq(do_mlockall(mm, MCL_FUTURE_ | MCL_ONFAULT_), 0);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 16 * PG, 2 * PG, RW, drop, 0), (long)(W + 16 * PG));
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 18 * PG, 2 * PG, RW, drop, 0), (long)(W + 18 * PG));
+	assert_vmflags(mm, W + 16 * PG, "rd wr mr mw me nr wf dd dp");
+	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 20 * PG), 2);
+	ck_assert_int_eq(smaps_kb(mm, W + 16 * PG, "Rss:"), 8);
+	ck_assert_int_eq(status_kb(mm, "VmLck:"), 0);
+	ck_assert_int_eq(do_munlockall(mm), 0);
+}
+END_TEST
+
+START_TEST(test_hugetlb_check_order)
+{
+	/*
+	 * MMAP-HUGETLB-1: an anonymous MAP_HUGETLB mapping meets do_mmap's
+	 * checks before the reservation fails (ENOMEM): length 0 and a
+	 * misaligned fixed address EINVAL, MAP_FIXED_NOREPLACE over a mapping
+	 * EEXIST, then a type other than shared or private and growing down
+	 * EINVAL (host: traces/mmap-prot-droppable.strace).
+	 */
+	const uint64_t huge = MAP_ANONYMOUS_ | MAP_HUGETLB_;
+	uint64_t a = W + 512 * PG;
+
+	map_anon(mm, W, 4 * PG, RW);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, 0, RW, huge | MAP_PRIVATE_ | MAP_FIXED_, 0), -EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a + PG, PMD_SIZE, RW, huge | MAP_PRIVATE_ | MAP_FIXED_, 0),
+			 -EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, PMD_SIZE, RW, huge | MAP_FIXED_ | MAP_FIXED_NOREPLACE_, 0),
+			 -EEXIST);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW, huge | MAP_FIXED_, 0), -EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW, huge | MAP_DROPPABLE_ | MAP_FIXED_, 0),
+			 -EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW,
+				       huge | MAP_PRIVATE_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0), -EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW, huge | MAP_SHARED_VALIDATE_ | MAP_FIXED_, 0),
+			 -ENOMEM);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mmap");
@@ -137,6 +226,9 @@ int main(void)
 	tcase_add_test(tc, test_topdown_placement);
 	tcase_add_test(tc, test_growsdown_stack);
 	tcase_add_test(tc, test_growsdown_enomem);
+	tcase_add_test(tc, test_prot_not_validated);
+	tcase_add_test(tc, test_droppable_rules);
+	tcase_add_test(tc, test_hugetlb_check_order);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

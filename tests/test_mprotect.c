@@ -7,6 +7,14 @@
 #define mm test_mm
 #define RW (PROT_READ_ | PROT_WRITE_)
 
+/* The VmFlags of the VMA holding addr are want. */
+static void assert_vmflags(struct mm_struct *m, uint64_t addr, const char *want)
+{
+	g_autofree char *f = vmflags_at(m, addr);
+
+	ck_assert_str_eq(f, want);
+}
+
 START_TEST(test_account_dropped_on_never_faulted)
 {
 	/* F20: RO of a never-faulted private anon VMA drops ac and its charge;
@@ -44,6 +52,7 @@ END_TEST
 
 START_TEST(test_argument_errors)
 {
+	/* MPROT-ARGS-1, in the kernel's order (traces/mprotect-grows.strace) */
 	map_anon(mm, W, 2 * PG, RW);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W + 1, PG, PROT_READ_, -1), -EINVAL);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, 0x10, -1), -EINVAL);
@@ -52,6 +61,53 @@ START_TEST(test_argument_errors)
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_GROWSDOWN_ | PROT_GROWSUP_, -1),
 			 -EINVAL);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, (uint64_t)-PG, PROT_READ_, -1), -ENOMEM);
+	/* length 0 comes before the prot bits; an unaligned start before both */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 0, PROT_READ_ | 0x10, -1), 0);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 1, 0, PROT_READ_ | 0x10, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 0, PROT_GROWSDOWN_ | PROT_GROWSUP_, -1), -EINVAL);
+	/* the prot bits come before the lookup: EINVAL where nothing is mapped */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 256 * PG, PG, PROT_READ_ | 0x10, -1), -EINVAL);
+	/* PROT_SEM is accepted, and ignored */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_WRITE_ | PROT_SEM_, -1), 0);
+	assert_vmflags(mm, W, "rd wr mr mw me ac");
+}
+END_TEST
+
+START_TEST(test_grows_after_lookup)
+{
+	/*
+	 * DIV-MPROT-GROWSUP, fixed: PROT_GROWSUP fails only after the VMA
+	 * lookup, so with nothing mapped at or after the address, or a start
+	 * in a hole, ENOMEM; on a VMA, EINVAL (no VMA grows up on x86).
+	 * PROT_GROWSDOWN starts at the VMA's start, even from a hole below
+	 * it, and needs VM_GROWSDOWN (traces/mprotect-grows.strace).
+	 */
+	uint64_t gd = W + 32 * PG;
+
+	map_anon(mm, W, 4 * PG, RW);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, gd, 4 * PG, RW,
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0),
+			 (long)gd);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 256 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, 32 * PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, (uint64_t)-PG, 2 * PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), -ENOMEM);
+	ck_assert(flags_at(mm, W) & VM_WRITE);
+	/* from the hole below, up to one page into the VMA: [gd, gd + PG) */
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, 17 * PG, PROT_READ_ | PROT_GROWSDOWN_, -1), 0);
+	ck_assert(!(flags_at(mm, gd) & VM_WRITE));
+	ck_assert(flags_at(mm, gd + PG) & VM_WRITE);
+	/* from inside: the whole VMA below the end */
+	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), 0);
+	ck_assert(!(flags_at(mm, gd + 2 * PG) & VM_WRITE));
+	ck_assert(flags_at(mm, gd + 3 * PG) & VM_WRITE);
+	ck_assert_int_eq(count_vmas(mm, gd, gd + 4 * PG), 2);
 }
 END_TEST
 
@@ -70,6 +126,36 @@ START_TEST(test_ptes_follow)
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_EXEC_, -1), 0);
 	ck_assert(!(mm_lookup_pte(mm, W) & _PAGE_NX));
 	ck_assert_int_eq(status_kb(mm, "VmData:"), 4);	/* the RX page is not data */
+}
+END_TEST
+
+START_TEST(test_clean_exclusive_made_writable)
+{
+	/*
+	 * DIV-MPROT-DIRTY, fixed: can_change_pte_writable wants no dirty PTE
+	 * for a private exclusive anonymous page.  MADV_FREE leaves it clean;
+	 * read-only and back, it is writable at once, still clean.  A page
+	 * shared with a fork child is not exclusive: it stays read-only.
+	 */
+	struct mm_struct *child;
+
+	map_anon(mm, W, 2 * PG, RW);
+	put_byte(mm, W, 1, 2 * PG);
+	ck_assert_int_eq(do_madvise(mm, W, PG, MADV_FREE_), 0);
+	ck_assert(!pte_dirty(mm_lookup_pte(mm, W)));
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, PROT_READ_, -1), 0);
+	ck_assert(!pte_write(mm_lookup_pte(mm, W)));
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, RW, -1), 0);
+	ck_assert(pte_write(mm_lookup_pte(mm, W)));
+	ck_assert(!pte_dirty(mm_lookup_pte(mm, W)));
+	ck_assert(pte_write(mm_lookup_pte(mm, W + PG)));
+	ck_assert(pte_dirty(mm_lookup_pte(mm, W + PG)));
+	child = fork_mm(mm);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, PROT_READ_, -1), 0);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, RW, -1), 0);
+	ck_assert(!pte_write(mm_lookup_pte(mm, W)));
+	ck_assert(!pte_write(mm_lookup_pte(mm, W + PG)));
+	mmput(child);
 }
 END_TEST
 
@@ -125,7 +211,9 @@ int main(void)
 	tcase_add_test(tc, test_account_dropped_on_never_faulted);
 	tcase_add_test(tc, test_hole_changes_what_came_before);
 	tcase_add_test(tc, test_argument_errors);
+	tcase_add_test(tc, test_grows_after_lookup);
 	tcase_add_test(tc, test_ptes_follow);
+	tcase_add_test(tc, test_clean_exclusive_made_writable);
 	tcase_add_test(tc, test_enomem_changes_nothing);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

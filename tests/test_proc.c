@@ -91,6 +91,63 @@ START_TEST(test_status_and_pagemap)
 }
 END_TEST
 
+/* The THPeligible value of the VMA holding addr. */
+static int thp_eligible_at(struct mm_struct *mm, uint64_t addr)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	g_autofree char *head = g_strdup_printf("%012" G_GINT64_MODIFIER "x-", find_vma(mm, addr)->vm_start);
+	const char *at, *f;
+
+	show_smaps(mm, s);
+	at = strstr(s->str, head);
+	ck_assert_ptr_nonnull(at);
+	f = strstr(at, "THPeligible:");
+	ck_assert_ptr_nonnull(f);
+	return atoi(f + strlen("THPeligible:"));
+}
+
+START_TEST(test_thp_eligible_needs_room)
+{
+	/*
+	 * PROC-THP-1, as the host shows it (traces/thp-eligible.strace, where
+	 * THPeligible is checked by hand): 1 only with an aligned 2 MiB block
+	 * inside a private anonymous MADV_HUGEPAGE VMA, whatever its pgoff
+	 * (a VMA mremap moved from another 2 MiB phase counts).
+	 */
+	struct mm_struct *mm = mm_alloc();
+	const uint64_t M2 = PMD_SIZE;
+
+	map_anon(mm, W, 4 * PG, RW);
+	map_anon(mm, W + 16 * PG, M2 - 32 * PG, RW);
+	map_anon(mm, W + M2 - PG, M2 + PG, RW);
+	do_madvise(mm, W, 2 * M2, MADV_HUGEPAGE_);
+	ck_assert_int_eq(thp_eligible_at(mm, W), 0);
+	ck_assert_int_eq(thp_eligible_at(mm, W + 16 * PG), 0);
+	ck_assert_int_eq(thp_eligible_at(mm, W + M2), 1);
+	ck_assert_int_eq(vm_munmap(mm, W, 2 * M2), 0);
+	map_anon(mm, W + PG, M2, RW);
+	map_anon(mm, W + M2 + M2 / 2, M2 / 2, RW);
+	do_madvise(mm, W, 2 * M2, MADV_HUGEPAGE_);
+	ck_assert_int_eq(thp_eligible_at(mm, W + PG), 0);
+	ck_assert_int_eq(thp_eligible_at(mm, W + M2 + M2 / 2), 0);
+	ck_assert_int_eq(vm_munmap(mm, W, 2 * M2), 0);
+	map_anon(mm, W + 3 * PG, PG, RW);
+	put_byte(mm, W + 3 * PG, 1, 1);		/* an anon_vma: the move keeps vm_pgoff */
+	ck_assert_int_eq(do_mremap(mm, W + 3 * PG, PG, M2, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + M2),
+			 (long)(W + M2));
+	ck_assert_uint_ne(find_vma(mm, W + M2)->vm_pgoff, (W + M2) >> PAGE_SHIFT);
+	ck_assert_int_eq(thp_eligible_at(mm, W + M2), 0);
+	do_madvise(mm, W + M2, M2, MADV_HUGEPAGE_);
+	ck_assert_int_eq(thp_eligible_at(mm, W + M2), 1);
+	do_madvise(mm, W + M2, M2, MADV_NOHUGEPAGE_);
+	ck_assert_int_eq(thp_eligible_at(mm, W + M2), 0);
+	map_shared_anon(mm, W, M2, RW);
+	do_madvise(mm, W, M2, MADV_HUGEPAGE_);
+	ck_assert_int_eq(thp_eligible_at(mm, W), 0);
+	mmput(mm);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("proc");
@@ -101,6 +158,7 @@ int main(void)
 	tcase_add_test(tc, test_smaps_rollup_and_fields);
 	tcase_add_test(tc, test_pss_fixed_point);
 	tcase_add_test(tc, test_status_and_pagemap);
+	tcase_add_test(tc, test_thp_eligible_needs_room);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

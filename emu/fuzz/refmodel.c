@@ -56,6 +56,7 @@ struct robj {
 struct rpage {
 	bool mapped, guard;
 	bool dirty;		/* written through this mapping since MADV_FREE cleaned it */
+	bool droppable;		/* MAP_DROPPABLE: never locked; reclaim drops it, written or not */
 	uint32_t flags;
 	struct robj *obj;	/* file or shmem behind the page, or NULL */
 	uint64_t pgoff;
@@ -471,32 +472,69 @@ static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a
 
 /*
  * MAP_HUGETLB (mmap(2), "Huge page (Huge TLB) mappings"): 2 MiB pages from
- * hugetlbfs, never on a regular file; a fixed address must be aligned to
- * them; and the host reserves none, so a mapping that gets that far fails.
+ * hugetlbfs, never on a regular file, and no length 0; a fixed address
+ * must be aligned to them, and MAP_FIXED_NOREPLACE refuses a range
+ * (rounded up to them) that meets a mapping (EEXIST); the mapping is of a
+ * hugetlbfs file, so it must be shared or private (MAP_DROPPABLE is
+ * neither) and cannot grow down (EINVAL, as any file mapping); and the
+ * host reserves none, so a mapping that gets that far fails (ENOMEM).
+ * The order is the host's (MAP_FIXED_NOREPLACE before the type).
  */
-static long mmap_hugetlb(const struct rfd *f, uint64_t addr, uint64_t len, uint64_t flags)
+static long mmap_hugetlb(struct ref_model *m, const struct rspace *s, const struct rfd *f, uint64_t addr,
+			 uint64_t len, uint64_t flags)
 {
-	if (f || len == 0)
+	const uint64_t huge = 2ULL << 20;
+	uint64_t hlen = (len + huge - 1) & ~(huge - 1), type = flags & MAP_TYPE_;
+	unsigned int a, b;
+
+	if (f || hlen == 0)
 		return -EINVAL;
-	if ((flags & MAP_FIXED_) && (addr & ((2ULL << 20) - 1)))
+	if (flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_)) {
+		if (addr & (huge - 1))
+			return -EINVAL;
+		if ((flags & MAP_FIXED_NOREPLACE_) && addr + hlen > addr &&
+		    window_range(m, addr, addr + hlen, &a, &b))
+			for (unsigned int i = a; i < b; i++)
+				if (s->pages[i].mapped)
+					return -EEXIST;
+	}
+	if (type != MAP_SHARED_ && type != MAP_SHARED_VALIDATE_ && type != MAP_PRIVATE_)
+		return -EINVAL;
+	if (flags & MAP_GROWSDOWN_)
 		return -EINVAL;
 	return -ENOMEM;
 }
 
 /*
  * The VmFlags of a new mapping, or -errno: mmap(2)'s EINVAL for a mapping
- * type that is neither shared nor private, EACCES for a shared writable
- * mapping of a file not open for writing, and EINVAL for a file or shared
- * mapping that would grow down (observed on the host).
+ * type that is neither shared nor private (nor MAP_DROPPABLE anonymous
+ * memory), EACCES for a shared writable mapping of a file not open for
+ * writing, and EINVAL for a file or shared mapping that would grow down
+ * (observed on the host).  Only the READ, WRITE and EXEC bits of prot
+ * count; the others are ignored, not refused (observed: PROT_READ|0x10,
+ * PROT_SEM, PROT_GROWSDOWN map as PROT_READ would).
+ *
+ * MAP_DROPPABLE (mmap(2), 6.11+): private anonymous memory the kernel may
+ * drop under pressure, so not with MAP_LOCKED, MAP_HUGETLB or
+ * MAP_GROWSDOWN (EINVAL); it shows `nr wf dd` (and `dp`, which the
+ * reference model does not keep).  Observed: mlockall(MCL_FUTURE) does not
+ * lock it, yet faults it in as if it did, MCL_ONFAULT or not.
  */
-static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64_t prot, uint64_t flags)
+static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64_t prot, uint64_t flags,
+			     bool *droppable)
 {
 	uint64_t type = flags & MAP_TYPE_;
 	bool shared = type == MAP_SHARED_ || type == MAP_SHARED_VALIDATE_;
 	uint32_t vf = F(MR) | F(MW) | F(ME) | s->def_flags | prot_flags(prot);
 
-	if (!shared && type != MAP_PRIVATE_)
+	*droppable = type == MAP_DROPPABLE_ && f == NULL;
+	if (*droppable) {
+		if (flags & (MAP_LOCKED_ | MAP_HUGETLB_ | MAP_GROWSDOWN_))
+			return -EINVAL;
+		vf |= F(NR) | F(WF) | F(DD);
+	} else if (!shared && type != MAP_PRIVATE_) {
 		return -EINVAL;
+	}
 	if (shared && f && (prot & PROT_WRITE_) && !f->writable)
 		return -EACCES;	/* before the EINVAL of growing down (observed) */
 	if (flags & MAP_GROWSDOWN_) {
@@ -520,14 +558,22 @@ static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64
 	return vf;
 }
 
-/* The pages of [addr, +len) mapped with flags vf, to o at off (or a new shmem segment). */
+/*
+ * The pages of [addr, +len) mapped with flags vf, to o at off (or a new
+ * shmem segment); droppable: MAP_DROPPABLE, which sheds the lock bits
+ * mlockall(MCL_FUTURE) would give it but is faulted in all the same.
+ */
 static void mmap_install(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t len, uint32_t vf,
-			 struct robj *o, uint64_t off, bool populate)
+			 struct robj *o, uint64_t off, bool populate, bool droppable)
 {
 	unsigned int a = 0, b = 0;
 
 	if (o == NULL && (vf & F(MS)))
 		o = shmem_new(m, (unsigned int)(len / PG));
+	if (droppable && (vf & F(LO))) {
+		populate = true;
+		vf &= ~LOCK_BITS;
+	}
 	unmap_range(m, s, addr, addr + len);
 	window_range(m, addr, addr + len, &a, &b);
 	for (unsigned int i = a; i < b; i++) {
@@ -537,6 +583,7 @@ static void mmap_install(struct ref_model *m, struct rspace *s, uint64_t addr, u
 		p->flags = vf;
 		p->obj = o;
 		p->pgoff = off / PG + (i - a);
+		p->droppable = droppable;
 		mark(m, s, i);
 	}
 	/* MAP_POPULATE, or locked: faulted in now, a private writable one by writes */
@@ -551,6 +598,7 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_cal
 	struct rspace *s = pr->space;
 	int64_t vf;
 	unsigned int a = 0, b = 0;
+	bool droppable;
 
 	if (off & (PG - 1))
 		return -EINVAL;
@@ -562,7 +610,7 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_cal
 			return -ENODEV;	/* stdin, stdout, stderr: not a file that maps */
 	}
 	if (flags & MAP_HUGETLB_)
-		return mmap_hugetlb(f, addr, len, flags);
+		return mmap_hugetlb(m, s, f, addr, len, flags);
 	if (len == 0)
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE_)
@@ -582,7 +630,7 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_cal
 		for (unsigned int i = a; i < b; i++)
 			if (s->pages[i].mapped)
 				return -EEXIST;
-	vf = mmap_vm_flags(s, f, prot, flags);
+	vf = mmap_vm_flags(s, f, prot, flags, &droppable);
 	if (vf < 0)
 		return (long)vf;
 	if (!inside_window(m, addr, addr + len)) {
@@ -590,7 +638,8 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_cal
 					     addr);
 		return 0;
 	}
-	mmap_install(m, s, addr, len, (uint32_t)vf, f ? f->obj : NULL, f ? off : 0, flags & MAP_POPULATE_);
+	mmap_install(m, s, addr, len, (uint32_t)vf, f ? f->obj : NULL, f ? off : 0, flags & MAP_POPULATE_,
+		     droppable);
 	return (long)addr;
 }
 
@@ -649,16 +698,42 @@ static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a
 	}
 }
 
+/*
+ * The first page of the growing-down mapping that holds page i
+ * (PROT_GROWSDOWN's "down to the beginning of a mapping that grows
+ * downward", mprotect(2)): the run of anonymous `gd` pages ending at i.
+ */
+static unsigned int growsdown_start(const struct rspace *s, unsigned int i)
+{
+	while (i > 0 && s->pages[i - 1].mapped && (s->pages[i - 1].flags & F(GD)) &&
+	       s->pages[i - 1].obj == NULL)
+		i--;
+	return i;
+}
+
+/*
+ * mprotect(2).  The checks that need no mapping first, in this order
+ * (observed): PROT_GROWSDOWN with PROT_GROWSUP EINVAL, a start not on a
+ * page EINVAL, length 0 is 0, a range that wraps ENOMEM, a prot bit other
+ * than READ, WRITE, EXEC, SEM and the two GROWS EINVAL.  Then the
+ * mapping: none in the range is ENOMEM.  PROT_GROWSDOWN applies from the
+ * beginning of the mapping that grows down (EINVAL if the first mapping
+ * in the range does not), even if addr lies in the hole below it.
+ * Otherwise addr must be mapped (ENOMEM), and PROT_GROWSUP is EINVAL: it
+ * is for stacks that grow up, which x86 does not have.  The pages are then
+ * changed in order up to the first hole, which makes the call ENOMEM.
+ */
 static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
 {
+	const uint64_t grows = PROT_GROWSDOWN_ | PROT_GROWSUP_;
 	uint64_t start = c->a[0], len = c->a[1], prot = c->a[2], end;
 	struct rspace *s = pr->space;
-	unsigned int a, b;
+	unsigned int a, b, first;
 
 	(void)out;
-	if (start & (PG - 1))
+	if ((prot & grows) == grows)
 		return -EINVAL;
-	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
+	if (start & (PG - 1))
 		return -EINVAL;
 	if (len == 0)
 		return 0;
@@ -666,8 +741,24 @@ static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref
 	end = start + len;
 	if (end <= start)
 		return -ENOMEM;
+	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_ | grows))
+		return -EINVAL;
 	if (!window_range(m, start, end, &a, &b) || start < m->base)
 		return -ENOMEM;
+	for (first = a; first < b && !s->pages[first].mapped; first++)
+		;
+	if (first == b)
+		return -ENOMEM;
+	if (prot & PROT_GROWSDOWN_) {
+		if (!(s->pages[first].flags & F(GD)))
+			return -EINVAL;
+		a = growsdown_start(s, first);
+	} else {
+		if (first != a)
+			return -ENOMEM;
+		if (prot & PROT_GROWSUP_)
+			return -EINVAL;
+	}
 	for (unsigned int i = a; i < b; i++) {
 		struct rpage *p = &s->pages[i];
 		uint32_t nf = (p->flags & ~ACCESS) | prot_flags(prot);
@@ -726,7 +817,9 @@ static void zap(struct ref_model *m, struct rspace *s, unsigned int i)
 /*
  * The advice that only sets or clears VmFlags: the page's new flags, or
  * -EINVAL.  WIPEONFORK is for private anonymous memory only (the patch
- * that introduced it); KSM takes no shared mapping and says nothing.
+ * that introduced it); KSM takes no shared or droppable mapping and says
+ * nothing.  MAP_DROPPABLE memory is always wiped at fork and never dumped:
+ * KEEPONFORK and DODUMP are EINVAL there (madvise(2)).
  */
 static int64_t advice_flags(const struct rpage *p, uint64_t adv)
 {
@@ -739,12 +832,12 @@ static int64_t advice_flags(const struct rpage *p, uint64_t adv)
 	case MADV_DONTFORK_: return fl | F(DC);
 	case MADV_DOFORK_: return fl & ~F(DC);
 	case MADV_DONTDUMP_: return fl | F(DD);
-	case MADV_DODUMP_: return fl & ~F(DD);
+	case MADV_DODUMP_: return p->droppable ? -EINVAL : (int64_t)(fl & ~F(DD));
 	case MADV_HUGEPAGE_: return (fl & ~F(NH)) | F(HG);
 	case MADV_NOHUGEPAGE_: return (fl & ~F(HG)) | F(NH);
-	case MADV_KEEPONFORK_: return fl & ~F(WF);
+	case MADV_KEEPONFORK_: return p->droppable ? -EINVAL : (int64_t)(fl & ~F(WF));
 	case MADV_WIPEONFORK_: return (p->obj || (fl & F(MS))) ? -EINVAL : (int64_t)(fl | F(WF));
-	case MADV_MERGEABLE_: return (fl & F(MS)) ? fl : fl | F(MG);
+	case MADV_MERGEABLE_: return ((fl & F(MS)) || p->droppable) ? fl : fl | F(MG);
 	case MADV_UNMERGEABLE_: return fl & ~F(MG);
 	default: return fl;	/* the advice acts on the pages, not the flags */
 	}
@@ -768,7 +861,9 @@ static bool unevictable(struct ref_model *m, struct rproc *pr, unsigned int i)
 /*
  * Reclaim (MADV_PAGEOUT), without swap: a lazily freed page mapped only
  * here goes if nothing wrote it since MADV_FREE; one written since is
- * ordinary memory again.  COLD only ages pages: nothing to see.
+ * ordinary memory again.  A MAP_DROPPABLE page mapped only here goes,
+ * written or not (mmap(2): "the kernel can drop its pages"; observed: it
+ * reads zeroes after MADV_PAGEOUT).  COLD only ages pages: nothing to see.
  */
 static long advise_pageout(struct ref_model *m, struct rproc *pr, unsigned int i, uint64_t adv)
 {
@@ -777,6 +872,10 @@ static long advise_pageout(struct ref_model *m, struct rproc *pr, unsigned int i
 
 	if (p->flags & F(LO))
 		return -EINVAL;
+	if (adv == MADV_PAGEOUT_ && p->droppable && p->data && p->data->refs == 1) {
+		zap(m, s, i);
+		return 0;
+	}
 	if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree && p->data->refs == 1 &&
 	    !unevictable(m, pr, i)) {
 		if (p->dirty)
@@ -972,7 +1071,11 @@ static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned i
 	return 0;
 }
 
-/* mlock, mlock2, munlock: the lock bits lock over [start, +len), which must all be mapped. */
+/*
+ * mlock, mlock2, munlock: the lock bits lock over [start, +len), which
+ * must all be mapped.  MAP_DROPPABLE memory never takes them, but mlock
+ * still faults it in.
+ */
 static long lock_range(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint32_t lock)
 {
 	unsigned int a, b;
@@ -993,7 +1096,7 @@ static long lock_range(struct ref_model *m, struct rspace *s, uint64_t start, ui
 
 		if (!p->mapped)
 			return -ENOMEM;
-		nf = (p->flags & ~LOCK_BITS) | lock;
+		nf = p->droppable ? p->flags : (p->flags & ~LOCK_BITS) | lock;
 		if (nf != p->flags) {
 			p->flags = nf;
 			mark(m, s, i);
@@ -1046,8 +1149,8 @@ static long ref_mlockall(struct ref_model *m, struct rproc *pr, const struct ref
 	for (unsigned int i = 0; i < m->npages; i++) {
 		struct rpage *p = &s->pages[i];
 
-		if (!p->mapped)
-			continue;
+		if (!p->mapped || p->droppable)
+			continue;	/* droppable: never locked, but populated below */
 		p->flags = (p->flags & ~LOCK_BITS) | add;
 		mark(m, s, i);
 	}
@@ -1105,6 +1208,7 @@ static void grow_page(struct rpage *to, const struct rpage *last, uint64_t k)
 	to->flags = last->flags;
 	to->obj = last->obj;
 	to->pgoff = last->pgoff + k;
+	to->droppable = last->droppable;
 }
 
 /* Pages [start, end) take the simulated kernel's lock bits (delegated). */
@@ -1215,6 +1319,7 @@ static void mremap_move(struct ref_model *m, struct rspace *s, uint64_t addr, ui
 			src->flags = dst->flags;
 			src->obj = dst->obj;
 			src->pgoff = dst->pgoff;
+			src->droppable = dst->droppable;
 		}
 		mark(m, s, oi + k);
 		mark(m, s, ni + k);
