@@ -194,8 +194,10 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 				mm_note_simplification(SIMPL_NO_SWAP);	/* DIV-NO-SWAP: it would be swapped */
 				continue;
 			}
-			if (pte_dirty(*ptep) || (page->flags & PG_dirty)) {
-				page->flags |= PG_swapbacked;	/* redirtied: cannot be discarded */
+			/* try_to_unmap_one: redirtied, it cannot be discarded, unless droppable */
+			if ((pte_dirty(*ptep) || (page->flags & PG_dirty)) &&
+			    !(vma->vm_flags & VM_DROPPABLE)) {
+				page->flags |= PG_swapbacked;
 				continue;
 			}
 			zap_page_range_single(vma, a, a + PAGE_SIZE, true);

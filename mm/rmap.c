@@ -294,7 +294,15 @@ void folio_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, uint
 	page->mapping = (void *)((uintptr_t)vma->anon_vma | PAGE_MAPPING_ANON);
 	page->index = linear_page_index(vma, addr);
 	page->mapcount = 1;
-	page->flags |= PG_anon_exclusive | PG_swapbacked | PG_uptodate;
+	page->flags |= PG_anon_exclusive | PG_uptodate;
+	/*
+	 * A MAP_DROPPABLE page is not swap-backed: reclaim may drop it even
+	 * when dirty (folio_add_new_anon_rmap: __folio_set_swapbacked only
+	 * without VM_DROPPABLE; observed: MADV_PAGEOUT of a written droppable
+	 * page, which then reads zeroes; MMAP-DROPPABLE-2).
+	 */
+	if (!(vma->vm_flags & VM_DROPPABLE))
+		page->flags |= PG_swapbacked;
 }
 
 /*
