@@ -71,9 +71,10 @@ END_TEST
 
 /*
  * The per-page mlock state (mm/mlock.c): a page a VM_LOCKED VMA maps is
- * mlocked (unless the mlock batch lost it, as the kernel's may), its
- * mlock_count is never below zero and lives on the unevictable LRU only,
- * and only mlocked pages are there.  validate_mm sees each.
+ * mlocked (MLOCK-PAGE-1; unless the mlock batch lost it, as the kernel's
+ * may: MLOCK-PAGE-2), its mlock_count is never below zero and lives on
+ * the unevictable LRU only, and only mlocked pages are there.
+ * validate_mm sees each.
  */
 START_TEST(test_catches_mlock_corruption)
 {

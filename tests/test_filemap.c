@@ -1,4 +1,7 @@
-/* mm/filemap.c and shmem: the page cache shared per inode, its lifetime. */
+/*
+ * mm/filemap.c and shmem: the page cache shared per inode (FILE-CACHE-1),
+ * its lifetime, read-ahead (FILE-RA-1), shmem objects (SHMEM-1).
+ */
 #include <dupmm/uapi.h>
 
 #include "../mm/internal.h"
@@ -25,7 +28,7 @@ START_TEST(test_two_opens_share_the_cache)
 	struct file *b = file_new(&aops, NULL, "/x", 4 * PG, 8, 1, 77, true, true);
 	uint8_t v;
 
-	ck_assert_ptr_eq(a->f_mapping, b->f_mapping);
+	ck_assert_ptr_eq(a->f_mapping, b->f_mapping);	/* FILE-CACHE-1 */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, a, W, 4 * PG, RW, MAP_SHARED_ | MAP_FIXED_, 0), (long)W);
 	ck_assert_int_eq(vm_mmap_pgoff(mm, b, W + 8 * PG, 4 * PG, RW, MAP_SHARED_ | MAP_FIXED_, 0),
 			 (long)(W + 8 * PG));
@@ -34,10 +37,12 @@ START_TEST(test_two_opens_share_the_cache)
 	put_byte(mm, W + 10 * PG, 0x99, 1);	/* through the other file */
 	get_byte(mm, W + 2 * PG, &v);
 	ck_assert_int_eq(v, 0x99);
-	/* the first fault read around (all 4 pages, once); the write through b read nothing */
+	/* the first fault read around (all 4 pages, once: FILE-RA-1); the write through b
+	 * read nothing */
 	ck_assert_int_eq(reads, 4);
 	ck_assert_int_eq(smaps_kb(mm, W, "Shared_Dirty:"), 4);	/* mapped twice */
-	/* contiguous offsets merge for one open file, not across two (vm_file identity, F15) */
+	/* contiguous offsets merge for one open file, not across two (vm_file identity:
+	 * VMA-MERGE-2) */
 	vm_mmap_pgoff(mm, a, W + 32 * PG, 2 * PG, RW, MAP_SHARED_ | MAP_FIXED_, 0);
 	vm_mmap_pgoff(mm, b, W + 34 * PG, 2 * PG, RW, MAP_SHARED_ | MAP_FIXED_, 2);
 	ck_assert_int_eq(count_vmas(mm, W + 32 * PG, W + 36 * PG), 2);
@@ -70,7 +75,8 @@ END_TEST
 
 START_TEST(test_shmem_is_per_mapping)
 {
-	/* two MAP_SHARED|MAP_ANONYMOUS mappings are two objects, never merged */
+	/* SHMEM-1, VMA-MERGE-6: two MAP_SHARED|MAP_ANONYMOUS mappings are two objects,
+	 * never merged */
 	uint8_t v;
 
 	map_shared_anon(mm, W, 2 * PG, RW);

@@ -1,8 +1,10 @@
 /*
- * mm/fork.c: dup_mmap over every combination of mapping kind, DONTCOPY,
- * WIPEONFORK and fault state, each expectation derived from the rules of
- * kernel-semantics.md section 1.7 (observed on the host: F1, F10, F13,
- * F14, F21, F23); plus the VM counters, the lock flags, and ENOMEM.
+ * dup_mmap (mm/mmap.c) and dup_mm (mm/fork.c) over every combination of
+ * mapping kind, DONTCOPY, WIPEONFORK and fault state, each expectation
+ * derived from the rules the host shows (FORK-LIST-1, FORK-DONTCOPY-1,
+ * FORK-WIPE-1, FORK-WIPE-3, FORK-BOTH-1, FORK-COPY-1, FORK-COPY-2,
+ * FORKADV-WIPE-1); plus the VM counters (FORK-COUNT-1), the lock flags
+ * (FORK-LOCK-1, FORK-DEFFLAGS-1), and ENOMEM (FORK-ERR-1).
  */
 #include <signal.h>
 
@@ -31,7 +33,8 @@ START_TEST(test_fork_matrix)
 	if (st == WRITTEN)
 		put_byte(mm, W, 0xab, 2 * PG);
 	r = wipe ? do_madvise(mm, W, 2 * PG, MADV_WIPEONFORK_) : 0;
-	ck_assert_int_eq(r, (wipe && shared) ? -EINVAL : 0);	/* only private anonymous */
+	/* WIPEONFORK only on private anonymous memory (FORKADV-WIPE-1) */
+	ck_assert_int_eq(r, (wipe && shared) ? -EINVAL : 0);
 	if (dontcopy)
 		ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_DONTFORK_), 0);
 	wf = wipe && !shared;
@@ -45,15 +48,15 @@ START_TEST(test_fork_matrix)
 		ck_assert_int_eq(status_kb(child, "VmSize:"), status_kb(mm, "VmSize:") - 8);
 		goto out;
 	}
-	/* the VMA is there, same range, wf kept in the child too */
+	/* the VMA is there, same range, wf kept in the child (FORK-LIST-1, FORK-WIPE-1) */
 	ck_assert_uint_eq(find_vma(child, W)->vm_start, W);
 	ck_assert_uint_eq(find_vma(child, W)->vm_end, W + 2 * PG);
 	ck_assert_int_eq(!!(flags_at(child, W) & VM_WIPEONFORK), wf);
-	/* page tables are copied only for a VMA with anonymous pages */
+	/* page tables are copied only for a VMA with anonymous pages (FORK-COPY-1) */
 	copied = !shared && st == WRITTEN && !wf;
 	ck_assert_int_eq(!!pte_present(mm_lookup_pte(child, W)), copied);
 	ck_assert_int_eq(smaps_kb(child, W, "Rss:"), copied ? 8 : 0);
-	/* the parent's PTEs are write-protected only where they were shared COW */
+	/* the parent's PTEs are write-protected only where shared COW (FORK-COPY-2, FORK-WIPE-3) */
 	if (st == WRITTEN)
 		ck_assert_int_eq(!!pte_write(mm_lookup_pte(mm, W)), !copied);
 	ck_assert_int_eq(get_byte(child, W + PG, &v), 0);
@@ -72,8 +75,9 @@ END_TEST
 
 START_TEST(test_counters_like_f21)
 {
-	/* F21: d (100 RW, 10 mlocked), r (50 RO), x (30 RX) all DONTFORK, w (20 RW) wiped:
-	 * the child's VmSize is 720 kB lower, VmData 400 kB, VmLck 0. */
+	/* FORK-COUNT-1, MMAP-STAT-1: d (100 RW, 10 mlocked), r (50 RO), x (30 RX) all
+	 * DONTFORK, w (20 RW) wiped: the child's VmSize is 720 kB lower, VmData 400 kB,
+	 * VmLck 0 (FORK-LOCK-1). */
 	struct mm_struct *mm = mm_alloc(), *child;
 	uint64_t d = W, r = W + 200 * PG, x = W + 300 * PG, w = W + 400 * PG;
 
@@ -103,7 +107,8 @@ END_TEST
 
 START_TEST(test_lock_flags_not_inherited)
 {
-	/* F10: lo and lf vanish in the child; mlockall(MCL_FUTURE) does not carry over */
+	/* FORK-LOCK-1: lo and lf vanish in the child; FORK-DEFFLAGS-1: mlockall(MCL_FUTURE)
+	 * does not carry over */
 	struct mm_struct *mm = mm_alloc(), *child;
 	g_autofree char *pf = NULL, *cf = NULL;
 
@@ -146,7 +151,7 @@ START_TEST(test_fork_enomem_leaves_parent_sound)
 		get_byte(mm, W + (uint64_t)i * (1ULL << 30), &v);
 		ck_assert_int_eq(v, i);
 	}
-	/* the failed fork write-protected the first VMA; a write reuses the page in place */
+	/* FORK-ERR-1: the failed fork write-protected the first VMA; a write reuses the page */
 	{
 		uint64_t pfn = pte_pfn(mm_lookup_pte(mm, W));
 
@@ -200,7 +205,8 @@ START_TEST(test_fork_enomem_at_each_slab_allocation)
 	 * anon_vmas, pages, page tables and charge.  The parent here is
 	 * itself a child: two VMAs are on chains of two (2 links, an anon_vma
 	 * and its link each), a third, its own, on one (1 + 2), a wiped and
-	 * a shared one need none: 11 allocations, and the 12th try forks.
+	 * a shared one need none: 11 allocations, and the 12th try forks
+	 * (FORK-ERR-1).
 	 */
 	struct mm_struct *gp = mm_alloc(), *mm, *child = NULL;
 	struct mm_snapshot before;
@@ -282,6 +288,9 @@ END_TEST
 
 START_TEST(test_fork_large_and_exit)
 {
+	/* 16 MiB shared COW: Pss halved, Shared_Dirty, the child's PTEs old
+	 * (FORK-COPY-2, PROC-PSS-1, PROC-REFERENCED-1); whole again once the
+	 * parent is gone. */
 	struct mm_struct *mm = mm_alloc(), *child;
 
 	map_anon(mm, W, 4096 * PG, RW);

@@ -1,7 +1,9 @@
 /*
  * mm/madvise.c: validation, holes, DONTNEED/FREE, DROPPABLE, guard
- * regions.  Expectations from kernel-semantics.md section 5 and F7, F8,
- * F17, F19, F24 (host observations).
+ * regions.  Expectations from the host's behaviour as docs/ records it:
+ * MADV-ARGS-1, MADV-HOLE-1, MADV-DONTNEED-1, MADV-FREE-1, MADV-FREE-2,
+ * MMAP-DROPPABLE-1, GUARD-1, FORK-COPY-3, GUARD-6, GUARD-7,
+ * MADV-POPULATE-1.
  */
 #include <signal.h>
 
@@ -16,6 +18,7 @@
 
 START_TEST(test_validation_order)
 {
+	/* MADV-ARGS-1: the checks in the kernel's order */
 	map_anon(mm, W, 4 * PG, RW);
 	ck_assert_int_eq(do_madvise(mm, W + 1, PG, MADV_NORMAL_), -EINVAL);
 	ck_assert_int_eq(do_madvise(mm, W + 1, 0, MADV_NORMAL_), -EINVAL);
@@ -34,7 +37,7 @@ END_TEST
 
 START_TEST(test_holes_apply_and_enomem)
 {
-	/* F7: A (2 pages), hole (2), B (2): ENOMEM, and both get wf */
+	/* MADV-HOLE-1: A (2 pages), hole (2), B (2): ENOMEM, and both get wf */
 	map_anon(mm, W, 2 * PG, RW);
 	map_anon(mm, W + 4 * PG, 2 * PG, RW);
 	ck_assert_int_eq(do_madvise(mm, W, 6 * PG, MADV_WIPEONFORK_), -ENOMEM);
@@ -50,8 +53,9 @@ START_TEST(test_free_semantics)
 {
 	uint8_t v;
 
-	/* F17: FREE on 4 faulted pages: data still readable, dirty becomes clean,
-	 * LazyFree 0 (the batch has not drained); on 256 pages, 248 of them. */
+	/* MADV-FREE-1: FREE on 4 faulted pages: data still readable, dirty becomes
+	 * clean; MADV-FREE-2: LazyFree 0 (the batch has not drained); on 256 pages,
+	 * 248 of them (PROC-LAZYFREE-1). */
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 0x42, 4 * PG);
 	ck_assert_int_eq(do_madvise(mm, W, 4 * PG, MADV_FREE_), 0);
@@ -71,7 +75,8 @@ START_TEST(test_free_semantics)
 	ck_assert_int_eq(smaps_kb(mm, W + 1024 * PG, "LazyFree:"), 992);
 	put_byte(mm, W + 1024 * PG, 2, PG);	/* a write takes a page out of LazyFree */
 	ck_assert_int_lt(smaps_kb(mm, W + 1024 * PG, "LazyFree:"), 992);
-	/* EINVAL on non-anonymous VMAs; never-faulted anon: 0 */
+	/* EINVAL on non-anonymous VMAs; never-faulted anon: 0; locked: EINVAL, and
+	 * DONTNEED too, but not DONTNEED_LOCKED (MADV-FREE-1, MADV-DONTNEED-1) */
 	map_shared_anon(mm, W + 2048 * PG, 2 * PG, RW);
 	ck_assert_int_eq(do_madvise(mm, W + 2048 * PG, 2 * PG, MADV_FREE_), -EINVAL);
 	map_anon(mm, W + 3000 * PG, 2 * PG, RW);
@@ -85,7 +90,8 @@ END_TEST
 
 START_TEST(test_droppable)
 {
-	/* F19 */
+	/* MMAP-DROPPABLE-1: `nr wf dd dp`; KEEPONFORK and DODUMP EINVAL
+	 * (FORKADV-KEEP-1, MADV-DUMP-1); the child reads zeroes (FORK-WIPE-1) */
 	g_autofree char *f = NULL;
 	struct mm_struct *child;
 	uint8_t v = 1;
@@ -107,7 +113,8 @@ END_TEST
 
 START_TEST(test_guard_regions_across_fork)
 {
-	/* F24: guards survive fork in a normal VMA, are lost in a wiped one */
+	/* GUARD-1; guards survive fork in a normal VMA (FORK-COPY-3), are lost in a
+	 * wiped one (GUARD-6) */
 	struct mm_struct *child;
 	struct mm_fault_info fi = { 0 };
 	uint8_t v = 1;
@@ -120,7 +127,7 @@ START_TEST(test_guard_regions_across_fork)
 	ck_assert_int_eq(mm_read(mm, W + PG, &v, 1, &fi), -EFAULT);
 	ck_assert_int_eq(fi.signo, SIGSEGV);
 	ck_assert_int_eq(count_vmas(mm, W, W + 2 * PG), 1);	/* no split */
-	/* pagemap as the 6.18 host shows a guard page */
+	/* pagemap as the 6.18 host shows a guard page (GUARD-7) */
 	ck_assert_uint_eq(pagemap_at(mm, W + PG), 0x440000000000009fULL);
 	child = fork_mm(mm);
 	ck_assert_int_eq(mm_read(child, W + PG, &v, 1, &fi), -EFAULT);
@@ -128,7 +135,7 @@ START_TEST(test_guard_regions_across_fork)
 	ck_assert_int_eq(v, 0);
 	ck_assert_int_eq(do_madvise(mm, W + PG, PG, MADV_GUARD_REMOVE_), 0);
 	ck_assert_int_eq(mm_read(mm, W + PG, &v, 1, &fi), 0);
-	/* DONTNEED keeps guard markers */
+	/* DONTNEED keeps guard markers (MADV-DONTNEED-1) */
 	ck_assert_int_eq(do_madvise(child, W, 2 * PG, MADV_DONTNEED_), 0);
 	ck_assert_int_eq(mm_read(child, W + PG, &v, 1, &fi), -EFAULT);
 	mmput(child);
@@ -143,7 +150,7 @@ START_TEST(test_enomem)
 	/*
 	 * A flag change that must split a faulted VMA whose chain link cannot
 	 * be allocated: EAGAIN ("kernel resources temporarily unavailable",
-	 * madvise_vma_behavior), nothing changed.
+	 * madvise_vma_behavior; MADV-SPLIT-1), nothing changed.
 	 */
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 1, 4 * PG);
@@ -171,7 +178,7 @@ END_TEST
 START_TEST(test_populate_errors)
 {
 	map_anon(mm, W, 2 * PG, PROT_READ_);
-	/* the host: EINVAL for a mapping without the permission (EFAULT is for failing faults) */
+	/* MADV-POPULATE-1: EINVAL without the permission (EFAULT is for failing faults) */
 	ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_POPULATE_WRITE_), -EINVAL);
 	ck_assert_int_eq(do_madvise(mm, W, 2 * PG, MADV_POPULATE_READ_), 0);
 	ck_assert_int_eq(do_madvise(mm, W, 4 * PG, MADV_POPULATE_READ_), -ENOMEM);

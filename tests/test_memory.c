@@ -1,6 +1,8 @@
 /*
- * mm/memory.c: faults, COW, zap.  Expectations from kernel-semantics.md
- * sections 4 and 8 (F11-F14, F17), observed on the host.
+ * mm/memory.c: faults, COW, zap.  Expectations from the host's behaviour
+ * as docs/ records it: FAULT-ZERO-1, FAULT-ANON-1, FAULT-COW-1,
+ * FORK-COPY-2, FAULT-SHARED-1, FORK-COPY-1, FORK-WIPE-3, FAULT-SIG-1,
+ * FAULT-FILE-1, FAULT-SIGBUS-1, MMAP-POPULATE-1, MLOCK-POP-1.
  */
 #include <signal.h>
 
@@ -20,6 +22,7 @@ static uint64_t pfn_at(struct mm_struct *m, uint64_t addr)
 
 START_TEST(test_read_fault_maps_zero_page)
 {
+	/* FAULT-ZERO-1, PROC-RSS-1; then FAULT-ANON-1 */
 	uint8_t v = 1;
 
 	map_anon(mm, W, 2 * PG, RW);
@@ -46,7 +49,7 @@ START_TEST(test_cow_copy_then_reuse)
 	uint64_t a0, a2;
 	uint8_t v;
 
-	/* F12 */
+	/* FAULT-COW-1; the fork's sharing: FORK-COPY-2 */
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 1, 4 * PG);
 	a0 = pfn_at(mm, W);
@@ -91,8 +94,9 @@ START_TEST(test_shared_anon_not_write_protected)
 	map_shared_anon(mm, W, 2 * PG, RW);
 	put_byte(mm, W, 1, 2 * PG);
 	child = fork_mm(mm);
-	ck_assert(pte_write(mm_lookup_pte(mm, W)));	/* shared: never write-protected */
-	ck_assert_uint_eq(mm_lookup_pte(child, W), 0);	/* not copied: no anon_vma */
+	/* shared: never write-protected (FAULT-SHARED-1), not copied: no anon_vma (FORK-COPY-1) */
+	ck_assert(pte_write(mm_lookup_pte(mm, W)));
+	ck_assert_uint_eq(mm_lookup_pte(child, W), 0);
 	put_byte(child, W, 7, 1);
 	ck_assert_uint_eq(pfn_at(child, W), pfn_at(mm, W));
 	mmput(child);
@@ -101,7 +105,7 @@ END_TEST
 
 START_TEST(test_wipeonfork_parent_ptes_stay_writable)
 {
-	/* F14 */
+	/* FORK-WIPE-3 */
 	struct mm_struct *child;
 
 	map_anon(mm, W, 2 * PG, RW);
@@ -117,6 +121,7 @@ END_TEST
 
 START_TEST(test_signal_kinds)
 {
+	/* FAULT-SIG-1 */
 	struct mm_fault_info fi = { 0 };
 	uint8_t v;
 
@@ -149,19 +154,19 @@ START_TEST(test_file_private_cow_and_sigbus)
 	uint8_t v = 0;
 
 	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W, 4 * PG, RW, MAP_PRIVATE_ | MAP_FIXED_, 0), (long)W);
-	/* read-only opened: no shared writable mapping */
+	/* read-only opened: no shared writable mapping (MMAP-FILE-1) */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W + 8 * PG, PG, RW, MAP_SHARED_ | MAP_FIXED_, 0), -EACCES);
 	get_byte(mm, W, &v);
 	ck_assert_int_eq(v, 0x46);
 	ck_assert(pagemap_at(mm, W) & PM_FILE);
-	put_byte(mm, W, 0x11, 1);	/* COW: a private anonymous copy */
+	put_byte(mm, W, 0x11, 1);	/* COW: a private anonymous copy (FAULT-FILE-1) */
 	ck_assert(!(pagemap_at(mm, W) & PM_FILE));
 	ck_assert_int_eq(smaps_kb(mm, W, "Anonymous:"), 4);
 	ck_assert_int_eq(do_madvise(mm, W, PG, MADV_DONTNEED_), 0);
 	get_byte(mm, W, &v);
 	ck_assert_int_eq(v, 0x46);	/* the file's byte is back */
 	ck_assert_int_eq(mm_read(mm, W + 3 * PG, &v, 1, &fi), -EFAULT);	/* past EOF */
-	ck_assert_int_eq(fi.signo, SIGBUS);
+	ck_assert_int_eq(fi.signo, SIGBUS);	/* FAULT-SIGBUS-1 */
 	fput(f);
 }
 END_TEST
@@ -235,7 +240,7 @@ END_TEST
 
 START_TEST(test_populate_and_mlock)
 {
-	/* MAP_POPULATE on a private writable mapping write-faults every page */
+	/* MAP_POPULATE on a private writable mapping write-faults every page (MMAP-POPULATE-1) */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 4 * PG, RW,
 				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_ | MAP_POPULATE_, 0), (long)W);
 	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 16);
@@ -245,7 +250,7 @@ START_TEST(test_populate_and_mlock)
 			 (long)(W + 8 * PG));
 	ck_assert_int_eq(smaps_kb(mm, W + 8 * PG, "Rss:"), 0);
 	ck_assert(pagemap_at(mm, W + 8 * PG) & PM_PRESENT);
-	/* mlock faults in; MLOCK_ONFAULT does not */
+	/* mlock faults in; MLOCK_ONFAULT does not (MLOCK-POP-1) */
 	map_anon(mm, W + 16 * PG, 4 * PG, RW);
 	ck_assert_int_eq(do_mlock(mm, W + 16 * PG, 2 * PG, MLOCK_ONFAULT_), 0);
 	ck_assert_int_eq(smaps_kb(mm, W + 16 * PG, "Rss:"), 0);

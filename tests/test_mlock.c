@@ -1,4 +1,9 @@
-/* mm/mlock.c: lock flags, VmLck, Locked as a Pss figure, errors (F10, section 10). */
+/*
+ * mm/mlock.c: lock flags, VmLck, Locked as a Pss figure, errors
+ * (MLOCK-FLAGS-1, MLOCK-ARGS-1, MLOCK-HOLE-1, MLOCK-POP-1, PROC-LOCKED-1);
+ * mlock per page and the mlock batch (MLOCK-PAGE-1, MLOCK-PAGE-2,
+ * MLOCK-PAGE-3).
+ */
 #include <dupmm/uapi.h>
 
 #include "../mm/internal.h"
@@ -11,6 +16,7 @@
 
 START_TEST(test_mlock_munlock_split_merge)
 {
+	/* MLOCK-FLAGS-1 */
 	map_anon(mm, W, 8 * PG, RW);
 	ck_assert_int_eq(do_mlock(mm, W + 2 * PG, 2 * PG, 0), 0);
 	ck_assert_int_eq(count_vmas(mm, W, W + 8 * PG), 3);
@@ -25,7 +31,8 @@ START_TEST(test_mlock_munlock_split_merge)
 	ck_assert_int_eq(do_munlock(mm, W, 8 * PG), 0);
 	/* mlock populated [2,4) and [5,6) separately: two anon_vmas, so two
 	 * VMAs stay (the host shows the same: 200000000000-200000005000 and
-	 * 200000005000-200000008000 for these calls) */
+	 * 200000005000-200000008000 for these calls; ANON-PREP-1, VMA-MERGE-5,
+	 * trace mlock-populate-splits-anon-vmas) */
 	ck_assert_int_eq(count_vmas(mm, W, W + 8 * PG), 2);
 	ck_assert_uint_eq(find_vma(mm, W)->vm_end, W + 5 * PG);
 	ck_assert_int_eq(status_kb(mm, "VmLck:"), 0);
@@ -34,6 +41,7 @@ END_TEST
 
 START_TEST(test_errors)
 {
+	/* MLOCK-ARGS-1, MLOCK-HOLE-1 */
 	map_anon(mm, W, 2 * PG, RW);
 	map_anon(mm, W + 4 * PG, 2 * PG, RW);
 	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 2), -EINVAL);
@@ -48,6 +56,7 @@ END_TEST
 
 START_TEST(test_mlockall_current_populates)
 {
+	/* MLOCK-POP-1: MCL_CURRENT populates, and ignores the PROT_NONE VMA's failure */
 	map_anon(mm, W, 4 * PG, RW);
 	map_anon(mm, W + 8 * PG, 4 * PG, PROT_NONE_);
 	ck_assert_int_eq(do_mlockall(mm, MCL_CURRENT_), 0);
@@ -61,16 +70,16 @@ END_TEST
 
 START_TEST(test_locked_is_pss)
 {
-	/* section 10: Locked is a Pss figure: locked pages shared with a child count half */
+	/* PROC-LOCKED-1: Locked is a Pss figure: locked pages shared with a child count half */
 	struct mm_struct *child;
 
 	map_anon(mm, W, 2 * PG, RW);
 	put_byte(mm, W, 1, 2 * PG);
 	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 0), 0);
 	child = fork_mm(mm);
-	ck_assert_int_eq(smaps_kb(child, W, "Locked:"), 0);	/* lo not inherited */
+	ck_assert_int_eq(smaps_kb(child, W, "Locked:"), 0);	/* lo not inherited: FORK-LOCK-1 */
 	ck_assert_int_eq(do_mlock(child, W, 2 * PG, 0), 0);
-	/* mlock populates with write faults: the child's copies are its own */
+	/* mlock populates with write faults: the child's copies are its own (MLOCK-POP-1) */
 	ck_assert_int_eq(smaps_kb(child, W, "Locked:"), 8);
 	mmput(child);
 	child = fork_mm(mm);
@@ -146,7 +155,7 @@ START_TEST(test_page_state_follows_mappings)
 		ck_assert(mlocked_at(mm, W));
 		ck_assert(!mlocked_at(child, W));
 		ck_assert(mlocked_at(child, W + PG));
-		/* the parent's exit munlocks what it mapped locked */
+		/* the parent's exit munlocks what it mapped locked (MLOCK-PAGE-3) */
 		mmput(mm);
 		mm = fork_mm(child);	/* the fixture's mm again, unlocked */
 		ck_assert(!mlocked_at(child, W + PG));
@@ -158,9 +167,9 @@ END_TEST
 START_TEST(test_count_per_locked_mapping)
 {
 	/*
-	 * A page-cache page counts one mlock per VM_LOCKED mapping
-	 * (mlock_vma_folio, __mlock_folio): shared memory mapped twice, both
-	 * locked, stays mlocked until both are munlocked or unmapped.
+	 * MLOCK-PAGE-3: a page-cache page counts one mlock per VM_LOCKED
+	 * mapping (mlock_vma_folio, __mlock_folio): shared memory mapped twice,
+	 * both locked, stays mlocked until both are munlocked or unmapped.
 	 */
 	struct page *p;
 
@@ -168,7 +177,7 @@ START_TEST(test_count_per_locked_mapping)
 	p = page_at(mm, W);
 	ck_assert(mlocked_at(mm, W));
 	ck_assert_int_eq(p->mlock_count, 1);
-	/* old_len 0: a second mapping; a locked one is populated */
+	/* old_len 0: a second mapping (MREMAP-SHM-1); a locked one is populated */
 	ck_assert_int_eq(do_mremap(mm, W, 0, 2 * PG, MOVE_FIXED, W + 16 * PG), (long)(W + 16 * PG));
 	ck_assert(page_at(mm, W + 16 * PG) == p);
 	ck_assert(mlocked_at(mm, W));
@@ -179,7 +188,7 @@ START_TEST(test_count_per_locked_mapping)
 	ck_assert_int_eq(do_munlock(mm, W, PG), 0);
 	ck_assert(!(p->flags & (PG_mlocked | PG_unevictable)));
 	ck_assert(mlocked_at(mm, W + PG));
-	/* a fork child's VMA is not locked: its mapping counts no mlock */
+	/* a fork child's VMA is not locked: its mapping counts no mlock (FORK-LOCK-1) */
 	{
 		struct mm_struct *child = fork_mm(mm);
 		uint8_t v;
@@ -202,9 +211,10 @@ START_TEST(test_dontunmap_leaves_pages_mlocked)
 	 * without a walk, so the pages it still maps stay mlocked: MADV_FREE
 	 * does not make them lazily freeable (folio_mark_lazyfree skips the
 	 * unevictable) and MADV_PAGEOUT keeps them (folio_evictable), where
-	 * it unmaps the pages of shared memory never locked.  Their count
-	 * goes on: an mlock and a munlock of the unlocked VMA leave them
-	 * mlocked, and munlockall does not walk it.
+	 * it unmaps the pages of shared memory never locked (MADV-FREE-1,
+	 * MADV-PAGEOUT-1).  Their count goes on: an mlock and a munlock of the
+	 * unlocked VMA leave them mlocked, and munlockall does not walk it
+	 * (MLOCK-PAGE-3).
 	 */
 	uint64_t s = W + 32 * PG, n = W + 64 * PG;
 	uint8_t v;

@@ -1,8 +1,11 @@
 /*
  * mm/mmap.c: brk and top-down placement, which dupmm-hostrun cannot check
  * on the host (the helper's own heap is the real brk area, and the host's
- * placement depends on its own mappings).  Each expectation is derived by
- * hand from the kernel code cited beside it.
+ * placement depends on its own mappings; BRK-1, MMAP-PLACE-1,
+ * HOSTCMP-BRK, DIV-PLACEMENT).  Each expectation is derived by hand from
+ * the kernel code cited beside it.  Then stack growth (FAULT-STACK-1) and
+ * mmap's checks as host traces show them (MMAP-PROT-1, MMAP-DROPPABLE-1,
+ * MMAP-HUGETLB-1).
  */
 #include <dupmm/uapi.h>
 
@@ -33,6 +36,7 @@ START_TEST(test_brk_grow_shrink)
 	g_autoptr(GString) maps = g_string_new(NULL);
 	g_autofree char *f = NULL;
 
+	/* BRK-1 */
 	ck_assert_int_eq(do_brk_syscall(mm, 0), (long)HEAP);		/* brk(NULL): the break */
 	ck_assert_int_eq(do_brk_syscall(mm, HEAP + 100), (long)(HEAP + 100));
 	ck_assert_int_eq(count_vmas(mm, HEAP, HEAP + PG), 1);	/* rounded up to a page */
@@ -69,7 +73,7 @@ START_TEST(test_topdown_placement)
 	uint64_t base = mm->mmap_base;
 	long a, b, c;
 
-	/* arch_get_unmapped_area_topdown: the highest gap below mmap_base */
+	/* MMAP-PLACE-1, arch_get_unmapped_area_topdown: the highest gap below mmap_base */
 	ck_assert_uint_eq(base, TASK_SIZE - (128ULL << 20));
 	a = vm_mmap_pgoff(mm, NULL, 0, 2 * PG, RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, 0);
 	ck_assert_int_eq(a, (long)(base - 2 * PG));
@@ -92,7 +96,7 @@ END_TEST
 
 START_TEST(test_growsdown_stack)
 {
-	/* expand_downwards: an access just below a VM_GROWSDOWN VMA grows it */
+	/* FAULT-STACK-1, expand_downwards: an access just below a VM_GROWSDOWN VMA grows it */
 	uint64_t top = W + 1024 * PG;
 
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, top - 4 * PG, 4 * PG, RW,
@@ -102,7 +106,7 @@ START_TEST(test_growsdown_stack)
 	ck_assert_int_eq(put_byte(mm, top - 6 * PG, 1, 1), 0);
 	ck_assert_uint_eq(find_vma(mm, top - PG)->vm_start, top - 6 * PG);
 	ck_assert_int_eq(status_kb(mm, "VmStk:"), 24);
-	/* MAP_SHARED | MAP_GROWSDOWN is refused */
+	/* MAP_SHARED | MAP_GROWSDOWN is refused (MMAP-FILE-1) */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, PG, RW,
 				       MAP_SHARED_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0), -EINVAL);
 }
@@ -111,7 +115,7 @@ END_TEST
 START_TEST(test_growsdown_enomem)
 {
 	/*
-	 * expand_downwards prepares the stack's anon_vma before it grows:
+	 * FAULT-STACK-1: expand_downwards prepares the stack's anon_vma first:
 	 * failing that, the stack does not grow and the access is SIGSEGV
 	 * (SEGV_MAPERR, bad_area after expand_stack fails).
 	 */

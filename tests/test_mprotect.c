@@ -1,4 +1,7 @@
-/* mm/mprotect.c: flags, commit accounting (F20), errors, holes. */
+/*
+ * mm/mprotect.c: flags, commit accounting (MPROT-ACCT-1), errors
+ * (MPROT-ARGS-1), holes (MPROT-HOLE-1), the PTEs (MPROT-PTE-1).
+ */
 #include <dupmm/uapi.h>
 
 #include "../mm/internal.h"
@@ -17,8 +20,8 @@ static void assert_vmflags(struct mm_struct *m, uint64_t addr, const char *want)
 
 START_TEST(test_account_dropped_on_never_faulted)
 {
-	/* F20: RO of a never-faulted private anon VMA drops ac and its charge;
-	 * writable again re-charges; a faulted one keeps ac. */
+	/* MPROT-ACCT-1: RO of a never-faulted private anon VMA drops ac and its
+	 * charge; writable again re-charges; a faulted one keeps ac. */
 	int64_t before = vm_committed_as;
 
 	map_anon(mm, W, 100 * PG, RW);
@@ -38,7 +41,7 @@ END_TEST
 
 START_TEST(test_hole_changes_what_came_before)
 {
-	/* do_mprotect_pkey: the loop fixes up VMAs until it meets the hole */
+	/* MPROT-HOLE-1, do_mprotect_pkey: the loop fixes up VMAs until it meets the hole */
 	map_anon(mm, W, 2 * PG, RW);
 	map_anon(mm, W + 4 * PG, 2 * PG, RW);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, 6 * PG, PROT_READ_, -1), -ENOMEM);
@@ -76,7 +79,7 @@ END_TEST
 START_TEST(test_grows_after_lookup)
 {
 	/*
-	 * DIV-MPROT-GROWSUP, fixed: PROT_GROWSUP fails only after the VMA
+	 * MPROT-ARGS-1 (DIV-MPROT-GROWSUP, fixed): PROT_GROWSUP fails only after the VMA
 	 * lookup, so with nothing mapped at or after the address, or a start
 	 * in a hole, ENOMEM; on a VMA, EINVAL (no VMA grows up on x86).
 	 * PROT_GROWSDOWN starts at the VMA's start, even from a hole below
@@ -113,8 +116,8 @@ END_TEST
 
 START_TEST(test_ptes_follow)
 {
-	/* PROT_NONE makes present PTEs PROTNONE; restoring makes a dirty
-	 * exclusive page writable again without a fault */
+	/* MPROT-PTE-1: PROT_NONE makes present PTEs PROTNONE; restoring makes a
+	 * dirty exclusive page writable again without a fault; MMAP-STAT-1 */
 	map_anon(mm, W, 2 * PG, RW);
 	put_byte(mm, W, 1, 2 * PG);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, 2 * PG, PROT_NONE_, -1), 0);
@@ -132,7 +135,7 @@ END_TEST
 START_TEST(test_clean_exclusive_made_writable)
 {
 	/*
-	 * DIV-MPROT-DIRTY, fixed: can_change_pte_writable wants no dirty PTE
+	 * MPROT-PTE-1 (DIV-MPROT-DIRTY, fixed): can_change_pte_writable wants no dirty PTE
 	 * for a private exclusive anonymous page.  MADV_FREE leaves it clean;
 	 * read-only and back, it is writable at once, still clean.  A page
 	 * shared with a fork child is not exclusive: it stays read-only.

@@ -1,4 +1,8 @@
-/* mm/mremap.c: contents move with the pages, accounting follows, DONTUNMAP. */
+/*
+ * mm/mremap.c: contents move with the pages (MREMAP-MOVE-1), resizing
+ * (MREMAP-RESIZE-1), accounting follows (MREMAP-HIWATER-1,
+ * MREMAP-UNMAPFAIL-1), DONTUNMAP (MREMAP-DONTUNMAP-1).
+ */
 #include <dupmm/uapi.h>
 
 #include "../mm/internal.h"
@@ -17,7 +21,7 @@ START_TEST(test_move_keeps_pages_and_counts)
 	pfn = pte_pfn(mm_lookup_pte(mm, W + PG));
 	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 8 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
 			 (long)(W + 64 * PG));
-	ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, W + 65 * PG)), pfn);	/* moved, not copied */
+	ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, W + 65 * PG)), pfn);	/* moved: MREMAP-MOVE-1 */
 	get_byte(mm, W + 67 * PG, &v);
 	ck_assert_int_eq(v, 0x61);
 	get_byte(mm, W + 68 * PG, &v);
@@ -36,8 +40,9 @@ START_TEST(test_grow_in_place_and_into_next)
 	uint8_t v;
 
 	/*
-	 * vma_merge_extend: growing a VMA in place up to a compatible next
-	 * VMA joins the two, the grown range between them included:
+	 * MREMAP-RESIZE-1, vma_merge_extend: growing a VMA in place up to a
+	 * compatible next VMA joins the two, the grown range between them
+	 * included:
 	 *
 	 *   |AA..BB|  mremap(A, 2 pages, 4 pages)  |AAAAAA|
 	 *
@@ -185,7 +190,8 @@ START_TEST(test_dontunmap_and_locked)
 	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 0), 0);
 	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG, MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
 				   W + 16 * PG), (long)(W + 16 * PG));
-	/* the old range stays mapped, empty and unlocked; the new one has the data */
+	/* MREMAP-DONTUNMAP-1: the old range stays mapped, empty and unlocked; the new one
+	 * has the data */
 	ck_assert_int_eq(count_vmas(mm, W, W + 2 * PG), 1);
 	ck_assert(!(flags_at(mm, W) & VM_LOCKED));
 	ck_assert(flags_at(mm, W + 16 * PG) & VM_LOCKED);
@@ -199,7 +205,7 @@ END_TEST
 START_TEST(test_move_restores_hiwater_vm)
 {
 	/*
-	 * move_vma accounts the new range before it unmaps the old one, and
+	 * MREMAP-HIWATER-1: move_vma accounts the new range before it unmaps the old one, and
 	 * restores hiwater_vm afterwards: the moment's double count does not
 	 * reach VmPeak.  A move that grows raises it by the growth only; a
 	 * DONTUNMAP move keeps both ranges, so VmPeak follows VmSize.
@@ -233,7 +239,7 @@ END_TEST
 START_TEST(test_unmap_failure_keeps_both)
 {
 	/*
-	 * When move_vma cannot unmap the old range (a split short of
+	 * MREMAP-UNMAPFAIL-1: when move_vma cannot unmap the old range (a split short of
 	 * memory), the kernel keeps both ranges and returns the new address:
 	 * the page has moved, the old range stays mapped and empty, and the
 	 * old VMA has lost VM_ACCOUNT (cleared before the unmap, restored only
@@ -276,7 +282,7 @@ END_TEST
 
 START_TEST(test_shmem_grow_sigbus)
 {
-	/* section 10: growing shared anonymous memory succeeds, but touching
+	/* SHMEM-2: growing shared anonymous memory succeeds, but touching
 	 * the new pages past the shmem object's size raises SIGBUS */
 	struct mm_fault_info fi = { 0 };
 	uint8_t v;

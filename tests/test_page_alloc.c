@@ -21,7 +21,7 @@ START_TEST(test_alloc_zeroed_and_reused)
 	struct page *q;
 
 	ck_assert_int_eq(p->refcount, 1);
-	ck_assert_uint_ne(pfn, 0);	/* frame 0 is the zero page */
+	ck_assert_uint_ne(pfn, 0);	/* frame 0 is the zero page (DIV-ZERO-PFN) */
 	memset(data, 0x5a, PAGE_SIZE);
 	put_page(p);
 	q = alloc_page(true);
@@ -41,7 +41,8 @@ START_TEST(test_ram_limit_is_a_clean_oom)
 	ck_assert_int_eq(phys_init(64 * PAGE_SIZE), 0);	/* 64 frames of RAM */
 	mm = mm_alloc();
 	ck_assert_int_eq(map_anon(mm, W, 128 * PG, PROT_READ_ | PROT_WRITE_), (long)W);
-	/* Writing 128 pages cannot fit in 63 free frames: the fault reports OOM. */
+	/* Writing 128 pages cannot fit in 63 free frames: the fault reports OOM, SIGKILL
+	 * for the faulting task (DIV-OOM). */
 	ck_assert_int_eq(mm_fill(mm, W, 1, 128 * PG, &fi), -EFAULT);
 	ck_assert_int_eq(fi.signo, SIGKILL);
 	ck_assert_uint_gt(fi.addr, W);

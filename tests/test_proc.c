@@ -1,6 +1,7 @@
 /*
- * mm/proc.c: the /proc formats as the host prints them (F26, section 7),
- * and the fixed-point Pss (section 10).
+ * mm/proc.c: the /proc formats as the host prints them (PROC-MAPS-1,
+ * PROC-SMAPS-1, PROC-STATUS-1, PROC-PAGEMAP-1, PROC-THP-1), and the
+ * fixed-point Pss (PROC-PSS-1).
  */
 #include <dupmm/uapi.h>
 
@@ -17,7 +18,7 @@ START_TEST(test_maps_line_format)
 	map_anon(mm, W, PG, RW);
 	map_shared_anon(mm, W + 4 * PG, PG, RW);
 	show_maps(mm, s);
-	/* an unnamed anonymous line ends "00:00 0 " + newline */
+	/* PROC-MAPS-1: an unnamed anonymous line ends "00:00 0 " + newline */
 	ck_assert(g_str_has_prefix(s->str, "200000000000-200000001000 rw-p 00000000 00:00 0 \n"));
 	/* a named one puts the name at column 73 */
 	{
@@ -40,6 +41,7 @@ START_TEST(test_smaps_rollup_and_fields)
 	put_byte(mm, W, 1, 2 * PG);
 	show_smaps_rollup(mm, r);
 	ck_assert(g_str_has_prefix(r->str, "200000000000-200000002000 ---p 00000000 00:00 0 "));
+	/* PROC-SMAPS-1 (smaps_rollup: the model only) */
 	ck_assert_int_eq(strstr(r->str, "[rollup]\n") - r->str, 73);	/* name column, as maps */
 	ck_assert_ptr_nonnull(strstr(r->str, "\nPss_Anon:              8 kB\n"));
 	show_smaps(mm, s);
@@ -52,7 +54,7 @@ END_TEST
 
 START_TEST(test_pss_fixed_point)
 {
-	/* 5 pages mapped three times and 1 twice: 5 * 4/3 + 4/2 = 8.67 kB,
+	/* PROC-PSS-1: 5 pages mapped three times and 1 twice: 5 * 4/3 + 4/2 = 8.67 kB,
 	 * printed 8, where rounding each page's share would give 5 * 1 + 2 = 7. */
 	struct mm_struct *mm = mm_alloc(), *c1, *c2;
 
@@ -71,6 +73,7 @@ END_TEST
 
 START_TEST(test_status_and_pagemap)
 {
+	/* PROC-STATUS-1 (model only), PROC-PAGEMAP-1 */
 	struct mm_struct *mm = mm_alloc(), *child;
 
 	map_anon(mm, W, 4 * PG, RW);

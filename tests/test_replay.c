@@ -87,7 +87,8 @@ START_TEST(test_simplifications_warned)
 	 * at the start and 8 KiB at +4 MiB, fork, a byte in the child.  The
 	 * host (THP "madvise") maps huge pages; the model cannot, and must say
 	 * so, once, at the first fault that a huge page would have served
-	 * (line 3).  The execve after is a second simplification.
+	 * (line 3; DIV-THP).  The execve after is a second simplification
+	 * (DIV-EXECVE).
 	 */
 	g_autofree char *p = write_tmp(
 		"1  mmap(0x200000000000, 8388608, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x200000000000\n"

@@ -1,7 +1,9 @@
 /*
  * mm/rmap.c: anon_vma chains built by fork, the reuse rule, and the
  * checker itself (validate_vm must catch a planted inconsistency).
- * Expected structures are those of kernel-semantics.md section 3.
+ * Expected structures are those of mm/rmap.c in the kernel (ANON-FORK-1,
+ * ANON-FORK-2, ANON-REUSE-1, FORK-WIPE-4); they show on the host only
+ * through merging.
  */
 #include <dupmm/uapi.h>
 
@@ -22,6 +24,7 @@ static int chain_len(struct vm_area_struct *vma)
 
 START_TEST(test_fork_builds_chain)
 {
+	/* ANON-FORK-1 */
 	struct mm_struct *mm = mm_alloc(), *child;
 	struct anon_vma *a;
 	struct vm_area_struct *cv;
@@ -47,6 +50,7 @@ END_TEST
 
 START_TEST(test_split_before_fork_gives_three_anon_vmas)
 {
+	/* ANON-FORK-2 */
 	struct mm_struct *mm = mm_alloc(), *child;
 	struct anon_vma *x, *y, *z;
 
@@ -59,7 +63,7 @@ START_TEST(test_split_before_fork_gives_three_anon_vmas)
 	y = find_vma(child, W + 2 * PG)->anon_vma;
 	z = find_vma(child, W + 4 * PG)->anon_vma;
 	ck_assert(x != y && y != z && x != z);
-	/* so they never merge in the child: F16 */
+	/* so they never merge in the child (VMA-MERGE-3) */
 	do_mprotect_pkey(child, W + 2 * PG, 2 * PG, RW, -1);
 	ck_assert_int_eq(count_vmas(child, W, W + 6 * PG), 3);
 	assert_vm_valid();
@@ -70,8 +74,8 @@ END_TEST
 
 START_TEST(test_reuse_of_idle_anon_vma)
 {
-	/* P forks C1, C1 forks C2, C1 exits: C1's anon_vma has no VMA and one
-	 * child.  When C2 forks C3, C3 recycles it instead of a new one. */
+	/* ANON-REUSE-1: P forks C1, C1 forks C2, C1 exits: C1's anon_vma has no
+	 * VMA and one child.  When C2 forks C3, C3 recycles it instead of a new one. */
 	struct mm_struct *p = mm_alloc(), *c1, *c2, *c3;
 	struct anon_vma *av1;
 
@@ -96,6 +100,7 @@ END_TEST
 
 START_TEST(test_wiped_child_gets_fresh_anon_vma_on_write)
 {
+	/* FORK-WIPE-1, FORK-WIPE-4 */
 	struct mm_struct *mm = mm_alloc(), *child;
 
 	map_anon(mm, W, 2 * PG, RW);

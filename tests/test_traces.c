@@ -42,7 +42,8 @@ START_TEST(test_trace_replays_like_the_host)
 	ck_assert_msg(res.divergences == 0, "%s: %u divergences (see above)", name, res.divergences);
 	ck_assert_msg(res.calls > 0, "%s: no call replayed", name);
 	ck_assert_msg(mm_warn_count == 0, "%s: %lu MM_WARN_ON fired", name, mm_warn_count);
-	/* what else runs on the host's CPU could drain pages left queued: LazyFree not certain */
+	/* what else runs on the host's CPU could drain pages left queued: LazyFree not
+	 * certain (HOSTCMP-LAZYFREE, MADV-FREE-2) */
 	ck_assert_msg(res.unsettled_snapshots == 0,
 		      "%s: %u processes dump with MADV_FREE'd pages still queued (MADV-FREE-2)", name,
 		      res.unsettled_snapshots);

@@ -1,6 +1,7 @@
 /*
  * mm/vma.c: find_vma, split and merge by the 6.x rules.  Each expectation
- * is a host-kernel observation of kernel-semantics.md (F6, F15, F16, F25).
+ * is a host-kernel observation that docs/kernel-semantics.md records
+ * (VMA-MERGE-1 to VMA-MERGE-5, VMA-SPLIT-1, MADV-SPLIT-1, MREMAP-MOVE-1).
  */
 #include <dupmm/uapi.h>
 
@@ -30,7 +31,7 @@ END_TEST
 
 START_TEST(test_adjacent_anon_merge)
 {
-	/*  AA then BB after it, then CC before: one VMA   |CCAABB| */
+	/*  VMA-MERGE-1: AA then BB after it, then CC before: one VMA   |CCAABB| */
 	map_anon(mm, W + 2 * PG, 2 * PG, RW);
 	put_byte(mm, W + 2 * PG, 1, 1);
 	map_anon(mm, W + 4 * PG, 2 * PG, RW);
@@ -46,7 +47,7 @@ END_TEST
 
 START_TEST(test_split_by_non_access_flag_before_fault)
 {
-	/* F15: RANDOM on the upper half before any fault, fault both halves,
+	/* VMA-MERGE-5: RANDOM on the upper half before any fault, fault both halves,
 	 * NORMAL: stays 2 (each half got its own anon_vma). */
 	map_anon(mm, W, 4 * PG, RW);
 	ck_assert_int_eq(do_madvise(mm, W + 2 * PG, 2 * PG, MADV_RANDOM_), 0);
@@ -59,7 +60,8 @@ END_TEST
 
 START_TEST(test_split_by_access_flag_before_fault)
 {
-	/* F15: the same with PROT_EXEC as the difference: 1 VMA (anon_vma reused). */
+	/* VMA-MERGE-5: the same with PROT_EXEC as the difference: 1 VMA (anon_vma reused,
+	 * ANON-PREP-1). */
 	map_anon(mm, W, 4 * PG, RW);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, 2 * PG, RW | PROT_EXEC_, -1), 0);
 	put_byte(mm, W, 1, 4 * PG);
@@ -72,7 +74,8 @@ END_TEST
 
 START_TEST(test_every_flag_advice_splits_and_merges)
 {
-	/* each flag advice and its inverse; HUGEPAGE and NOHUGEPAGE set a flag either way */
+	/* MADV-SPLIT-1: each flag advice and its inverse; HUGEPAGE and NOHUGEPAGE set a
+	 * flag either way (MADV-HUGE-1) */
 	static const int advice[][2] = {
 		{ MADV_WIPEONFORK_, MADV_KEEPONFORK_ }, { MADV_DONTFORK_, MADV_DOFORK_ },
 		{ MADV_DONTDUMP_, MADV_DODUMP_ }, { MADV_RANDOM_, MADV_NORMAL_ },
@@ -95,7 +98,8 @@ END_TEST
 
 START_TEST(test_bridge_merge)
 {
-	/* F6: wf on page 3 and 5 (5 VMAs), then on 4: prev and next bridged, 3 VMAs. */
+	/* VMA-MERGE-4: wf on page 3 and 5 (5 VMAs), then on 4: prev and next bridged,
+	 * 3 VMAs. */
 	map_anon(mm, W, 8 * PG, RW);
 	put_byte(mm, W, 1, 8 * PG);
 	do_madvise(mm, W + 3 * PG, PG, MADV_WIPEONFORK_);
@@ -110,7 +114,7 @@ END_TEST
 
 START_TEST(test_mremap_pgoff_rule)
 {
-	/* F15: a faulted anon VMA moved next to another keeps its pgoff: no merge;
+	/* MREMAP-MOVE-1: a faulted anon VMA moved next to another keeps its pgoff: no merge;
 	 * a never-faulted one takes the new address as pgoff: merges. */
 	map_anon(mm, W, 2 * PG, RW);
 	put_byte(mm, W, 1, 1);
@@ -132,7 +136,8 @@ START_TEST(test_child_merge_rules)
 {
 	struct mm_struct *child;
 
-	/* F16: a new mmap next to an inherited faulted VMA: 2 in the child, 1 in the parent */
+	/* VMA-MERGE-3: a new mmap next to an inherited faulted VMA: 2 in the child, 1 in
+	 * the parent */
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 1, 4 * PG);
 	map_anon(mm, W + 16 * PG, 4 * PG, RW);	/* never faulted */
@@ -176,8 +181,8 @@ END_TEST
 
 START_TEST(test_max_map_count)
 {
-	/* F25: at the limit, mprotect that must split gives ENOMEM, madvise EAGAIN,
-	 * and a whole-VMA change (no split) still works. */
+	/* VMA-SPLIT-1, MADV-SPLIT-1: at the limit, mprotect that must split gives ENOMEM,
+	 * madvise EAGAIN, and a whole-VMA change (no split) still works. */
 	map_anon(mm, W, 8 * PG, RW);
 	map_anon(mm, W + 10 * PG, 2 * PG, RW);
 	sysctl_max_map_count = mm->map_count;
