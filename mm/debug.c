@@ -26,8 +26,9 @@ static const struct {
 			"\"madvise\") maps a transparent huge page, the model 4 KiB pages "
 			"(Rss, AnonHugePages and the page tables differ)" },
 	[SIMPL_FILE_FOLIO] = { "DIV-FILE-FOLIO",
-			       "a write to a shared file page: the model's page cache holds single "
-			       "pages, the host's ext4 large folios, and the host dirties the whole folio" },
+			       "a write to a page of a file a MADV_HUGEPAGE read-ahead read: the "
+			       "host's ext4 holds it in large folios and dirties the whole folio, the "
+			       "model's page cache holds single pages" },
 	[SIMPL_NO_SWAP] = { "DIV-NO-SWAP",
 			    "reclaim of swap-backed memory: the model has no swap (as the host here), "
 			    "so the pages stay; a kernel with swap would page them out" },

@@ -226,6 +226,7 @@ void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *ma
 		uint64_t nr = (vma->vm_flags & VM_RAND_READ) ? PTRS_PER_TABLE : 2 * PTRS_PER_TABLE;
 
 		filemap_readahead(mapping, pgoff & ~(uint64_t)(PTRS_PER_TABLE - 1), nr);
+		mapping->dupmm_large_folios = true;	/* the host reads these in large folios */
 		return;
 	}
 	if (vma->vm_flags & VM_SEQ_READ) {

@@ -92,15 +92,17 @@ static inline struct address_space *page_mapping(const struct page *page)
 /*
  * folio_mark_dirty (mm/page-writeback.c): a page written through a
  * mapping, or by GUP.  Divergence: the model's page cache holds order-0
- * pages; the host's ext4 caches a regular file in large folios and dirties
- * a whole one (DIV-FILE-FOLIO), which the model says when a file page is
- * first dirtied (shmem's folios are order-0 on the host too).
+ * pages; the host's ext4 reads a file into large folios under
+ * MADV_HUGEPAGE read-ahead (page_cache_ra_order) and dirties a whole one
+ * at a write (DIV-FILE-FOLIO), which the model says when a page of such a
+ * file is first dirtied.  (A fault's ordinary read-around gives order-0
+ * folios on the host too.)
  */
 static inline void folio_mark_dirty(struct page *page)
 {
 	struct address_space *mapping = page_mapping(page);
 
-	if (mapping && !mapping->shmem && !(page->flags & PG_dirty))
+	if (mapping && mapping->dupmm_large_folios && !(page->flags & PG_dirty))
 		mm_note_simplification(SIMPL_FILE_FOLIO);
 	page->flags |= PG_dirty;
 }

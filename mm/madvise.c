@@ -212,6 +212,8 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 			zap_page_range_single(vma, a, a + PAGE_SIZE, true);
 			if (page->mapcount == 0 && !(page->flags & PG_dirty))
 				filemap_remove_page(page);
+			else if (page->mapcount == 0 && page_mapping(page)->shmem)
+				mm_note_simplification(SIMPL_NO_SWAP);	/* DIV-NO-SWAP: it would be swapped */
 		}
 	}
 	mmu_notifier_invalidate(vma->vm_mm, start, end);
@@ -247,8 +249,9 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 	mapping = vma->vm_file->f_mapping;
 	/*
 	 * vfs_fallocate(PUNCH_HOLE): a file's range reads zeroes from now on
-	 * (observed on the host); mm/ does no I/O, so the mapping remembers the
-	 * holes and fills such pages with zeroes instead of reading them.
+	 * (observed on the host).  Divergence: mm/ does no I/O, so the mapping
+	 * remembers the holes and fills such pages with zeroes instead of
+	 * reading them; the file on disk is never changed (DIV-REMOVE-FILE).
 	 */
 	if (!mapping->shmem) {
 		if (mapping->holes == NULL)

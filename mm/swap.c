@@ -20,7 +20,7 @@
  * lru_add_drain moves last (mlock_drain_local).
  *
  * dupmm-hostrun runs a trace's processes on one CPU, so one batch of each
- * models them all.  Divergences: the kernel's batch holds a page reference
+ * models them all.  Divergence: the kernel's batch holds a page reference
  * until the drain (the model's page is freed at once and forgotten here:
  * lru_batch_forget), which folio_lru_batch_refs gives back where the
  * kernel's refcount matters.  And on the host the batches are the CPU's,

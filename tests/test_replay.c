@@ -128,6 +128,43 @@ START_TEST(test_simplifications_warned)
 }
 END_TEST
 
+START_TEST(test_file_folio_warned)
+{
+	/*
+	 * A write to a shared file page read by ordinary read-around: order-0
+	 * folios on the host too, no warning (line 3).  Under MADV_HUGEPAGE the
+	 * read-ahead makes large folios on the host, and a write dirties a
+	 * whole one (DIV-FILE-FOLIO): warned at line 6.
+	 */
+	g_autofree char *data = g_build_filename(test_env("DUPMM_TRACES"), "data", "file4m.bin", NULL);
+	g_autofree char *text = g_strdup_printf(
+		"1  openat(AT_FDCWD, \"%s\", O_RDWR) = 3\n"
+		"1  mmap(0x200000000000, 262144, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED, 3, 0) = 0x200000000000\n"
+		"1  mem_write(0x200000001000, 0x01, 1) = 0\n"
+		"1  mmap(0x200000400000, 262144, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED, 3, 0x200000) = 0x200000400000\n"
+		"1  madvise(0x200000400000, 262144, MADV_HUGEPAGE) = 0\n"
+		"1  mem_write(0x200000400000, 0x02, 1) = 0\n",
+		data);
+	g_autofree char *p = write_tmp(text);
+	g_autofree char *err_text = NULL;
+	struct replay_options opts = { .check = true };
+	struct replay_result res;
+	g_autoptr(GError) error = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+
+	opts.diag = open_memstream(&buf, &len);
+	ck_assert_msg(replay_file(p, &opts, &res, &error), "%s", error ? error->message : "");
+	fclose(opts.diag);
+	err_text = buf;
+	ck_assert_uint_eq(res.divergences, 0);
+	ck_assert_uint_eq(res.warnings, 1);
+	ck_assert_ptr_nonnull(strstr(err_text, ":6: pid 1: warning: the model simplifies here (DIV-FILE-FOLIO"));
+	replay_result_clear(&res);
+	unlink(p);
+}
+END_TEST
+
 START_TEST(test_placement_follows_log)
 {
 	g_autofree char *p = write_tmp(
@@ -265,6 +302,7 @@ int main(void)
 	tcase_add_test(tc, test_vfork_execve_clone3);
 	tcase_add_test(tc, test_placement_follows_log);
 	tcase_add_test(tc, test_simplifications_warned);
+	tcase_add_test(tc, test_file_folio_warned);
 	tcase_add_test(tc, test_cli_exit_status);
 	tcase_add_test(tc, test_cli_fuzz_can_fail);
 	suite_add_tcase(s, tc);

@@ -848,7 +848,7 @@ static int64_t advice_flags(const struct rpage *p, uint64_t adv)
  * every locked mapping of it in every process (a page a fork parent has
  * mlocked is unevictable in the child too; MREMAP_DONTUNMAP's source keeps
  * its pages mlocked though it loses VM_LOCKED), and batched per CPU: taken
- * from the simulated kernel (delegated; MLOCK-PAGE-1..3).  Without a view,
+ * from the simulated kernel (delegated; MLOCK-PAGE-1, MLOCK-PAGE-2, MLOCK-PAGE-3).  Without a view,
  * as the page's own lock bits say.
  */
 static bool unevictable(struct ref_model *m, struct rproc *pr, unsigned int i)

@@ -78,7 +78,7 @@ struct ref_result {
  *   unevictable whether reclaim would leave its page at addr alone: the
  *               kernel keeps mlock per page, counted over every locked
  *               mapping of it, in every process, and batched per CPU
- *               (MLOCK-PAGE-1..3), which a page-granular model of what a
+ *               (MLOCK-PAGE-1, MLOCK-PAGE-2, MLOCK-PAGE-3), which a page-granular model of what a
  *               program sees does not follow.
  */
 struct ref_kernel_view {

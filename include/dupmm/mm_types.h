@@ -171,6 +171,12 @@ struct address_space {
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
 	bool shmem;
+	/*
+	 * The host would hold some of this file in large folios: a MADV_HUGEPAGE
+	 * read-ahead read it (page_cache_ra_order).  The model's pages are
+	 * order-0 either way (DIV-FILE-FOLIO); it only says so at a write.
+	 */
+	bool dupmm_large_folios;
 	int refcount;
 };
 
