@@ -71,15 +71,15 @@ void mm_warn(const char *func, const char *file, int line, const char *expr)
 		mm_warn_handler(msg);
 }
 
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			ok = false;                                            \
-			if (why) {                                             \
-				g_string_append_printf(why, __VA_ARGS__);      \
-				g_string_append_c(why, '\n');                  \
-			}                                                      \
-		}                                                              \
+#define CHECK(cond, ...)                                                  \
+	do {                                                              \
+		if (!(cond)) {                                            \
+			ok = false;                                       \
+			if (why) {                                        \
+				g_string_append_printf(why, __VA_ARGS__); \
+				g_string_append_c(why, '\n');             \
+			}                                                 \
+		}                                                         \
 	} while (0)
 
 /* A mapping of a page by a PTE: the brute-force side of the rmap check. */
@@ -91,13 +91,13 @@ struct mapping_ref {
 
 struct pte_recount {
 	struct mm_struct *mm;
-	struct vm_area_struct *vma;	/* the VMA being walked */
+	struct vm_area_struct *vma; /* the VMA being walked */
 	int64_t rss[NR_MM_COUNTERS];
 	GString *why;
 	bool ok;
-	uint64_t tables;		/* the full walk: tables found */
-	uint64_t in_vmas, in_tables;	/* non-none PTEs inside VMAs, and in all tables */
-	GArray *mappers;		/* validate_vm: struct mapping_ref of every mapped page */
+	uint64_t tables;	     /* the full walk: tables found */
+	uint64_t in_vmas, in_tables; /* non-none PTEs inside VMAs, and in all tables */
+	GArray *mappers;	     /* validate_vm: struct mapping_ref of every mapped page */
 };
 
 /* The checks of one PTE of vma (a walk of the VMA's range: no lookup). */
@@ -116,7 +116,8 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 	      "mm %u: PTE at %#" PRIx64 " presence disagrees with VMA protection", mm->id, addr);
 	page = vm_normal_page(vma, addr, *ptep);
 	if (page == NULL) {
-		CHECK(!pte_write(*ptep), "mm %u: writable zero-page PTE at %#" PRIx64, mm->id, addr);
+		CHECK(!pte_write(*ptep), "mm %u: writable zero-page PTE at %#" PRIx64, mm->id,
+		      addr);
 		r->ok &= ok;
 		return;
 	}
@@ -136,7 +137,7 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 	 * keeps its pages mlocked, MLOCK-PAGE-1.)
 	 */
 	CHECK((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) != VM_LOCKED ||
-	      (page->flags & (PG_mlocked | PG_dupmm_mlock_lost)),
+		      (page->flags & (PG_mlocked | PG_dupmm_mlock_lost)),
 	      "mm %u: page at %#" PRIx64 " of a VM_LOCKED VMA is not PG_mlocked", mm->id, addr);
 	CHECK(page->mlock_count >= 0, "mm %u: page at %#" PRIx64 " has mlock_count %d", mm->id,
 	      addr, page->mlock_count);
@@ -144,11 +145,11 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 	      "mm %u: page at %#" PRIx64 " has mlock_count %d off the unevictable LRU", mm->id,
 	      addr, page->mlock_count);
 	CHECK(!(page->flags & PG_unevictable) ||
-	      (page->flags & (PG_mlocked | PG_lru)) == (PG_mlocked | PG_lru),
+		      (page->flags & (PG_mlocked | PG_lru)) == (PG_mlocked | PG_lru),
 	      "mm %u: page at %#" PRIx64 " is unevictable but not mlocked on the LRU", mm->id,
 	      addr);
 	CHECK((page->flags & (PG_mlocked | PG_lru | PG_unevictable)) != (PG_mlocked | PG_lru) ||
-	      mlock_batch_refs(page) > 0,
+		      mlock_batch_refs(page) > 0,
 	      "mm %u: page at %#" PRIx64 " is mlocked on the LRU, not unevictable, and not queued",
 	      mm->id, addr);
 	if (r->mappers) {
@@ -157,8 +158,13 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 		g_array_append_val(r->mappers, m);
 	}
 	if (is_cow_mapping(vma->vm_flags) && pte_write(*ptep)) {
-		CHECK(PageAnon(page), "mm %u: writable PTE at %#" PRIx64 " maps a page-cache page in a private mapping", mm->id, addr);
-		CHECK(page->mapcount == 1, "mm %u: writable PTE at %#" PRIx64 " to a COW page mapped %d times", mm->id, addr, page->mapcount);
+		CHECK(PageAnon(page),
+		      "mm %u: writable PTE at %#" PRIx64
+		      " maps a page-cache page in a private mapping",
+		      mm->id, addr);
+		CHECK(page->mapcount == 1,
+		      "mm %u: writable PTE at %#" PRIx64 " to a COW page mapped %d times", mm->id,
+		      addr, page->mapcount);
 	}
 	if (PageAnon(page)) {
 		struct anon_vma *av = page_anon_vma(page);
@@ -167,7 +173,9 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
 
 		list_for_each_entry(avc, &vma->anon_vma_chain, struct anon_vma_chain, same_vma)
 			on_chain |= avc->anon_vma == av;
-		CHECK(on_chain, "mm %u: anon page at %#" PRIx64 " has an anon_vma not on its VMA's chain", mm->id, addr);
+		CHECK(on_chain,
+		      "mm %u: anon page at %#" PRIx64 " has an anon_vma not on its VMA's chain",
+		      mm->id, addr);
 		CHECK(page->index == linear_page_index(vma, addr),
 		      "mm %u: anon page at %#" PRIx64 " has index %" PRIu64 ", VMA says %" PRIu64,
 		      mm->id, addr, page->index, linear_page_index(vma, addr));
@@ -179,7 +187,8 @@ static void recount_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *
  * The whole-table walk of the full check: every table's count of entries
  * in use is right, and no PTE lies outside a VMA.
  */
-static void check_table(struct mm_struct *mm, pte_t *table, int level, struct pte_recount *r, uint64_t base)
+static void check_table(struct mm_struct *mm, pte_t *table, int level, struct pte_recount *r,
+			uint64_t base)
 {
 	GString *why = r->why;
 	bool ok = true;
@@ -205,7 +214,7 @@ static void check_table(struct mm_struct *mm, pte_t *table, int level, struct pt
 		}
 	}
 	CHECK(tp->mapcount == used, "mm %u: table %" PRIu64 " (level %d) counts %d entries, has %d",
-		      mm->id, page_to_pfn(tp), level, tp->mapcount, used);
+	      mm->id, page_to_pfn(tp), level, tp->mapcount, used);
 	r->ok &= ok;
 }
 
@@ -221,23 +230,31 @@ static bool validate_vmas(struct mm_struct *mm, GString *why)
 		bool found = vma->anon_vma == NULL;
 
 		count++;
-		CHECK(vma->vm_mm == mm, "mm %u: VMA %#" PRIx64 " belongs to another mm", mm->id, vma->vm_start);
-		CHECK(vma->vm_start < vma->vm_end && PAGE_ALIGNED(vma->vm_start) && PAGE_ALIGNED(vma->vm_end),
-		      "mm %u: bad VMA range %#" PRIx64 "-%#" PRIx64, mm->id, vma->vm_start, vma->vm_end);
-		CHECK(vma->vm_start >= prev_end, "mm %u: VMA %#" PRIx64 " overlaps or is out of order", mm->id, vma->vm_start);
-		CHECK(vma->vm_end <= TASK_SIZE, "mm %u: VMA %#" PRIx64 " beyond TASK_SIZE", mm->id, vma->vm_start);
+		CHECK(vma->vm_mm == mm, "mm %u: VMA %#" PRIx64 " belongs to another mm", mm->id,
+		      vma->vm_start);
+		CHECK(vma->vm_start < vma->vm_end && PAGE_ALIGNED(vma->vm_start) &&
+			      PAGE_ALIGNED(vma->vm_end),
+		      "mm %u: bad VMA range %#" PRIx64 "-%#" PRIx64, mm->id, vma->vm_start,
+		      vma->vm_end);
+		CHECK(vma->vm_start >= prev_end,
+		      "mm %u: VMA %#" PRIx64 " overlaps or is out of order", mm->id, vma->vm_start);
+		CHECK(vma->vm_end <= TASK_SIZE, "mm %u: VMA %#" PRIx64 " beyond TASK_SIZE", mm->id,
+		      vma->vm_start);
 		prev_end = vma->vm_end;
 		list_for_each_entry(avc, &vma->anon_vma_chain, struct anon_vma_chain, same_vma) {
 			struct anon_vma_chain *x;
 			bool linked = false;
 
-			CHECK(avc->vma == vma, "mm %u: AVC of VMA %#" PRIx64 " points elsewhere", mm->id, vma->vm_start);
+			CHECK(avc->vma == vma, "mm %u: AVC of VMA %#" PRIx64 " points elsewhere",
+			      mm->id, vma->vm_start);
 			found |= avc->anon_vma == vma->anon_vma;
 			list_for_each_entry(x, &avc->anon_vma->rb_root, struct anon_vma_chain, rb)
 				linked |= x == avc;
-			CHECK(linked, "mm %u: AVC of VMA %#" PRIx64 " missing from its anon_vma", mm->id, vma->vm_start);
+			CHECK(linked, "mm %u: AVC of VMA %#" PRIx64 " missing from its anon_vma",
+			      mm->id, vma->vm_start);
 		}
-		CHECK(found, "mm %u: VMA %#" PRIx64 "'s anon_vma is not on its chain", mm->id, vma->vm_start);
+		CHECK(found, "mm %u: VMA %#" PRIx64 "'s anon_vma is not on its chain", mm->id,
+		      vma->vm_start);
 		CHECK(vma->anon_vma || list_empty(&vma->anon_vma_chain),
 		      "mm %u: VMA %#" PRIx64 " has a chain but no anon_vma", mm->id, vma->vm_start);
 		total += pages;
@@ -251,11 +268,16 @@ static bool validate_vmas(struct mm_struct *mm, GString *why)
 			locked += pages;
 	}
 	CHECK(count == mm->map_count, "mm %u: map_count %d, %d VMAs", mm->id, mm->map_count, count);
-	CHECK(total == mm->total_vm, "mm %u: total_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id, mm->total_vm, total);
-	CHECK(data == mm->data_vm, "mm %u: data_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id, mm->data_vm, data);
-	CHECK(exec == mm->exec_vm, "mm %u: exec_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id, mm->exec_vm, exec);
-	CHECK(stack == mm->stack_vm, "mm %u: stack_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id, mm->stack_vm, stack);
-	CHECK(locked == mm->locked_vm, "mm %u: locked_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id, mm->locked_vm, locked);
+	CHECK(total == mm->total_vm, "mm %u: total_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id,
+	      mm->total_vm, total);
+	CHECK(data == mm->data_vm, "mm %u: data_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id,
+	      mm->data_vm, data);
+	CHECK(exec == mm->exec_vm, "mm %u: exec_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id,
+	      mm->exec_vm, exec);
+	CHECK(stack == mm->stack_vm, "mm %u: stack_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id,
+	      mm->stack_vm, stack);
+	CHECK(locked == mm->locked_vm, "mm %u: locked_vm %" PRIu64 ", VMAs add to %" PRIu64, mm->id,
+	      mm->locked_vm, locked);
 	return ok;
 }
 
@@ -266,7 +288,8 @@ static void report_stray_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, v
 
 	(void)ptep;
 	if ((vma == NULL || vma->vm_start > addr) && r->why)
-		g_string_append_printf(r->why, "mm %u: PTE at %#" PRIx64 " outside any VMA\n", mm->id, addr);
+		g_string_append_printf(r->why, "mm %u: PTE at %#" PRIx64 " outside any VMA\n",
+				       mm->id, addr);
 }
 
 /*
@@ -275,8 +298,8 @@ static void report_stray_pte(struct mm_struct *mm, uint64_t addr, pte_t *ptep, v
  * counters recounted from them.  With tables: also every page table
  * scanned whole (entry counts, no PTE outside a VMA, VmPTE).
  */
-static bool validate_one(struct mm_struct *mm, GString *why, uint64_t start, uint64_t end, bool tables,
-			 uint64_t *nr_tables, GArray *mappers)
+static bool validate_one(struct mm_struct *mm, GString *why, uint64_t start, uint64_t end,
+			 bool tables, uint64_t *nr_tables, GArray *mappers)
 {
 	struct pte_recount r = { .mm = mm, .why = why, .ok = true, .mappers = mappers };
 	bool ok = validate_vmas(mm, why), all = start == 0 && end == TASK_SIZE;
@@ -289,8 +312,9 @@ static bool validate_one(struct mm_struct *mm, GString *why, uint64_t start, uin
 	ok &= r.ok;
 	/* the RSS counters add up every PTE: only a walk of them all can recount them */
 	for (int i = 0; i < NR_MM_COUNTERS && all; i++)
-		CHECK(r.rss[i] == mm->rss_stat[i], "mm %u: RSS counter %d is %" PRId64 ", recount %" PRId64,
-		      mm->id, i, mm->rss_stat[i], r.rss[i]);
+		CHECK(r.rss[i] == mm->rss_stat[i],
+		      "mm %u: RSS counter %d is %" PRId64 ", recount %" PRId64, mm->id, i,
+		      mm->rss_stat[i], r.rss[i]);
 	if (tables && mm->pgd) {
 		r.ok = true;
 		check_table(mm, pfn_to_virt(mm->pgd), 0, &r, 0);
@@ -369,25 +393,30 @@ static bool check_page_mappers(const struct mapping_ref *list, guint n, GArray *
 	uint64_t pfn = list[0].pfn;
 	bool ok = true;
 
-	CHECK(page->mapcount == (int)n, "pfn %" PRIu64 ": mapcount %d, mapped by %u PTEs", pfn, page->mapcount, n);
+	CHECK(page->mapcount == (int)n, "pfn %" PRIu64 ": mapcount %d, mapped by %u PTEs", pfn,
+	      page->mapcount, n);
 	CHECK(page->refcount >= page->mapcount, "pfn %" PRIu64 ": refcount %d < mapcount %d", pfn,
 	      page->refcount, page->mapcount);
 	CHECK(!(page->flags & PG_anon_exclusive) || page->mapcount == 1,
 	      "pfn %" PRIu64 ": AnonExclusive but mapped %d times", pfn, page->mapcount);
 	if (PageAnon(page))
-		CHECK(page->refcount == page->mapcount, "pfn %" PRIu64 ": anon refcount %d, mapcount %d", pfn,
-		      page->refcount, page->mapcount);
+		CHECK(page->refcount == page->mapcount,
+		      "pfn %" PRIu64 ": anon refcount %d, mapcount %d", pfn, page->refcount,
+		      page->mapcount);
 	g_array_set_size(seen, 0);
 	rmap_walk(page, rmap_collect, seen);
 	g_array_sort(seen, cmp_mapping);
 	for (guint k = 0, x = 0; k < n; k++) {
-		while (x < seen->len && cmp_mapping(&g_array_index(seen, struct mapping_ref, x), &list[k]) < 0)
+		while (x < seen->len &&
+		       cmp_mapping(&g_array_index(seen, struct mapping_ref, x), &list[k]) < 0)
 			x++;
-		CHECK(x < seen->len && cmp_mapping(&g_array_index(seen, struct mapping_ref, x), &list[k]) == 0,
-		      "pfn %" PRIu64 ": rmap walk misses the mapping at mm %u:%#" PRIx64, pfn, list[k].mm_id,
-		      list[k].addr);
+		CHECK(x < seen->len && cmp_mapping(&g_array_index(seen, struct mapping_ref, x),
+						   &list[k]) == 0,
+		      "pfn %" PRIu64 ": rmap walk misses the mapping at mm %u:%#" PRIx64, pfn,
+		      list[k].mm_id, list[k].addr);
 	}
-	CHECK(seen->len == n, "pfn %" PRIu64 ": rmap walk finds %u mappings, page tables %u", pfn, seen->len, n);
+	CHECK(seen->len == n, "pfn %" PRIu64 ": rmap walk finds %u mappings, page tables %u", pfn,
+	      seen->len, n);
 	return ok;
 }
 
@@ -414,15 +443,20 @@ bool validate_vm(GString *why)
 		ok &= validate_one(mm, why, 0, TASK_SIZE, true, &tables, mappers);
 		for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma)) {
 			if (vma->anon_vma)
-				g_hash_table_insert(active, vma->anon_vma,
-						    GSIZE_TO_POINTER(GPOINTER_TO_SIZE(g_hash_table_lookup(active, vma->anon_vma)) + 1));
+				g_hash_table_insert(
+					active, vma->anon_vma,
+					GSIZE_TO_POINTER(GPOINTER_TO_SIZE(g_hash_table_lookup(
+								 active, vma->anon_vma)) +
+							 1));
 		}
 	}
 	g_array_sort(mappers, cmp_mapping);
 	for (guint a = 0, b; a < mappers->len; a = b) {
 		const struct mapping_ref *list = &g_array_index(mappers, struct mapping_ref, a);
 
-		for (b = a + 1; b < mappers->len && g_array_index(mappers, struct mapping_ref, b).pfn == list->pfn; b++)
+		for (b = a + 1; b < mappers->len &&
+				g_array_index(mappers, struct mapping_ref, b).pfn == list->pfn;
+		     b++)
 			;
 		ok &= check_page_mappers(list, b - a, seen, why);
 	}
@@ -430,17 +464,19 @@ bool validate_vm(GString *why)
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct anon_vma *av = k;
 
-		CHECK(av->num_active_vmas == GPOINTER_TO_SIZE(v), "anon_vma %u: num_active_vmas %u, %zu VMAs use it",
-		      av->id, av->num_active_vmas, GPOINTER_TO_SIZE(v));
+		CHECK(av->num_active_vmas == GPOINTER_TO_SIZE(v),
+		      "anon_vma %u: num_active_vmas %u, %zu VMAs use it", av->id,
+		      av->num_active_vmas, GPOINTER_TO_SIZE(v));
 	}
 	/* frames in use = tables (pgds too) + the distinct pages mapped or cached */
 	filemap_for_each_cached(add_cached, mappers);
 	g_array_sort(mappers, cmp_mapping);
 	for (guint a = 0; a < mappers->len; a++)
 		distinct += a == 0 || g_array_index(mappers, struct mapping_ref, a).pfn !=
-				      g_array_index(mappers, struct mapping_ref, a - 1).pfn;
+					      g_array_index(mappers, struct mapping_ref, a - 1).pfn;
 	CHECK(phys_nr_used() == tables + distinct,
-	      "%" PRIu64 " frames in use, %" PRIu64 " tables and %" PRIu64 " mapped or cached pages account for them",
+	      "%" PRIu64 " frames in use, %" PRIu64 " tables and %" PRIu64
+	      " mapped or cached pages account for them",
 	      phys_nr_used(), tables, distinct);
 	g_hash_table_destroy(active);
 	g_array_unref(seen);
@@ -450,13 +486,15 @@ bool validate_vm(GString *why)
 
 void dump_mm(struct mm_struct *mm, GString *out)
 {
-	g_string_append_printf(out, "mm %u: map_count %d total_vm %" PRIu64 " locked_vm %" PRIu64
+	g_string_append_printf(out,
+			       "mm %u: map_count %d total_vm %" PRIu64 " locked_vm %" PRIu64
 			       " rss anon %" PRId64 " file %" PRId64 " shmem %" PRId64 "\n",
 			       mm->id, mm->map_count, mm->total_vm, mm->locked_vm,
 			       mm->rss_stat[MM_ANONPAGES], mm->rss_stat[MM_FILEPAGES],
 			       mm->rss_stat[MM_SHMEMPAGES]);
 	for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma))
-		g_string_append_printf(out, "  vma %#" PRIx64 "-%#" PRIx64 " flags %#" PRIx64
+		g_string_append_printf(out,
+				       "  vma %#" PRIx64 "-%#" PRIx64 " flags %#" PRIx64
 				       " pgoff %#" PRIx64 " anon_vma %u\n",
 				       vma->vm_start, vma->vm_end, vma->vm_flags, vma->vm_pgoff,
 				       vma->anon_vma ? vma->anon_vma->id : 0);
@@ -468,17 +506,19 @@ void dump_anon_vmas(struct mm_struct *mm, GString *out)
 	for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma)) {
 		struct anon_vma_chain *avc;
 
-		g_string_append_printf(out, "%08" PRIx64 "-%08" PRIx64 " anon_vma=%s", vma->vm_start,
-				       vma->vm_end, vma->anon_vma ? "" : "none");
+		g_string_append_printf(out, "%08" PRIx64 "-%08" PRIx64 " anon_vma=%s",
+				       vma->vm_start, vma->vm_end, vma->anon_vma ? "" : "none");
 		if (vma->anon_vma)
 			g_string_append_printf(out, "av%u", vma->anon_vma->id);
 		g_string_append(out, " chain:");
 		list_for_each_entry(avc, &vma->anon_vma_chain, struct anon_vma_chain, same_vma) {
 			struct anon_vma *av = avc->anon_vma;
 
-			g_string_append_printf(out, " av%u(root av%u, parent av%u, children %u, active %u, refs %d)",
-					       av->id, av->root->id, av->parent->id, av->num_children,
-					       av->num_active_vmas, av->refcount);
+			g_string_append_printf(
+				out,
+				" av%u(root av%u, parent av%u, children %u, active %u, refs %d)",
+				av->id, av->root->id, av->parent->id, av->num_children,
+				av->num_active_vmas, av->refcount);
 		}
 		g_string_append_c(out, '\n');
 	}

@@ -9,13 +9,7 @@
 static uint64_t failslab_countdown;
 
 /* mm_fail_slab_after: the n-th slab allocation from now fails (0 = never). */
-void mm_fail_slab_after(uint64_t n)
-{
-	failslab_countdown = n;
-}
+void mm_fail_slab_after(uint64_t n) { failslab_countdown = n; }
 
 /* should_failslab: true for the one allocation the switch fails. */
-bool should_failslab(void)
-{
-	return failslab_countdown && --failslab_countdown == 0;
-}
+bool should_failslab(void) { return failslab_countdown && --failslab_countdown == 0; }

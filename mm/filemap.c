@@ -11,8 +11,8 @@
  */
 #include "internal.h"
 
-static GHashTable *inode_table;	/* (dev << 40 ^ ino) -> address_space */
-static GHashTable *all_mappings;	/* every live address_space, shmem too */
+static GHashTable *inode_table;	 /* (dev << 40 ^ ino) -> address_space */
+static GHashTable *all_mappings; /* every live address_space, shmem too */
 
 static uint64_t inode_key(uint32_t major, uint32_t minor, uint64_t ino)
 {
@@ -38,7 +38,7 @@ struct address_space *mapping_get(const struct address_space_operations *a_ops, 
 	if (mapping) {
 		mapping->refcount++;
 		if (a_ops && a_ops->release)
-			a_ops->release(host);	/* the first opener's host wins */
+			a_ops->release(host); /* the first opener's host wins */
 		return mapping;
 	}
 	mapping = g_new0(struct address_space, 1);
@@ -96,9 +96,9 @@ static void mapping_put(struct address_space *mapping)
  * ino) shares the first one's page cache (and its host reader: this one's
  * is released at once).  The file starts with one reference.
  */
-struct file *file_new(const struct address_space_operations *a_ops, void *host,
-		      const char *path, uint64_t size, uint32_t dev_major,
-		      uint32_t dev_minor, uint64_t ino, bool readable, bool writable)
+struct file *file_new(const struct address_space_operations *a_ops, void *host, const char *path,
+		      uint64_t size, uint32_t dev_major, uint32_t dev_minor, uint64_t ino,
+		      bool readable, bool writable)
 {
 	struct file *file = g_new0(struct file, 1);
 
@@ -137,7 +137,8 @@ struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int
 
 	if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v))
 		return pfn_to_page(GPOINTER_TO_SIZE(v));
-	bool hole = mapping->holes && g_hash_table_contains(mapping->holes, GSIZE_TO_POINTER(pgoff));
+	bool hole =
+		mapping->holes && g_hash_table_contains(mapping->holes, GSIZE_TO_POINTER(pgoff));
 
 	page = alloc_page(mapping->a_ops == NULL || hole);
 	if (page == NULL) {
@@ -156,7 +157,7 @@ struct page *filemap_get_page(struct address_space *mapping, uint64_t pgoff, int
 	page->flags |= PG_uptodate | (mapping->shmem ? PG_swapbacked : 0);
 	g_hash_table_insert(mapping->i_pages, GSIZE_TO_POINTER(pgoff),
 			    GSIZE_TO_POINTER(page_to_pfn(page)));
-	folio_add_lru(page);	/* filemap_add_folio, shmem_alloc_and_add_folio */
+	folio_add_lru(page); /* filemap_add_folio, shmem_alloc_and_add_folio */
 	return page;
 }
 
@@ -226,7 +227,7 @@ void do_sync_mmap_readahead(struct vm_area_struct *vma, struct address_space *ma
 		uint64_t nr = (vma->vm_flags & VM_RAND_READ) ? PTRS_PER_TABLE : 2 * PTRS_PER_TABLE;
 
 		filemap_readahead(mapping, pgoff & ~(uint64_t)(PTRS_PER_TABLE - 1), nr);
-		mapping->dupmm_large_folios = true;	/* the host reads these in large folios */
+		mapping->dupmm_large_folios = true; /* the host reads these in large folios */
 		return;
 	}
 	if (vma->vm_flags & VM_SEQ_READ) {

@@ -16,7 +16,7 @@ static unsigned int mm_ids;
  * random offset (mmap_rnd); the model's base is fixed, and a replay
  * places a non-fixed mmap where the log says it landed anyway.
  */
-#define MMAP_MIN_GAP	(128UL << 20)
+#define MMAP_MIN_GAP	  (128UL << 20)
 #define DEFAULT_MMAP_BASE PAGE_ALIGN(TASK_SIZE - MMAP_MIN_GAP)
 
 /* mm_alloc: an empty mm with its pgd, one user.  NULL on ENOMEM. */
@@ -38,15 +38,9 @@ struct mm_struct *mm_alloc(void)
 	return mm;
 }
 
-void mm_set_mmap_base(struct mm_struct *mm, uint64_t mmap_base)
-{
-	mm->mmap_base = mmap_base;
-}
+void mm_set_mmap_base(struct mm_struct *mm, uint64_t mmap_base) { mm->mmap_base = mmap_base; }
 
-void mmget(struct mm_struct *mm)
-{
-	mm->mm_users++;
-}
+void mmget(struct mm_struct *mm) { mm->mm_users++; }
 
 /* mmput: drop a user; the last one tears the address space down. */
 void mmput(struct mm_struct *mm)
@@ -111,7 +105,7 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	struct vm_area_struct *vma = g_new(struct vm_area_struct, 1);
 
 	*vma = *orig;
-	vma->vm_node = NULL;	/* not linked yet */
+	vma->vm_node = NULL; /* not linked yet */
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
 	INIT_LIST_HEAD(&vma->shared);
 	if (vma->vm_file)
@@ -119,7 +113,4 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	return vma;
 }
 
-void vm_area_free(struct vm_area_struct *vma)
-{
-	g_free(vma);
-}
+void vm_area_free(struct vm_area_struct *vma) { g_free(vma); }

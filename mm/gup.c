@@ -67,7 +67,7 @@ long faultin_page_range(struct mm_struct *mm, uint64_t start, uint64_t end, bool
 {
 	long ret = __faultin_page_range(mm, start, end, write);
 
-	lru_add_drain();	/* faultin_page_range: after GUP, whatever it returned (observed) */
+	lru_add_drain(); /* faultin_page_range: after GUP, whatever it returned (observed) */
 	return ret;
 }
 
@@ -123,7 +123,7 @@ int __mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignor
 	uint64_t end = start + len;
 
 	if (len == 0)
-		return 0;	/* observed: mlock(addr, 0) in a PROT_NONE VMA is 0 */
+		return 0; /* observed: mlock(addr, 0) in a PROT_NONE VMA is 0 */
 
 	for (struct vm_area_struct *vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = vma_next(mm, vma)) {

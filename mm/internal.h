@@ -33,7 +33,7 @@ static inline bool mm_warn_on(bool cond, const char *func, const char *file, int
  * "mm: propagate VM_SOFTDIRTY on merge" (6707915e030a, after it) makes
  * VM_SOFTDIRTY sticky too; the mask is the same.
  */
-#define VM_IGNORE_MERGE	(VM_SOFTDIRTY | VM_STICKY)
+#define VM_IGNORE_MERGE (VM_SOFTDIRTY | VM_STICKY)
 
 /* include/linux/vmstat.h (the counters are vmstat.c's) */
 static inline void count_vm_event(enum vm_event_item item) { vm_events[item]++; }
@@ -111,10 +111,7 @@ static inline void folio_mark_dirty(struct page *page)
  * is mlocked.  (The kernel also keeps the pages of an unevictable mapping,
  * SHM_LOCK'd shmem or ramfs, off reclaim; the model has none.)
  */
-static inline bool folio_evictable(const struct page *page)
-{
-	return !(page->flags & PG_mlocked);
-}
+static inline bool folio_evictable(const struct page *page) { return !(page->flags & PG_mlocked); }
 /* mm_counter: which RSS counter a mapped page counts in. */
 static inline int mm_counter(const struct page *page)
 {
@@ -136,20 +133,20 @@ static inline uint64_t calc_vm_prot_bits(uint64_t prot)
 }
 
 /* page_alloc.c */
-extern struct page *mem_map;	/* for the hot paths: pfn_to_page without its check */
-extern uint8_t *direct_map;	/* frame pfn is at direct_map + pfn * PAGE_SIZE (__va) */
+extern struct page *mem_map; /* for the hot paths: pfn_to_page without its check */
+extern uint8_t *direct_map;  /* frame pfn is at direct_map + pfn * PAGE_SIZE (__va) */
 static inline void *pfn_to_virt(uint64_t pfn) { return direct_map + (pfn << PAGE_SHIFT); }
 /* Table walks skip empty runs of 8 entries (a cache line) at a time. */
 static inline bool table_block_empty(const pte_t *e)
 {
 	return (e[0] | e[1] | e[2] | e[3] | e[4] | e[5] | e[6] | e[7]) == 0;
 }
-struct page *alloc_page(bool zero);	/* refcount 1; NULL on ENOMEM */
+struct page *alloc_page(bool zero); /* refcount 1; NULL on ENOMEM */
 void get_page(struct page *page);
 void put_page(struct page *page);
 void copy_highpage(struct page *to, const struct page *from);
 extern uint64_t zero_pfn;
-extern uint64_t phys_hwm;		/* frames [1, phys_hwm) were ever handed out */
+extern uint64_t phys_hwm; /* frames [1, phys_hwm) were ever handed out */
 
 /* pgtable.c */
 int pgd_alloc(struct mm_struct *mm);
@@ -181,7 +178,7 @@ static inline pte_t *pte_offset_map(pmd_t *pmd, uint64_t addr)
 pud_t *pud_alloc(struct mm_struct *mm, pgd_t *pgd, uint64_t addr);
 pmd_t *pmd_alloc(struct mm_struct *mm, pud_t *pud, uint64_t addr);
 pte_t *pte_alloc_map(struct mm_struct *mm, pmd_t *pmd, uint64_t addr);
-pte_t *pte_offset(struct mm_struct *mm, uint64_t addr);	/* NULL if no table */
+pte_t *pte_offset(struct mm_struct *mm, uint64_t addr); /* NULL if no table */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t addr);	/* NULL on ENOMEM */
 void pte_table_inc(pte_t *ptep);
 void pte_table_dec(pte_t *ptep);
@@ -195,26 +192,26 @@ typedef void (*pte_visit_fn)(struct mm_struct *mm, uint64_t addr, pte_t *ptep, v
 void walk_ptes(struct mm_struct *mm, uint64_t start, uint64_t end, pte_visit_fn fn, void *arg);
 
 /* memory.c */
-#define VM_FAULT_OOM		0x0001
-#define VM_FAULT_SIGBUS		0x0002
-#define VM_FAULT_SIGSEGV	0x0040
-#define FAULT_FLAG_WRITE	0x01
-#define FAULT_FLAG_UNSHARE	0x02	/* unused */
-#define FAULT_FLAG_EXEC		0x04
+#define VM_FAULT_OOM		  0x0001
+#define VM_FAULT_SIGBUS		  0x0002
+#define VM_FAULT_SIGSEGV	  0x0040
+#define FAULT_FLAG_WRITE	  0x01
+#define FAULT_FLAG_UNSHARE	  0x02 /* unused */
+#define FAULT_FLAG_EXEC		  0x04
 /*
  * Divergence: not a kernel flag.  The kernel allocates a fault's PTE table
  * late (do_fault's prealloc_pte, installed only when something is mapped)
  * and tests pmd_none() where it decides; dupmm allocates the table up
  * front (handle_mm_fault) and remembers here that there was none.
  */
-#define FAULT_FLAG_DUPMM_PMD_NONE	0x08
+#define FAULT_FLAG_DUPMM_PMD_NONE 0x08
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned int flags);
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 			   bool keep_guards);
 void unmap_vmas(struct mm_struct *mm, uint64_t start, uint64_t end);
-void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,
-		   uint64_t floor, uint64_t ceiling);
+void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t floor,
+		   uint64_t ceiling);
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
 
 /* gup.c */
@@ -263,11 +260,9 @@ static inline void munlock_vma_folio(struct page *page, const struct vm_area_str
 uint64_t pte_prot_flags(const struct vm_area_struct *vma, uint64_t vm_flags);
 void vm_stat_account(struct mm_struct *mm, uint64_t flags, int64_t npages);
 bool may_expand_vm(struct mm_struct *mm, uint64_t flags, uint64_t npages);
-uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
-			   uint64_t flags);
-int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
-		uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff,
-		uint64_t *populate);
+uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t flags);
+int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, uint64_t prot,
+		uint64_t flags, uint64_t pgoff, uint64_t *populate);
 struct vm_area_struct *expand_stack(struct mm_struct *mm, uint64_t addr);
 void exit_mmap(struct mm_struct *mm);
 int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm);
@@ -277,7 +272,7 @@ extern int sysctl_max_map_count;
 extern int64_t vm_committed_as;
 
 /* vma.c */
-GTree *mm_mt_new(void);		/* an empty VMA tree, ordered as find_vma needs */
+GTree *mm_mt_new(void); /* an empty VMA tree, ordered as find_vma needs */
 void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);
 void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma);
 void remove_vma(struct vm_area_struct *vma);
@@ -287,17 +282,15 @@ struct vm_area_struct *find_vma_prev(struct mm_struct *mm, uint64_t addr,
 int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
 int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
 int do_vmi_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
-struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev,
-					struct vm_area_struct *vma, uint64_t start,
-					uint64_t end, uint64_t new_flags, int *err);
+struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev, struct vm_area_struct *vma,
+					uint64_t start, uint64_t end, uint64_t new_flags, int *err);
 /* Merge a new range into its neighbours (mmap, brk, mremap): NULL if no merge. */
-struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
-					   uint64_t end, uint64_t flags,
-					   struct file *file, uint64_t pgoff,
+struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start, uint64_t end,
+					   uint64_t flags, struct file *file, uint64_t pgoff,
 					   struct anon_vma *anon_vma,
 					   struct vm_area_struct *copied_from);
-struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
-				uint64_t len, uint64_t pgoff);
+struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr, uint64_t len,
+				uint64_t pgoff);
 void vma_set_end(struct vm_area_struct *vma, uint64_t end);
 void vma_set_start(struct vm_area_struct *vma, uint64_t start);
 void vma_link_file(struct vm_area_struct *vma);
@@ -307,14 +300,13 @@ struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma);
 bool vma_wants_writenotify(const struct vm_area_struct *vma, uint64_t vm_flags);
 
 /* fork.c */
-extern GList *mm_list;		/* every live mm, for validate_vm */
+extern GList *mm_list; /* every live mm, for validate_vm */
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
 void vm_area_free(struct vm_area_struct *vma);
 
 /* mprotect.c */
-void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
-		       uint64_t newflags);
+void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end, uint64_t newflags);
 
 /* mremap.c */
 uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
@@ -333,8 +325,8 @@ void folio_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, uint
 void folio_add_file_rmap_pte(struct page *page, struct vm_area_struct *vma);
 void folio_remove_rmap_pte(struct page *page, struct vm_area_struct *vma);
 void folio_move_anon_rmap(struct page *page, struct vm_area_struct *vma);
-typedef bool (*rmap_one_fn)(struct page *page, struct vm_area_struct *vma,
-			    uint64_t addr, void *arg);
+typedef bool (*rmap_one_fn)(struct page *page, struct vm_area_struct *vma, uint64_t addr,
+			    void *arg);
 void rmap_walk(struct page *page, rmap_one_fn fn, void *arg);
 extern unsigned long anon_vma_live;
 

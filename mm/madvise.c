@@ -18,16 +18,31 @@ static bool madvise_behavior_valid(int behavior)
 	 * model has no THPs and no memory failure and refuses them (EINVAL).
 	 */
 	switch (behavior) {
-	case MADV_NORMAL_: case MADV_RANDOM_: case MADV_SEQUENTIAL_: case MADV_WILLNEED_:
-	case MADV_DONTNEED_: case MADV_FREE_: case MADV_REMOVE_: case MADV_DONTFORK_:
-	case MADV_DOFORK_: case MADV_MERGEABLE_: case MADV_UNMERGEABLE_:
-	case MADV_HUGEPAGE_: case MADV_NOHUGEPAGE_: case MADV_DONTDUMP_: case MADV_DODUMP_:
-	case MADV_WIPEONFORK_: case MADV_KEEPONFORK_: case MADV_COLD_: case MADV_PAGEOUT_:
-	case MADV_POPULATE_READ_: case MADV_POPULATE_WRITE_: case MADV_DONTNEED_LOCKED_:
-	case MADV_GUARD_INSTALL_: case MADV_GUARD_REMOVE_:
-		return true;
-	default:
-		return false;
+	case MADV_NORMAL_:
+	case MADV_RANDOM_:
+	case MADV_SEQUENTIAL_:
+	case MADV_WILLNEED_:
+	case MADV_DONTNEED_:
+	case MADV_FREE_:
+	case MADV_REMOVE_:
+	case MADV_DONTFORK_:
+	case MADV_DOFORK_:
+	case MADV_MERGEABLE_:
+	case MADV_UNMERGEABLE_:
+	case MADV_HUGEPAGE_:
+	case MADV_NOHUGEPAGE_:
+	case MADV_DONTDUMP_:
+	case MADV_DODUMP_:
+	case MADV_WIPEONFORK_:
+	case MADV_KEEPONFORK_:
+	case MADV_COLD_:
+	case MADV_PAGEOUT_:
+	case MADV_POPULATE_READ_:
+	case MADV_POPULATE_WRITE_:
+	case MADV_DONTNEED_LOCKED_:
+	case MADV_GUARD_INSTALL_:
+	case MADV_GUARD_REMOVE_: return true;
+	default: return false;
 	}
 }
 
@@ -59,14 +74,10 @@ static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
 	uint64_t f = vma->vm_flags;
 
 	switch (behavior) {
-	case MADV_NORMAL_:
-		return (int64_t)(f & ~(VM_RAND_READ | VM_SEQ_READ));
-	case MADV_SEQUENTIAL_:
-		return (int64_t)((f & ~VM_RAND_READ) | VM_SEQ_READ);
-	case MADV_RANDOM_:
-		return (int64_t)((f & ~VM_SEQ_READ) | VM_RAND_READ);
-	case MADV_DONTFORK_:
-		return (int64_t)(f | VM_DONTCOPY);
+	case MADV_NORMAL_: return (int64_t)(f & ~(VM_RAND_READ | VM_SEQ_READ));
+	case MADV_SEQUENTIAL_: return (int64_t)((f & ~VM_RAND_READ) | VM_SEQ_READ);
+	case MADV_RANDOM_: return (int64_t)((f & ~VM_SEQ_READ) | VM_RAND_READ);
+	case MADV_DONTFORK_: return (int64_t)(f | VM_DONTCOPY);
 	case MADV_DOFORK_:
 		if (f & VM_IO)
 			return -EINVAL;
@@ -80,16 +91,13 @@ static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
 		if (f & VM_DROPPABLE)
 			return -EINVAL;
 		return (int64_t)(f & ~VM_WIPEONFORK);
-	case MADV_DONTDUMP_:
-		return (int64_t)(f | VM_DONTDUMP);
+	case MADV_DONTDUMP_: return (int64_t)(f | VM_DONTDUMP);
 	case MADV_DODUMP_:
 		if ((f & VM_SPECIAL) || (f & VM_DROPPABLE))
 			return -EINVAL;
 		return (int64_t)(f & ~VM_DONTDUMP);
-	case MADV_HUGEPAGE_:
-		return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
-	case MADV_NOHUGEPAGE_:
-		return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+	case MADV_HUGEPAGE_: return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
+	case MADV_NOHUGEPAGE_: return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
 	case MADV_MERGEABLE_:
 		/*
 		 * ksm_madvise: silently not for shared, special or droppable
@@ -102,8 +110,7 @@ static int64_t madvise_new_flags(struct vm_area_struct *vma, int behavior)
 			 VM_DROPPABLE))
 			return (int64_t)f;
 		return (int64_t)(f | VM_MERGEABLE);
-	case MADV_UNMERGEABLE_:
-		return (int64_t)(f & ~VM_MERGEABLE);
+	case MADV_UNMERGEABLE_: return (int64_t)(f & ~VM_MERGEABLE);
 	}
 	return -EINVAL;
 }
@@ -142,7 +149,7 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
 		if (page == NULL || !PageAnon(page))
 			continue;
 		if ((page->flags & PG_dirty) && page->mapcount > 1)
-			continue;	/* folio_maybe_mapped_shared */
+			continue; /* folio_maybe_mapped_shared */
 		page->flags &= ~PG_dirty;
 		*ptep = pte_mkold(pte_mkclean(*ptep));
 		folio_mark_lazyfree(page);
@@ -191,7 +198,8 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 			continue;
 		if (PageAnon(page)) {
 			if (page->flags & PG_swapbacked) {
-				mm_note_simplification(SIMPL_NO_SWAP);	/* DIV-NO-SWAP: it would be swapped */
+				mm_note_simplification(
+					SIMPL_NO_SWAP); /* DIV-NO-SWAP: it would be swapped */
 				continue;
 			}
 			/* try_to_unmap_one: redirtied, it cannot be discarded, unless droppable */
@@ -213,7 +221,8 @@ static int madvise_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t 
 			if (page->mapcount == 0 && !(page->flags & PG_dirty))
 				filemap_remove_page(page);
 			else if (page->mapcount == 0 && page_mapping(page)->shmem)
-				mm_note_simplification(SIMPL_NO_SWAP);	/* DIV-NO-SWAP: it would be swapped */
+				mm_note_simplification(
+					SIMPL_NO_SWAP); /* DIV-NO-SWAP: it would be swapped */
 		}
 	}
 	mmu_notifier_invalidate(vma->vm_mm, start, end);
@@ -256,7 +265,8 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 	if (!mapping->shmem) {
 		if (mapping->holes == NULL)
 			mapping->holes = g_hash_table_new(g_direct_hash, g_direct_equal);
-		for (uint64_t pg = linear_page_index(vma, start); pg < linear_page_index(vma, end); pg++)
+		for (uint64_t pg = linear_page_index(vma, start); pg < linear_page_index(vma, end);
+		     pg++)
 			g_hash_table_add(mapping->holes, GSIZE_TO_POINTER(pg));
 	}
 	/*
@@ -369,8 +379,7 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 
 	*prev = vma;
 	switch (behavior) {
-	case MADV_REMOVE_:
-		return madvise_remove(vma, start, end);
+	case MADV_REMOVE_: return madvise_remove(vma, start, end);
 	case MADV_WILLNEED_:
 		/*
 		 * madvise_willneed: a file's range is read into the page cache
@@ -382,7 +391,7 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 			filemap_readahead(vma->vm_file->f_mapping, linear_page_index(vma, start),
 					  (end - start) >> PAGE_SHIFT);
 		else
-			lru_add_drain();	/* madvise_willneed (CONFIG_SWAP): anon and shmem, after the swap-in walk */
+			lru_add_drain(); /* madvise_willneed (CONFIG_SWAP): anon and shmem, after the swap-in walk */
 		return 0;
 	case MADV_COLD_:
 	case MADV_PAGEOUT_:
@@ -401,20 +410,16 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struc
 		 */
 		lru_add_drain();
 		return 0;
-	case MADV_FREE_:
-		return madvise_free(vma, start, end);
+	case MADV_FREE_: return madvise_free(vma, start, end);
 	case MADV_DONTNEED_:
-	case MADV_DONTNEED_LOCKED_:
-		return madvise_dontneed(vma, start, end, behavior);
-	case MADV_GUARD_INSTALL_:
-		return madvise_guard_install(vma, start, end);
-	case MADV_GUARD_REMOVE_:
-		return madvise_guard_remove(vma, start, end);
+	case MADV_DONTNEED_LOCKED_: return madvise_dontneed(vma, start, end, behavior);
+	case MADV_GUARD_INSTALL_: return madvise_guard_install(vma, start, end);
+	case MADV_GUARD_REMOVE_: return madvise_guard_remove(vma, start, end);
 	}
 	new_flags = madvise_new_flags(vma, behavior);
 	if (new_flags < 0)
 		return (int)new_flags;
-	vma = find_vma(vma->vm_mm, start);	/* *prev may have been reset above */
+	vma = find_vma(vma->vm_mm, start); /* *prev may have been reset above */
 	*prev = vma_prev(vma->vm_mm, vma);
 	return madvise_update_vma(vma, prev, start, end, (uint64_t)new_flags);
 }
@@ -447,7 +452,8 @@ long do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behav
 	struct vm_area_struct *vma, *prev;
 	int unmapped_error = 0;
 
-	if (behavior == MADV_COLLAPSE_ || behavior == MADV_HWPOISON_ || behavior == MADV_SOFT_OFFLINE_)
+	if (behavior == MADV_COLLAPSE_ || behavior == MADV_HWPOISON_ ||
+	    behavior == MADV_SOFT_OFFLINE_)
 		mm_note_simplification(SIMPL_MADV_REFUSED);
 	if (!madvise_behavior_valid(behavior))
 		return -EINVAL;

@@ -72,7 +72,8 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr, pte_t *p
  * child had faulted in, so its Rss grows by both.
  */
 #define FAULT_AROUND_PAGES 16
-static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsigned int flags)
+static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep,
+			    unsigned int flags)
 {
 	struct address_space *mapping = vma->vm_file->f_mapping;
 	uint64_t win = (uint64_t)FAULT_AROUND_PAGES << PAGE_SHIFT;
@@ -118,13 +119,15 @@ static void do_fault_around(struct vm_area_struct *vma, uint64_t addr, pte_t *pt
 		struct page *page;
 
 		if (a == addr || !pte_none(*p) || pgoff >= eof ||
-		    !g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v))
+		    !g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL,
+						  &v))
 			continue;
 		page = pfn_to_page(GPOINTER_TO_SIZE(v));
 		get_page(page);
 		folio_add_file_rmap_pte(page, vma);
 		add_mm_counter(vma->vm_mm, mm_counter(page), 1);
-		set_pte(p, mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED);
+		set_pte(p, mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) |
+				   _PAGE_ACCESSED);
 	}
 }
 
@@ -182,7 +185,7 @@ static int do_fault(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep, unsi
 	add_mm_counter(mm, mm_counter(page), 1);
 	pte = mk_pte(page_to_pfn(page), pte_prot_flags(vma, vma->vm_flags)) | _PAGE_ACCESSED;
 	if (flags & FAULT_FLAG_WRITE) {
-		pte = pte_mkwrite(pte) | _PAGE_DIRTY;	/* do_shared_fault: the page is dirty now */
+		pte = pte_mkwrite(pte) | _PAGE_DIRTY; /* do_shared_fault: the page is dirty now */
 		folio_mark_dirty(page);
 	}
 	set_pte(ptep, pte);
@@ -338,8 +341,8 @@ pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr)
 typedef void (*access_fn)(uint8_t *kaddr, size_t off, size_t n, void *arg);
 
 /* user_access: run fn on each page-sized piece of [addr, addr+len) as CPU loads or stores. */
-static int user_access(struct mm_struct *mm, uint64_t addr, size_t len, bool write,
-		       access_fn fn, void *arg, struct mm_fault_info *fi)
+static int user_access(struct mm_struct *mm, uint64_t addr, size_t len, bool write, access_fn fn,
+		       void *arg, struct mm_fault_info *fi)
 {
 	size_t done = 0;
 
@@ -408,8 +411,8 @@ int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len, struc
 void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_struct *hint,
 	     struct mm_peek_info *out)
 {
-	struct vm_area_struct *vma = hint && hint->vm_start <= addr && addr < hint->vm_end ? hint
-										      : find_vma(mm, addr);
+	struct vm_area_struct *vma =
+		hint && hint->vm_start <= addr && addr < hint->vm_end ? hint : find_vma(mm, addr);
 	struct address_space *mapping;
 	uint64_t pgoff;
 	pte_t pte;
@@ -436,21 +439,23 @@ void mm_peek(struct mm_struct *mm, uint64_t addr, uint8_t *buf, struct vm_area_s
 		return;
 	}
 	if (vma->vm_file == NULL)
-		return;		/* anonymous, never touched: zeroes */
+		return; /* anonymous, never touched: zeroes */
 	mapping = vma->vm_file->f_mapping;
 	pgoff = linear_page_index(vma, addr);
 	if (pgoff >= PAGE_ALIGN(mapping->size) >> PAGE_SHIFT) {
 		out->read_fault = -EIO;
-	} else if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL, &v)) {
+	} else if (g_hash_table_lookup_extended(mapping->i_pages, GSIZE_TO_POINTER(pgoff), NULL,
+						&v)) {
 		out->bytes = pfn_to_virt(GPOINTER_TO_SIZE(v));
-	} else if (mapping->holes && g_hash_table_contains(mapping->holes, GSIZE_TO_POINTER(pgoff))) {
-		;		/* punched: zeroes */
+	} else if (mapping->holes &&
+		   g_hash_table_contains(mapping->holes, GSIZE_TO_POINTER(pgoff))) {
+		; /* punched: zeroes */
 	} else if (mapping->a_ops && mapping->a_ops->read_folio) {
 		if (mapping->a_ops->read_folio(mapping->host, pgoff, buf))
 			out->read_fault = -EIO;
 		else
 			out->bytes = buf;
-	}			/* else a shmem hole: zeroes */
+	} /* else a shmem hole: zeroes */
 }
 
 /* zap_pte: drop one PTE's mapping of its page. */
@@ -519,8 +524,8 @@ static bool span_free(uint64_t ts, unsigned int shift, uint64_t floor, uint64_t 
  * below it that [start, end) meets, then the table it points to, if that
  * is free (free_pud_range, free_pmd_range and free_pte_range in one).
  */
-static void free_level(struct mm_struct *mm, pte_t *ep, uint64_t ts, int level,
-		       uint64_t start, uint64_t end, uint64_t floor, uint64_t ceiling)
+static void free_level(struct mm_struct *mm, pte_t *ep, uint64_t ts, int level, uint64_t start,
+		       uint64_t end, uint64_t floor, uint64_t ceiling)
 {
 	static const unsigned int shifts[] = { PGDIR_SHIFT, PUD_SHIFT, PMD_SHIFT, PTE_SHIFT };
 	unsigned int shift = shifts[level];
@@ -534,8 +539,8 @@ static void free_level(struct mm_struct *mm, pte_t *ep, uint64_t ts, int level,
 		uint64_t lo = MAX(start, ts), hi = MIN(end, ts + (1ULL << shift));
 
 		for (uint64_t a = lo & ~((1ULL << cshift) - 1); a < hi; a += 1ULL << cshift)
-			free_level(mm, entry_at(pfn, a, cshift), a, level + 1,
-				   start, end, floor, ceiling);
+			free_level(mm, entry_at(pfn, a, cshift), a, level + 1, start, end, floor,
+				   ceiling);
 	}
 	if (span_free(ts, shift, floor, ceiling) && pfn_to_page(pfn)->mapcount == 0) {
 		free_table(mm, pfn);
@@ -549,8 +554,8 @@ static void free_level(struct mm_struct *mm, pte_t *ep, uint64_t ts, int level,
  * the start of the one after (1 << 47, the end of the user half, if
  * none).  The PTEs of the range must already be zapped.
  */
-void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end,
-		   uint64_t floor, uint64_t ceiling)
+void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t floor,
+		   uint64_t ceiling)
 {
 	if (mm->pgd == 0 || start >= end)
 		return;
@@ -714,7 +719,8 @@ static int copy_pud_range(struct copy_ctx *c, pgd_t *dst_pgd, pgd_t *src_pgd, ui
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
 	struct copy_ctx c = {
-		.dst_vma = dst_vma, .src_vma = src_vma,
+		.dst_vma = dst_vma,
+		.src_vma = src_vma,
 		.cow = is_cow_mapping(src_vma->vm_flags) &&
 		       !(mm_planted_bug & MM_BUG_FORK_NO_WRPROTECT),
 	};

@@ -31,8 +31,8 @@
  * freed meanwhile leaves the batch (mlock_batch_forget).
  */
 #define MLOCK_BATCH_SIZE 31
-#define LRU_FOLIO 0x1UL
-#define NEW_FOLIO 0x2UL
+#define LRU_FOLIO	 0x1UL
+#define NEW_FOLIO	 0x2UL
 
 static struct {
 	unsigned int nr;
@@ -101,7 +101,7 @@ static void __mlock_new_folio(struct page *page)
  */
 static void __munlock_folio(struct page *page)
 {
-	bool isolated = page->flags & PG_lru;	/* folio_test_clear_lru */
+	bool isolated = page->flags & PG_lru; /* folio_test_clear_lru */
 
 	if (isolated && (page->flags & PG_unevictable)) {
 		if (page->mlock_count)
@@ -110,7 +110,7 @@ static void __munlock_folio(struct page *page)
 			return;
 	}
 	if (!isolated)
-		page->flags |= PG_dupmm_mlock_lost;	/* whatever other mlocks there were */
+		page->flags |= PG_dupmm_mlock_lost; /* whatever other mlocks there were */
 	if (page->flags & PG_mlocked) {
 		page->flags &= ~PG_mlocked;
 		count_vm_event(UNEVICTABLE_PGMUNLOCKED);
@@ -184,10 +184,7 @@ void mlock_new_folio(struct page *page)
  * munlock_folio (mm/mlock.c): one mlock of the page less, when the batch
  * moves (__munlock_folio decides whether PG_mlocked goes).
  */
-void munlock_folio(struct page *page)
-{
-	mlock_batch_add((uintptr_t)page);
-}
+void munlock_folio(struct page *page) { mlock_batch_add((uintptr_t)page); }
 
 /* The references the kernel's mlock batch would hold on page (one per entry). */
 unsigned int mlock_batch_refs(const struct page *page)
@@ -210,10 +207,7 @@ void mlock_batch_forget(const struct page *page)
 }
 
 /* A new simulated RAM: nothing is queued. */
-void mlock_batch_reset(void)
-{
-	mlock_fbatch.nr = 0;
-}
+void mlock_batch_reset(void) { mlock_fbatch.nr = 0; }
 
 /* mlock_pte_range (mm/mlock.c): one PTE of the walk. */
 static void mlock_pte_range(struct mm_struct *mm, uint64_t addr, pte_t *ptep, void *arg)
@@ -226,7 +220,7 @@ static void mlock_pte_range(struct mm_struct *mm, uint64_t addr, pte_t *ptep, vo
 		return;
 	page = vm_normal_page(vma, addr, *ptep);
 	if (page == NULL)
-		return;		/* the zero page */
+		return; /* the zero page */
 	if (vma->vm_flags & VM_LOCKED)
 		mlock_folio(page);
 	else
@@ -258,8 +252,8 @@ static void mlock_vma_pages_range(struct vm_area_struct *vma, uint64_t start, ui
  * walked ("mlocking twice would be wrong"); any other change walks its
  * pages (mlock_vma_pages_range).
  */
-static int mlock_fixup(struct vm_area_struct *vma, struct vm_area_struct **prev,
-		       uint64_t start, uint64_t end, uint64_t newflags)
+static int mlock_fixup(struct vm_area_struct *vma, struct vm_area_struct **prev, uint64_t start,
+		       uint64_t end, uint64_t newflags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	uint64_t oldflags = vma->vm_flags;
@@ -308,7 +302,7 @@ static int apply_vma_lock_flags(struct mm_struct *mm, uint64_t start, uint64_t l
 	for (; vma && vma->vm_start < end; vma = vma_next(mm, prev)) {
 		uint64_t newflags = (vma->vm_flags & ~VM_LOCKED_MASK) | flags;
 
-		if (vma->vm_start != tmp)	/* a hole */
+		if (vma->vm_start != tmp) /* a hole */
 			return -ENOMEM;
 		tmp = MIN(vma->vm_end, end);
 		err = mlock_fixup(vma, &prev, nstart, tmp, newflags);
@@ -394,7 +388,7 @@ long do_mlockall(struct mm_struct *mm, uint64_t flags)
 		return -EINVAL;
 	apply_mlockall_flags(mm, flags);
 	if (flags & MCL_CURRENT_)
-		mm_populate(mm, 0, TASK_SIZE);	/* errors ignored */
+		mm_populate(mm, 0, TASK_SIZE); /* errors ignored */
 	return 0;
 }
 

@@ -79,8 +79,8 @@ static uint64_t vm_start_gap(const struct vm_area_struct *vma)
  * unmapped_area_topdown (mm/mmap.c): the highest gap of len bytes below
  * high_limit and above low_limit, guard gaps respected.  -ENOMEM if none.
  */
-static int64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len,
-				     uint64_t low_limit, uint64_t high_limit)
+static int64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low_limit,
+				     uint64_t high_limit)
 {
 	struct vm_area_struct *prev;
 	struct vm_area_struct *next = find_vma_prev(mm, high_limit, &prev);
@@ -130,7 +130,7 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, ui
 			return addr;
 	}
 	r = unmapped_area_topdown(mm, len, MAX(PAGE_SIZE, MMAP_MIN_ADDR), mm->mmap_base);
-	if (r < 0)	/* bottom-up fallback: the whole space */
+	if (r < 0) /* bottom-up fallback: the whole space */
 		r = unmapped_area_topdown(mm, len, MMAP_MIN_ADDR, TASK_SIZE);
 	return (uint64_t)r;
 }
@@ -154,8 +154,8 @@ static bool accountable_mapping(uint64_t vm_flags)
  * anonymous never: their shmem file is unique), else a new VMA, as also
  * when the merge needs anon_vma links that cannot be allocated.
  */
-static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t addr,
-			   uint64_t len, uint64_t vm_flags, uint64_t pgoff)
+static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len,
+			   uint64_t vm_flags, uint64_t pgoff)
 {
 	uint64_t pages = len >> PAGE_SHIFT;
 	struct vm_area_struct *vma;
@@ -179,7 +179,7 @@ static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t add
 		if (file)
 			vma->vm_file = get_file(file);
 		else if (vm_flags & VM_SHARED)
-			vma->vm_file = shmem_file_setup(len);	/* shmem_zero_setup */
+			vma->vm_file = shmem_file_setup(len); /* shmem_zero_setup */
 		vma_link(mm, vma);
 	}
 	if (vm_flags & VM_ACCOUNT)
@@ -205,9 +205,8 @@ static int64_t mmap_region(struct mm_struct *mm, struct file *file, uint64_t add
  * placement and mmap_region.  Returns the address or -errno, and in
  * *populate the length to fault in (MAP_POPULATE, VM_LOCKED).
  */
-int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
-		uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff,
-		uint64_t *populate)
+int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, uint64_t prot,
+		uint64_t flags, uint64_t pgoff, uint64_t *populate)
 {
 	uint64_t vm_flags = 0;
 	int64_t ret;
@@ -218,7 +217,7 @@ int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 	if (flags & MAP_FIXED_NOREPLACE_)
 		flags |= MAP_FIXED_;
 	if (!(flags & MAP_FIXED_)) {
-		addr &= PAGE_MASK;	/* round_hint_to_min */
+		addr &= PAGE_MASK; /* round_hint_to_min */
 		if (addr && addr < MMAP_MIN_ADDR)
 			addr = PAGE_ALIGN(MMAP_MIN_ADDR);
 	}
@@ -229,8 +228,8 @@ int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 		return -EOVERFLOW;
 	if (mm->map_count > sysctl_max_map_count)
 		return -ENOMEM;
-	vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm->def_flags |
-		   VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm->def_flags | VM_MAYREAD |
+		   VM_MAYWRITE | VM_MAYEXEC;
 	/* placement and MAP_FIXED_NOREPLACE come before the type checks (observed) */
 	ret = (int64_t)get_unmapped_area(mm, addr, len, flags);
 	if (ret < 0)
@@ -256,8 +255,7 @@ int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 			if (vm_flags & VM_GROWSDOWN)
 				return -EINVAL;
 			break;
-		default:
-			return -EINVAL;
+		default: return -EINVAL;
 		}
 	} else {
 		switch (flags & MAP_TYPE_) {
@@ -275,11 +273,8 @@ int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 				return -EINVAL;
 			vm_flags |= VM_DROPPABLE | VM_WIPEONFORK | VM_DONTDUMP | VM_NORESERVE;
 			/* fallthrough */
-		case MAP_PRIVATE_:
-			pgoff = addr >> PAGE_SHIFT;
-			break;
-		default:
-			return -EINVAL;
+		case MAP_PRIVATE_: pgoff = addr >> PAGE_SHIFT; break;
+		default: return -EINVAL;
 		}
 	}
 	if (!file && (flags & MAP_TYPE_) != MAP_SHARED_)
@@ -287,8 +282,8 @@ int64_t do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr,
 	if (flags & MAP_NORESERVE_)
 		vm_flags |= VM_NORESERVE;
 	ret = mmap_region(mm, file, addr, len, vm_flags, pgoff);
-	if (ret >= 0 && ((vm_flags & VM_LOCKED) ||
-			 (flags & (MAP_POPULATE_ | MAP_NONBLOCK_)) == MAP_POPULATE_))
+	if (ret >= 0 &&
+	    ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE_ | MAP_NONBLOCK_)) == MAP_POPULATE_))
 		*populate = len;
 	return ret;
 }
@@ -298,28 +293,24 @@ long vm_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
 	return do_vmi_munmap(mm, start, len);
 }
 
-void mm_set_brk(struct mm_struct *mm, uint64_t start_brk)
-{
-	mm->start_brk = mm->brk = start_brk;
-}
+void mm_set_brk(struct mm_struct *mm, uint64_t start_brk) { mm->start_brk = mm->brk = start_brk; }
 
 /*
  * do_brk_flags: grow the heap over [addr, addr+len): extend the heap VMA
  * if it ends at addr and is compatible, else a new VMA.
  */
-static int do_brk_flags(struct mm_struct *mm, struct vm_area_struct *brkvma,
-			uint64_t addr, uint64_t len)
+static int do_brk_flags(struct mm_struct *mm, struct vm_area_struct *brkvma, uint64_t addr,
+			uint64_t len)
 {
-	uint64_t flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC |
-			 VM_ACCOUNT | mm->def_flags;
+	uint64_t flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT |
+			 mm->def_flags;
 	struct vm_area_struct *vma = NULL;
 
-	if (!may_expand_vm(mm, flags, len >> PAGE_SHIFT) ||
-	    mm->map_count > sysctl_max_map_count)
+	if (!may_expand_vm(mm, flags, len >> PAGE_SHIFT) || mm->map_count > sysctl_max_map_count)
 		return -ENOMEM;
-	if (brkvma && brkvma->vm_end == addr)	/* just_expand: merge left only */
-		vma = vma_merge_new_range(mm, addr, addr + len, flags, NULL,
-					  addr >> PAGE_SHIFT, NULL, NULL);
+	if (brkvma && brkvma->vm_end == addr) /* just_expand: merge left only */
+		vma = vma_merge_new_range(mm, addr, addr + len, flags, NULL, addr >> PAGE_SHIFT,
+					  NULL, NULL);
 	if (vma == NULL || vma->vm_end != addr + len) {
 		vma = vm_area_alloc(mm);
 		vma->vm_start = addr;

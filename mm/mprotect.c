@@ -16,8 +16,8 @@
  * cleaned; soft-dirty would want a write fault, but the host has
  * CONFIG_MEM_SOFT_DIRTY off.  MPROT-PTE-1.)
  */
-static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t addr,
-			     uint64_t end, uint64_t newflags)
+static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t addr, uint64_t end,
+			     uint64_t newflags)
 {
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
 		pte_t old = *ptep, pte;
@@ -42,8 +42,7 @@ static void change_pte_range(struct vm_area_struct *vma, pte_t *ptep, uint64_t a
  * [start, end) of vma for newflags, a PTE table at a time; ranges without
  * a table have nothing to change.
  */
-void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
-		       uint64_t newflags)
+void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end, uint64_t newflags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 
@@ -63,8 +62,8 @@ void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end,
  * private anonymous one read-only gives the charge back, since it has no
  * pages that could need it ("without finer accounting" otherwise).
  */
-static int mprotect_fixup(struct vm_area_struct *vma, struct vm_area_struct **pprev,
-			  uint64_t start, uint64_t end, uint64_t newflags)
+static int mprotect_fixup(struct vm_area_struct *vma, struct vm_area_struct **pprev, uint64_t start,
+			  uint64_t end, uint64_t newflags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	uint64_t oldflags = vma->vm_flags;
@@ -135,7 +134,7 @@ long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64
 	if (end <= start)
 		return -ENOMEM;
 	if (prot & ~(uint64_t)(PROT_READ_ | PROT_WRITE_ | PROT_EXEC_ | PROT_SEM_))
-		return -EINVAL;	/* arch_validate_prot */
+		return -EINVAL; /* arch_validate_prot */
 
 	vma = find_vma_prev(mm, start, &prev);
 	if (vma == NULL || vma->vm_start >= end)
@@ -148,7 +147,7 @@ long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64
 		if (vma->vm_start > start)
 			return -ENOMEM;
 		if (grows & PROT_GROWSUP_)
-			return -EINVAL;	/* !(vm_flags & VM_GROWSUP): VM_GROWSUP is 0 on x86 */
+			return -EINVAL; /* !(vm_flags & VM_GROWSUP): VM_GROWSUP is 0 on x86 */
 	}
 	if (start > vma->vm_start)
 		prev = vma;

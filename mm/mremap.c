@@ -73,7 +73,7 @@ uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr,
 		move_ptes(old_pte, old_addr, old_addr + extent, new_pte);
 	}
 	mmu_notifier_invalidate(mm, old_end - len, old_end);
-	return len - (old_end - old_addr);	/* how much was moved */
+	return len - (old_end - old_addr); /* how much was moved */
 }
 
 /*
@@ -104,7 +104,7 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 	new_vma = copy_vma(vma, new_addr, new_len, new_pgoff);
 	if (new_vma == NULL)
 		return -ENOMEM;
-	vma = find_vma(mm, old_addr);	/* a merge may have moved it */
+	vma = find_vma(mm, old_addr); /* a merge may have moved it */
 	moved_len = move_page_tables(vma, old_addr, new_vma, new_addr, MIN(old_len, new_len));
 	if (moved_len < MIN(old_len, new_len)) {
 		move_page_tables(new_vma, new_addr, vma, old_addr, moved_len);
@@ -142,7 +142,8 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		 * observed, a zero-page PTE faulted in afterwards stays the
 		 * parent's).
 		 */
-		if (new_vma != vma && vma->vm_start == old_addr && vma->vm_end == old_addr + old_len)
+		if (new_vma != vma && vma->vm_start == old_addr &&
+		    vma->vm_end == old_addr + old_len)
 			unlink_anon_vmas(vma);
 		/* the destination may have merged into the source: recount */
 		mm->locked_vm = 0;
@@ -184,9 +185,8 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 }
 
 /* vma_to_resize: the VMA holding [addr, addr+old_len), checked for growth. */
-static struct vm_area_struct *vma_to_resize(struct mm_struct *mm, uint64_t addr,
-					    uint64_t old_len, uint64_t new_len,
-					    uint64_t flags, long *err)
+static struct vm_area_struct *vma_to_resize(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
+					    uint64_t new_len, uint64_t flags, long *err)
 {
 	struct vm_area_struct *vma = find_vma(mm, addr);
 
@@ -247,8 +247,8 @@ static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64
 	return (long)new_addr;
 }
 
-static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
-		      uint64_t new_addr, uint64_t new_len, uint64_t flags)
+static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_addr,
+		      uint64_t new_len, uint64_t flags)
 {
 	struct vm_area_struct *vma;
 	uint64_t map_flags = 0;
@@ -384,8 +384,8 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 	if (!(flags & MREMAP_MAYMOVE_))
 		return -ENOMEM;
 	{
-		int64_t r = (int64_t)get_unmapped_area(mm, 0, new_len,
-						       (vma->vm_flags & VM_MAYSHARE) ? MAP_SHARED_ : 0);
+		int64_t r = (int64_t)get_unmapped_area(
+			mm, 0, new_len, (vma->vm_flags & VM_MAYSHARE) ? MAP_SHARED_ : 0);
 
 		if (r < 0)
 			return r;

@@ -29,7 +29,7 @@ struct phys_mem {
 	struct page *mem_map;
 	uint64_t nr_frames;
 	uint64_t nr_used;
-	uint32_t free_head;	/* pfn, 0 = empty */
+	uint32_t free_head; /* pfn, 0 = empty */
 	uint64_t fail_countdown;
 };
 
@@ -108,10 +108,7 @@ struct page *pfn_to_page(uint64_t pfn)
 	return &phys.mem_map[pfn];
 }
 
-uint64_t page_to_pfn(const struct page *page)
-{
-	return (uint64_t)(page - phys.mem_map);
-}
+uint64_t page_to_pfn(const struct page *page) { return (uint64_t)(page - phys.mem_map); }
 
 void *page_address(const struct page *page)
 {

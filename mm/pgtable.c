@@ -19,10 +19,7 @@ static struct page *table_page_of_entry(pte_t *ptep)
 }
 
 /* pte_table_inc/dec: an entry of the table holding ptep became used/unused. */
-void pte_table_inc(pte_t *ptep)
-{
-	table_page_of_entry(ptep)->mapcount++;
-}
+void pte_table_inc(pte_t *ptep) { table_page_of_entry(ptep)->mapcount++; }
 
 void pte_table_dec(pte_t *ptep)
 {
@@ -33,10 +30,7 @@ void pte_table_dec(pte_t *ptep)
 }
 
 /* pte_table_add: n entries of the table holding ptep became used at once. */
-void pte_table_add(pte_t *ptep, int n)
-{
-	table_page_of_entry(ptep)->mapcount += n;
-}
+void pte_table_add(pte_t *ptep, int n) { table_page_of_entry(ptep)->mapcount += n; }
 
 /* set_pte: store pte, keeping the table's used-entry count right. */
 void set_pte(pte_t *ptep, pte_t pte)
@@ -48,10 +42,7 @@ void set_pte(pte_t *ptep, pte_t pte)
 	*ptep = pte;
 }
 
-void pte_clear(pte_t *ptep)
-{
-	set_pte(ptep, 0);
-}
+void pte_clear(pte_t *ptep) { set_pte(ptep, 0); }
 
 /*
  * alloc_table: a zeroed frame for a table of any level (pte_alloc_one,

@@ -30,13 +30,13 @@ static void show_map_vma(struct mm_struct *mm, struct vm_area_struct *vma, GStri
 	gsize line_start = out->len;
 	uint64_t flags = vma->vm_flags;
 
-	g_string_append_printf(out, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
-			       vma->vm_start, vma->vm_end,
-			       flags & VM_READ ? 'r' : '-', flags & VM_WRITE ? 'w' : '-',
-			       flags & VM_EXEC ? 'x' : '-', flags & VM_MAYSHARE ? 's' : 'p',
-			       mapping ? vma->vm_pgoff << PAGE_SHIFT : 0,
-			       mapping ? mapping->dev_major : 0, mapping ? mapping->dev_minor : 0,
-			       mapping ? mapping->ino : 0);
+	g_string_append_printf(
+		out, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
+		vma->vm_start, vma->vm_end, flags & VM_READ ? 'r' : '-',
+		flags & VM_WRITE ? 'w' : '-', flags & VM_EXEC ? 'x' : '-',
+		flags & VM_MAYSHARE ? 's' : 'p', mapping ? vma->vm_pgoff << PAGE_SHIFT : 0,
+		mapping ? mapping->dev_major : 0, mapping ? mapping->dev_minor : 0,
+		mapping ? mapping->ino : 0);
 	if (name) {
 		while (out->len - line_start < 73)
 			g_string_append_c(out, ' ');
@@ -69,7 +69,7 @@ static void smaps_pte_entry(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 	uint64_t pss, size = PAGE_SIZE;
 	int counter;
 
-	if (page == NULL)	/* the zero page is not counted at all */
+	if (page == NULL) /* the zero page is not counted at all */
 		return;
 	dirty = pte_dirty(pte) || (page->flags & PG_dirty);
 	young = pte_young(pte) || (page->flags & (PG_young | PG_referenced));
@@ -129,7 +129,8 @@ static void smap_gather_stats(struct vm_area_struct *vma, struct mem_size_stats 
 	walk_ptes(vma->vm_mm, vma->vm_start, vma->vm_end, smaps_visit, &w);
 }
 
-#define SEQ_PUT_DEC(out, name, kb) g_string_append_printf(out, "%-16s%8" PRIu64 " kB\n", name, (uint64_t)(kb))
+#define SEQ_PUT_DEC(out, name, kb) \
+	g_string_append_printf(out, "%-16s%8" PRIu64 " kB\n", name, (uint64_t)(kb))
 
 /*
  * __show_smap: the fields from Rss on (rollup adds the Pss_* split).
@@ -169,8 +170,8 @@ static void show_smap_fields(GString *out, const struct mem_size_stats *mss, boo
 static void show_smap_vma_flags(GString *out, uint64_t flags)
 {
 	static const char mnemonics[64][3] = {
-		[0] = "rd", [1] = "wr", [2] = "ex", [3] = "sh", [4] = "mr", [5] = "mw",
-		[6] = "me", [7] = "ms", [8] = "gd", [9] = "um", [10] = "pf", [11] = "gu",
+		[0] = "rd",  [1] = "wr",  [2] = "ex",  [3] = "sh",  [4] = "mr",	 [5] = "mw",
+		[6] = "me",  [7] = "ms",  [8] = "gd",  [9] = "um",  [10] = "pf", [11] = "gu",
 		[12] = "uw", [13] = "lo", [14] = "io", [15] = "sr", [16] = "rr", [17] = "dc",
 		[18] = "de", [19] = "lf", [20] = "ac", [21] = "nr", [22] = "ht", [23] = "sf",
 		[24] = "ar", [25] = "wf", [26] = "dd", [27] = "sd", [28] = "mm", [29] = "hg",
@@ -179,7 +180,7 @@ static void show_smap_vma_flags(GString *out, uint64_t flags)
 
 	g_string_append(out, "VmFlags: ");
 	for (int i = 0; i < 64; i++) {
-		if (!(flags & (1ULL << i)) || (i >= 32 && i <= 35))	/* pkey bits print nothing */
+		if (!(flags & (1ULL << i)) || (i >= 32 && i <= 35)) /* pkey bits print nothing */
 			continue;
 		g_string_append(out, mnemonics[i][0] ? mnemonics[i] : "??");
 		g_string_append_c(out, ' ');
@@ -244,7 +245,8 @@ void show_status(struct mm_struct *mm, GString *out)
 	uint64_t rss = anon + file + shmem;
 	uint64_t hiwater_rss = MAX(mm->hiwater_rss << 2, rss);
 
-#define STATUS_LINE(name, v) g_string_append_printf(out, "%s\t%8" PRIu64 " kB\n", name, (uint64_t)(v))
+#define STATUS_LINE(name, v) \
+	g_string_append_printf(out, "%s\t%8" PRIu64 " kB\n", name, (uint64_t)(v))
 	STATUS_LINE("VmPeak:", MAX(mm->hiwater_vm, mm->total_vm) << 2);
 	STATUS_LINE("VmSize:", mm->total_vm << 2);
 	STATUS_LINE("VmLck:", mm->locked_vm << 2);

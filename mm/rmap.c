@@ -36,10 +36,7 @@ static void anon_vma_free(struct anon_vma *anon_vma)
 	g_free(anon_vma);
 }
 
-static void get_anon_vma(struct anon_vma *anon_vma)
-{
-	anon_vma->refcount++;
-}
+static void get_anon_vma(struct anon_vma *anon_vma) { anon_vma->refcount++; }
 
 /* put_anon_vma: the last reference frees it and drops its root's pin. */
 static void put_anon_vma(struct anon_vma *anon_vma)
@@ -61,10 +58,7 @@ static struct anon_vma_chain *anon_vma_chain_alloc(void)
 	return g_new0(struct anon_vma_chain, 1);
 }
 
-static void anon_vma_chain_free(struct anon_vma_chain *avc)
-{
-	g_free(avc);
-}
+static void anon_vma_chain_free(struct anon_vma_chain *avc) { g_free(avc); }
 
 static void anon_vma_chain_link(struct vm_area_struct *vma, struct anon_vma_chain *avc,
 				struct anon_vma *anon_vma)
@@ -154,8 +148,8 @@ int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
 		if (avc == NULL)
 			goto enomem_failure;
 		anon_vma_chain_link(dst, avc, anon_vma);
-		if (!dst->anon_vma && src->anon_vma &&
-		    anon_vma->num_children < 2 && anon_vma->num_active_vmas == 0) {
+		if (!dst->anon_vma && src->anon_vma && anon_vma->num_children < 2 &&
+		    anon_vma->num_active_vmas == 0) {
 			dst->anon_vma = anon_vma;
 			count_vm_event(ANON_VMA_REUSED_AT_FORK);
 		}
@@ -202,7 +196,7 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 	if (err)
 		return err;
 	if (vma->anon_vma)
-		return 0;	/* an idle anon_vma was recycled: done */
+		return 0; /* an idle anon_vma was recycled: done */
 
 	anon_vma = anon_vma_alloc();
 	if (anon_vma == NULL)
@@ -241,7 +235,7 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 out_error_free_anon_vma:
 	put_anon_vma(anon_vma);
 out_error:
-	unlink_anon_vmas(vma);	/* what anon_vma_clone linked */
+	unlink_anon_vmas(vma); /* what anon_vma_clone linked */
 	return -ENOMEM;
 }
 
@@ -267,7 +261,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 		list_del(&avc->rb);
 		if (list_empty(&anon_vma->rb_root)) {
 			anon_vma->parent->num_children--;
-			continue;	/* freed in the second pass */
+			continue; /* freed in the second pass */
 		}
 		list_del(&avc->same_vma);
 		anon_vma_chain_free(avc);

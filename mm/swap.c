@@ -128,10 +128,7 @@ void folio_add_lru_vma(struct page *page, struct vm_area_struct *vma)
  * stays out of the child's LazyFree), and MREMAP_DONTUNMAP's source keeps
  * its pages mlocked though it loses VM_LOCKED (MLOCK-PAGE-1).
  */
-static bool folio_test_unevictable(const struct page *page)
-{
-	return page->flags & PG_unevictable;
-}
+static bool folio_test_unevictable(const struct page *page) { return page->flags & PG_unevictable; }
 
 /*
  * folio_mark_lazyfree: queue an anonymous, swap-backed, evictable page on
@@ -160,10 +157,7 @@ void lru_add_drain(void)
 	mlock_drain_local();
 }
 
-unsigned int lru_lazyfree_pending(void)
-{
-	return lru_lazyfree_fbatch.nr;
-}
+unsigned int lru_lazyfree_pending(void) { return lru_lazyfree_fbatch.nr; }
 
 /* A new simulated RAM: nothing is queued (phys_init). */
 void lru_batches_reset(void)

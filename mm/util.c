@@ -4,7 +4,7 @@
 #include "internal.h"
 
 int sysctl_max_map_count = 65530;
-int64_t vm_committed_as;	/* pages charged by VM_ACCOUNT mappings (Committed_AS) */
+int64_t vm_committed_as; /* pages charged by VM_ACCOUNT mappings (Committed_AS) */
 
 /*
  * vm_mmap_pgoff (mm/util.c): do_mmap, then populate.  prot is not
@@ -23,8 +23,8 @@ int64_t vm_committed_as;	/* pages charged by VM_ACCOUNT mappings (Committed_AS) 
  * huge pages reserved does; with some, the kernel would map them, and with
  * MAP_NORESERVE it maps the VMA even with none (observed: `de nr ht`).
  */
-long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
-		   uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff)
+long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len,
+		   uint64_t prot, uint64_t flags, uint64_t pgoff)
 {
 	uint64_t populate;
 	int64_t ret;
@@ -40,16 +40,15 @@ long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 		if (flags & (MAP_FIXED_ | MAP_FIXED_NOREPLACE_)) {
 			if (addr & (PMD_SIZE - 1))
 				return -EINVAL;
-			if ((flags & MAP_FIXED_NOREPLACE_) && find_vma_intersection(mm, addr, addr + hlen))
+			if ((flags & MAP_FIXED_NOREPLACE_) &&
+			    find_vma_intersection(mm, addr, addr + hlen))
 				return -EEXIST;
 		}
 		switch (flags & MAP_TYPE_) {
 		case MAP_SHARED_:
 		case MAP_SHARED_VALIDATE_:
-		case MAP_PRIVATE_:
-			break;
-		default:
-			return -EINVAL;
+		case MAP_PRIVATE_: break;
+		default: return -EINVAL;
 		}
 		if (flags & MAP_GROWSDOWN_)
 			return -EINVAL;
@@ -57,6 +56,6 @@ long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
 	}
 	ret = do_mmap(mm, file, addr, len, prot, flags, pgoff, &populate);
 	if (ret >= 0 && populate)
-		mm_populate(mm, (uint64_t)ret, populate);	/* its failures are not reported */
+		mm_populate(mm, (uint64_t)ret, populate); /* its failures are not reported */
 	return ret;
 }

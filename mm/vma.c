@@ -23,10 +23,7 @@ static gint vma_cmp(gconstpointer a, gconstpointer b, gpointer unused)
 }
 
 /* mm_mt_new: an empty VMA tree (mm_init's mt_init_flags). */
-GTree *mm_mt_new(void)
-{
-	return g_tree_new_full(vma_cmp, NULL, NULL, NULL);
-}
+GTree *mm_mt_new(void) { return g_tree_new_full(vma_cmp, NULL, NULL, NULL); }
 
 /* find_vma: the first VMA with vm_end > addr, or NULL. */
 struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr)
@@ -128,10 +125,7 @@ void remove_vma(struct vm_area_struct *vma)
 	vm_area_free(vma);
 }
 
-void vma_set_end(struct vm_area_struct *vma, uint64_t end)
-{
-	vma->vm_end = end;
-}
+void vma_set_end(struct vm_area_struct *vma, uint64_t end) { vma->vm_end = end; }
 
 /* vma_set_start: moving the start moves pgoff with it. */
 void vma_set_start(struct vm_area_struct *vma, uint64_t start)
@@ -179,7 +173,7 @@ int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 
 out_free_vma:
 	if (new->vm_file)
-		fput(new->vm_file);	/* vm_area_dup's reference */
+		fput(new->vm_file); /* vm_area_dup's reference */
 	vm_area_free(new);
 	return -ENOMEM;
 }
@@ -254,8 +248,8 @@ static bool vma_had_uncowed_parents(const struct vm_area_struct *vma)
 /* A candidate range to merge into a neighbour, after struct vma_merge_struct. */
 struct vma_merge_struct {
 	struct mm_struct *mm;
-	struct vm_area_struct *prev;	/* |prev|  range  |next| */
-	struct vm_area_struct *middle;	/* existing VMA being modified, or NULL */
+	struct vm_area_struct *prev;   /* |prev|  range  |next| */
+	struct vm_area_struct *middle; /* existing VMA being modified, or NULL */
 	struct vm_area_struct *next;
 	struct vm_area_struct *copied_from; /* mremap source, or NULL */
 	uint64_t start, end, pgoff, flags;
@@ -426,15 +420,19 @@ static struct vm_area_struct *vma_merge_existing_range(struct vma_merge_struct *
  * [start, end) with its flags not yet set (the caller sets them), or NULL
  * with *err = -ENOMEM.  prev is the VMA before vma, or NULL.
  */
-struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev,
-					struct vm_area_struct *vma, uint64_t start,
-					uint64_t end, uint64_t new_flags, int *err)
+struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev, struct vm_area_struct *vma,
+					uint64_t start, uint64_t end, uint64_t new_flags, int *err)
 {
 	struct vma_merge_struct vmg = {
-		.mm = vma->vm_mm, .prev = prev, .middle = vma,
-		.start = start, .end = end, .flags = new_flags,
+		.mm = vma->vm_mm,
+		.prev = prev,
+		.middle = vma,
+		.start = start,
+		.end = end,
+		.flags = new_flags,
 		.pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT),
-		.file = vma->vm_file, .anon_vma = vma->anon_vma,
+		.file = vma->vm_file,
+		.anon_vma = vma->anon_vma,
 	};
 	struct vm_area_struct *merged;
 
@@ -464,15 +462,19 @@ struct vm_area_struct *vma_modify_flags(struct vm_area_struct *prev,
  * caller maps a VMA of its own (mmap_region, copy_vma) or fails with
  * ENOMEM (mremap's vma_merge_extend), as the kernel's callers do.
  */
-struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
-					   uint64_t end, uint64_t flags,
-					   struct file *file, uint64_t pgoff,
+struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start, uint64_t end,
+					   uint64_t flags, struct file *file, uint64_t pgoff,
 					   struct anon_vma *anon_vma,
 					   struct vm_area_struct *copied_from)
 {
 	struct vma_merge_struct vmg = {
-		.mm = mm, .start = start, .end = end, .flags = flags,
-		.pgoff = pgoff, .file = file, .anon_vma = anon_vma,
+		.mm = mm,
+		.start = start,
+		.end = end,
+		.flags = flags,
+		.pgoff = pgoff,
+		.file = file,
+		.anon_vma = anon_vma,
 		.copied_from = copied_from,
 	};
 	struct vm_area_struct *next = find_vma_prev(mm, start, &vmg.prev);
@@ -524,16 +526,16 @@ struct vm_area_struct *vma_merge_new_range(struct mm_struct *mm, uint64_t start,
  * which its pages' index depends on.  NULL on ENOMEM, with nothing
  * changed.
  */
-struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
-				uint64_t len, uint64_t pgoff)
+struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr, uint64_t len,
+				uint64_t pgoff)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct vm_area_struct *new_vma;
 
 	if (vma_is_anonymous(vma) && !vma->anon_vma)
 		pgoff = addr >> PAGE_SHIFT;
-	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags, vma->vm_file,
-				      pgoff, vma->anon_vma, vma);
+	new_vma = vma_merge_new_range(mm, addr, addr + len, vma->vm_flags, vma->vm_file, pgoff,
+				      vma->anon_vma, vma);
 	if (new_vma)
 		return new_vma;
 	new_vma = vm_area_dup(vma);
@@ -547,7 +549,7 @@ struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t addr,
 
 out_free_vma:
 	if (new_vma->vm_file)
-		fput(new_vma->vm_file);	/* vm_area_dup's reference */
+		fput(new_vma->vm_file); /* vm_area_dup's reference */
 	vm_area_free(new_vma);
 	return NULL;
 }
@@ -579,12 +581,10 @@ bool anon_vma_compatible(struct vm_area_struct *a, struct vm_area_struct *b)
  * reusable_anon_vma: old's anon_vma, if old never inherited pages (its
  * chain is singular) and is compatible with the VMA a, b.
  */
-static struct anon_vma *reusable_anon_vma(struct vm_area_struct *old,
-					  struct vm_area_struct *a,
+static struct anon_vma *reusable_anon_vma(struct vm_area_struct *old, struct vm_area_struct *a,
 					  struct vm_area_struct *b)
 {
-	if (anon_vma_compatible(a, b) && old->anon_vma &&
-	    list_is_singular(&old->anon_vma_chain))
+	if (anon_vma_compatible(a, b) && old->anon_vma && list_is_singular(&old->anon_vma_chain))
 		return old->anon_vma;
 	return NULL;
 }

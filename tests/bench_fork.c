@@ -16,10 +16,10 @@
 #include <dupmm/mm.h>
 #include <dupmm/uapi.h>
 
-#define GIB (1ULL << 30)
-#define BASE 0x200000000000ULL
-#define ROUNDS 5
-#define WIPE_ROUNDS 101	/* sub-microsecond samples want more of them */
+#define GIB	    (1ULL << 30)
+#define BASE	    0x200000000000ULL
+#define ROUNDS	    5
+#define WIPE_ROUNDS 101 /* sub-microsecond samples want more of them */
 
 static double now_ns(void)
 {
@@ -73,7 +73,8 @@ static double sim_fork_ns(uint64_t len, bool wipe, uint64_t *meta_bytes, uint64_
 	if (meta_bytes) {
 		*resident = (uint64_t)mm->rss_stat[MM_ANONPAGES];
 		*meta_bytes = *resident * sizeof(struct page) + (uint64_t)mm->pgtables_bytes +
-			      PAGE_SIZE /* pgd */ + (uint64_t)mm->pgtables_bytes / PAGE_SIZE * sizeof(struct page);
+			      PAGE_SIZE /* pgd */ +
+			      (uint64_t)mm->pgtables_bytes / PAGE_SIZE * sizeof(struct page);
 	}
 	mmput(mm);
 	return median(t, rounds);
@@ -130,7 +131,8 @@ int main(void)
 	printf("fork with the range MADV_WIPEONFORK (simulated: median of %d):\n", WIPE_ROUNDS);
 	printf("  simulated, 1 GiB:  %10.3f us\n", sim_w_big / 1e3);
 	printf("  simulated, 64 MiB: %10.3f us\n", sim_w_small / 1e3);
-	printf("  ratio 1 GiB / 64 MiB: %.2f (independent of the page count: about 1)\n", sim_w_big / sim_w_small);
+	printf("  ratio 1 GiB / 64 MiB: %.2f (independent of the page count: about 1)\n",
+	       sim_w_big / sim_w_small);
 	printf("  host, 1 GiB:       %10.3f us\n", real_w / 1e3);
 	printf("metadata per resident page: %.2f bytes (struct page %zu, page tables and their struct pages the rest; target: at most 72)\n",
 	       (double)meta / (double)resident, sizeof(struct page));

@@ -17,8 +17,8 @@
 #include <dupmm/mm.h>
 
 #define ROUNDS 7
-#define RUNS 300
-#define OPS 200
+#define RUNS   300
+#define OPS    200
 
 struct config {
 	const char *name;
@@ -74,7 +74,8 @@ int main(void)
 		{ "invariants", FUZZ_CHECK_INVARIANTS, 0 },
 		{ "reference model", FUZZ_CHECK_MODEL, 0 },
 		{ "invariants + model (the target)", FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL, 0 },
-		{ "invariants + model, all of it every call", FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL, 1 },
+		{ "invariants + model, all of it every call",
+		  FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL, 1 },
 	};
 	const char *hostrun = getenv("DUPMM_HOSTRUN");
 	uint64_t calls = 0;
@@ -85,8 +86,12 @@ int main(void)
 	}
 	for (int r = 0; r < ROUNDS; r++)
 		for (size_t c = 0; c < G_N_ELEMENTS(cfg); c++) {
-			struct fuzz_options o = { .seed = 1, .ops = OPS, .runs = RUNS, .checks = cfg[c].checks,
-						  .full_every = cfg[c].full_every, .out_dir = "bench-fuzz-failures" };
+			struct fuzz_options o = { .seed = 1,
+						  .ops = OPS,
+						  .runs = RUNS,
+						  .checks = cfg[c].checks,
+						  .full_every = cfg[c].full_every,
+						  .out_dir = "bench-fuzz-failures" };
 			struct fuzz_report rep;
 
 			if (!run(&o, &rep))
@@ -96,17 +101,22 @@ int main(void)
 			cfg[c].ratio[r] = cfg[c].rate[r] / cfg[0].rate[r];
 			fuzz_report_clear(&rep);
 		}
-	printf("seeds 1..%d, %d ops each: %" G_GUINT64_FORMAT " calls per campaign, %d rounds interleaved\n",
+	printf("seeds 1..%d, %d ops each: %" G_GUINT64_FORMAT
+	       " calls per campaign, %d rounds interleaved\n",
 	       RUNS, OPS, calls, ROUNDS);
 	printf("%-44s %12s %12s %18s\n", "checks", "median/s", "best/s", "ratio to no check");
 	for (size_t c = 0; c < G_N_ELEMENTS(cfg); c++)
-		printf("%-44s %12.0f %12.0f %18.3f\n", cfg[c].name, median(cfg[c].rate), best(cfg[c].rate),
-		       median(cfg[c].ratio));
+		printf("%-44s %12.0f %12.0f %18.3f\n", cfg[c].name, median(cfg[c].rate),
+		       best(cfg[c].rate), median(cfg[c].ratio));
 	printf("target 200000 calls/s for invariants + model: median %.2fx, best %.2fx of it\n",
 	       median(cfg[3].rate) / 200000.0, best(cfg[3].rate) / 200000.0);
 	if (hostrun && *hostrun) {
-		struct fuzz_options o = { .seed = 2000, .ops = 150, .runs = 40, .hostrun = hostrun,
-					  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL | FUZZ_CHECK_HOST,
+		struct fuzz_options o = { .seed = 2000,
+					  .ops = 150,
+					  .runs = 40,
+					  .hostrun = hostrun,
+					  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL |
+						    FUZZ_CHECK_HOST,
 					  .out_dir = "bench-fuzz-failures" };
 		struct fuzz_report rep;
 

@@ -5,15 +5,9 @@
 
 #include "common.h"
 
-void phys_setup(void)
-{
-	ck_assert_int_eq(phys_init(1ULL << 30), 0);
-}
+void phys_setup(void) { ck_assert_int_eq(phys_init(1ULL << 30), 0); }
 
-void phys_teardown(void)
-{
-	phys_exit();
-}
+void phys_teardown(void) { phys_exit(); }
 
 static bool is_header(const char *line)
 {
@@ -46,7 +40,8 @@ const char *test_env(const char *name)
 {
 	const char *v = getenv(name);
 
-	ck_assert_msg(v != NULL, "environment variable %s is not set (run through meson test)", name);
+	ck_assert_msg(v != NULL, "environment variable %s is not set (run through meson test)",
+		      name);
 	return v;
 }
 
@@ -68,7 +63,8 @@ int count_vmas(struct mm_struct *mm, uint64_t start, uint64_t end)
 {
 	int n = 0;
 
-	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end; v = vma_next(mm, v))
+	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;
+	     v = vma_next(mm, v))
 		n++;
 	return n;
 }

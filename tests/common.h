@@ -28,7 +28,7 @@ const char *test_env(const char *name);
 #endif
 
 /* Shorthands for the model's syscalls in tests. */
-#define W 0x200000000000ULL	/* the window the traces use, too */
+#define W  0x200000000000ULL /* the window the traces use, too */
 #define PG 4096ULL
 long map_anon(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t prot);
 long map_shared_anon(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t prot);

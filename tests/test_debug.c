@@ -131,7 +131,7 @@ START_TEST(test_cheap_checks_see_what_they_claim)
 	pte_t *ptep;
 
 	map_anon(mm, W, 4 * PG, RW);
-	map_anon(mm, W + 16 * PG, 4 * PG, RW | PROT_EXEC_);	/* another VMA, not merged */
+	map_anon(mm, W + 16 * PG, 4 * PG, RW | PROT_EXEC_); /* another VMA, not merged */
 	put_byte(mm, W, 1, 4 * PG);
 	put_byte(mm, W + 16 * PG, 2, 4 * PG);
 	child = fork_mm(mm);
@@ -142,7 +142,7 @@ START_TEST(test_cheap_checks_see_what_they_claim)
 	*ptep |= _PAGE_RW;
 	ck_assert(!validate_mm(mm, NULL));
 	ck_assert(!validate_mm_range(mm, W + 17 * PG, W + 18 * PG, NULL));
-	ck_assert(validate_mm_range(mm, W, W + PG, NULL));	/* a range that does not meet it */
+	ck_assert(validate_mm_range(mm, W, W + PG, NULL)); /* a range that does not meet it */
 	*ptep &= ~_PAGE_RW;
 	/* the RSS counters: validate_mm recounts, validate_mm_range leaves them */
 	mm->rss_stat[MM_ANONPAGES]++;
@@ -168,8 +168,10 @@ START_TEST(test_dump_chain)
 	child = fork_mm(mm);
 	dump_anon_vmas(child, s);
 	/* the child's own anon_vma, newest first, then the parent's (the root) */
-	ck_assert_ptr_nonnull(strstr(s->str, "anon_vma=av2 chain: av2(root av1, parent av1, children 0, active 1, refs 1) "
-				     "av1(root av1, parent av1, children 2, active 1, refs 2)"));
+	ck_assert_ptr_nonnull(strstr(
+		s->str,
+		"anon_vma=av2 chain: av2(root av1, parent av1, children 0, active 1, refs 1) "
+		"av1(root av1, parent av1, children 2, active 1, refs 2)"));
 	mmput(child);
 }
 END_TEST

@@ -28,19 +28,19 @@ START_TEST(test_two_opens_share_the_cache)
 	struct file *b = file_new(&aops, NULL, "/x", 4 * PG, 8, 1, 77, true, true);
 	uint8_t v;
 
-	ck_assert_ptr_eq(a->f_mapping, b->f_mapping);	/* FILE-CACHE-1 */
+	ck_assert_ptr_eq(a->f_mapping, b->f_mapping); /* FILE-CACHE-1 */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, a, W, 4 * PG, RW, MAP_SHARED_ | MAP_FIXED_, 0), (long)W);
 	ck_assert_int_eq(vm_mmap_pgoff(mm, b, W + 8 * PG, 4 * PG, RW, MAP_SHARED_ | MAP_FIXED_, 0),
 			 (long)(W + 8 * PG));
 	get_byte(mm, W + 2 * PG, &v);
 	ck_assert_int_eq(v, 0x32);
-	put_byte(mm, W + 10 * PG, 0x99, 1);	/* through the other file */
+	put_byte(mm, W + 10 * PG, 0x99, 1); /* through the other file */
 	get_byte(mm, W + 2 * PG, &v);
 	ck_assert_int_eq(v, 0x99);
 	/* the first fault read around (all 4 pages, once: FILE-RA-1); the write through b
 	 * read nothing */
 	ck_assert_int_eq(reads, 4);
-	ck_assert_int_eq(smaps_kb(mm, W, "Shared_Dirty:"), 4);	/* mapped twice */
+	ck_assert_int_eq(smaps_kb(mm, W, "Shared_Dirty:"), 4); /* mapped twice */
 	/* contiguous offsets merge for one open file, not across two (vm_file identity:
 	 * VMA-MERGE-2) */
 	vm_mmap_pgoff(mm, a, W + 32 * PG, 2 * PG, RW, MAP_SHARED_ | MAP_FIXED_, 0);
@@ -56,7 +56,7 @@ END_TEST
 
 START_TEST(test_cache_lives_as_long_as_the_file)
 {
-	uint64_t used = phys_nr_used();	/* the pgd */
+	uint64_t used = phys_nr_used(); /* the pgd */
 	struct file *f = file_new(&aops, NULL, "/y", 2 * PG, 8, 1, 78, true, false);
 
 	vm_mmap_pgoff(mm, f, W, 2 * PG, PROT_READ_, MAP_PRIVATE_ | MAP_FIXED_, 0);
@@ -67,9 +67,9 @@ START_TEST(test_cache_lives_as_long_as_the_file)
 		get_byte(mm, W + PG, &v);
 	}
 	ck_assert_uint_eq(g_hash_table_size(f->f_mapping->i_pages), 2);
-	fput(f);				/* the VMA still holds it */
+	fput(f); /* the VMA still holds it */
 	ck_assert_int_eq(vm_munmap(mm, W, 2 * PG), 0);
-	ck_assert_uint_eq(phys_nr_used(), used);	/* cache pages and tables gone */
+	ck_assert_uint_eq(phys_nr_used(), used); /* cache pages and tables gone */
 }
 END_TEST
 
@@ -86,7 +86,7 @@ START_TEST(test_shmem_is_per_mapping)
 	put_byte(mm, W, 5, PG);
 	get_byte(mm, W + 2 * PG, &v);
 	ck_assert_int_eq(v, 0);
-	ck_assert_int_eq(status_kb(mm, "RssShmem:"), 8);	/* the read mapped a shmem page */
+	ck_assert_int_eq(status_kb(mm, "RssShmem:"), 8); /* the read mapped a shmem page */
 }
 END_TEST
 

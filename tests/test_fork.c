@@ -27,7 +27,8 @@ START_TEST(test_fork_matrix)
 	uint8_t v = 0xee;
 	long r;
 
-	ck_assert_int_eq(shared ? map_shared_anon(mm, W, 2 * PG, RW) : map_anon(mm, W, 2 * PG, RW), (long)W);
+	ck_assert_int_eq(shared ? map_shared_anon(mm, W, 2 * PG, RW) : map_anon(mm, W, 2 * PG, RW),
+			 (long)W);
 	if (st == READ)
 		ck_assert_int_eq(get_byte(mm, W, &v), 0);
 	if (st == WRITTEN)
@@ -141,11 +142,11 @@ START_TEST(test_fork_enomem_leaves_parent_sound)
 		put_byte(mm, W + (uint64_t)i * (1ULL << 30), (uint8_t)i, 4 * PG);
 	}
 	used = phys_nr_used();
-	phys_fail_alloc_after(5);	/* pgd, then the tables of the second VMA fail */
+	phys_fail_alloc_after(5); /* pgd, then the tables of the second VMA fail */
 	child = dup_mm(mm, &err);
 	ck_assert_ptr_null(child);
 	ck_assert_int_eq(err, -ENOMEM);
-	ck_assert_uint_eq(phys_nr_used(), used);	/* the half-built child is gone */
+	ck_assert_uint_eq(phys_nr_used(), used); /* the half-built child is gone */
 	assert_vm_valid();
 	for (int i = 0; i < 4; i++) {
 		get_byte(mm, W + (uint64_t)i * (1ULL << 30), &v);
@@ -241,7 +242,7 @@ START_TEST(test_fork_enomem_at_each_slab_allocation)
 	ck_assert_uint_eq(n, 12);
 	for (int i = 0; i < 5; i++) {
 		ck_assert_int_eq(get_byte(child, W + (uint64_t)i * 16 * PG, &v), 0);
-		ck_assert_int_eq(v, i == 3 ? 0 : i + 1);	/* the wiped VMA reads zeroes */
+		ck_assert_int_eq(v, i == 3 ? 0 : i + 1); /* the wiped VMA reads zeroes */
 		ck_assert_int_eq(get_byte(mm, W + (uint64_t)i * 16 * PG, &v), 0);
 		ck_assert_int_eq(v, i + 1);
 	}
@@ -275,7 +276,7 @@ START_TEST(test_fork_tables_level_by_level)
 	put_byte(mm, x - PG, 2, PG);
 	ck_assert_int_eq(vm_munmap(mm, x - PG, PG), 0);
 	ck_assert_ptr_nonnull(find_vma(mm, x)->anon_vma);
-	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 12);	/* PUD, PMD, S's PTE table */
+	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 12); /* PUD, PMD, S's PTE table */
 	child = fork_mm(mm);
 	ck_assert_int_eq(status_kb(child, "VmPTE:"), 8);
 	ck_assert_uint_eq(mm_lookup_pte(child, x), 0);

@@ -21,7 +21,7 @@ START_TEST(test_same_seed_same_trace)
 	ck_assert_ptr_nonnull(strstr(a, "fork() = "));
 	ck_assert_ptr_nonnull(strstr(a, "mem_write("));
 	ck_assert_ptr_nonnull(strstr(a, "brk(0x"));
-	ck_assert_ptr_nonnull(strstr(a, ", 3, 0x"));	/* file mappings */
+	ck_assert_ptr_nonnull(strstr(a, ", 3, 0x")); /* file mappings */
 	ck_assert_ptr_null(strstr(d, "brk("));
 	ck_assert_ptr_nonnull(strstr(a, "fuzz-file-rw.bin"));
 	ck_assert_ptr_null(strstr(d, "fuzz-file-rw.bin"));
@@ -31,8 +31,12 @@ END_TEST
 START_TEST(test_bounded_campaign)
 {
 	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
-	struct fuzz_options o = { .seed = 1000, .ops = 150, .runs = 40,
-				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL, .out_dir = dir, .out = stdout };
+	struct fuzz_options o = { .seed = 1000,
+				  .ops = 150,
+				  .runs = 40,
+				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL,
+				  .out_dir = dir,
+				  .out = stdout };
 	struct fuzz_report rep;
 	g_autoptr(GError) error = NULL;
 
@@ -66,9 +70,15 @@ START_TEST(test_bounded_campaign_host)
 	 * each dump (HOSTCMP-LAZYFREE).  A rare failure of a fault's read-around
 	 * is the host's timing (HOSTCMP-RA-RACE). */
 	g_autofree char *dir = g_dir_make_tmp("dupmm-fuzz-XXXXXX", NULL);
-	struct fuzz_options o = { .seed = 2000, .ops = 150, .runs = 20,
-				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL | FUZZ_CHECK_HOST, .out_dir = dir,
-				  .out = stdout, .hostrun = test_env("DUPMM_HOSTRUN"), .max_failures = 20 };
+	struct fuzz_options o = { .seed = 2000,
+				  .ops = 150,
+				  .runs = 20,
+				  .checks = FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL |
+					    FUZZ_CHECK_HOST,
+				  .out_dir = dir,
+				  .out = stdout,
+				  .hostrun = test_env("DUPMM_HOSTRUN"),
+				  .max_failures = 20 };
 	struct fuzz_report rep;
 	g_autoptr(GError) error = NULL;
 
@@ -93,7 +103,8 @@ static guint calls_in(const char *path)
 	lines = g_strsplit(text, "\n", -1);
 	for (int i = 0; lines[i]; i++)
 		n += *lines[i] && lines[i][0] != '#' && !strstr(lines[i], "+++") &&
-		     !strstr(lines[i], "openat(AT_FDCWD, \"fuzz-file") && !strstr(lines[i], "brk(NULL) = 0x");
+		     !strstr(lines[i], "openat(AT_FDCWD, \"fuzz-file") &&
+		     !strstr(lines[i], "brk(NULL) = 0x");
 	return n;
 }
 
@@ -101,9 +112,12 @@ static guint calls_in(const char *path)
 static guint model_divergences(const char *path)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
-	struct fuzz_checker *c = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, FUZZ_WINDOW_PAGES, dir, 1);
-	struct replay_options ro = { .quiet = true, .on_step = fuzz_checker_step,
-				     .before_step = fuzz_checker_before, .on_step_arg = c };
+	struct fuzz_checker *c =
+		fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, FUZZ_WINDOW_PAGES, dir, 1);
+	struct replay_options ro = { .quiet = true,
+				     .on_step = fuzz_checker_step,
+				     .before_step = fuzz_checker_before,
+				     .on_step_arg = c };
 	struct replay_result res;
 	g_autoptr(GError) error = NULL;
 	guint n;
@@ -122,8 +136,9 @@ static guint model_divergences(const char *path)
  */
 static const char *planted_campaign(unsigned int checks, const char *dir, struct fuzz_report *rep)
 {
-	struct fuzz_options o = { .seed = 1, .ops = 200, .runs = 50, .checks = checks,
-				  .out_dir = dir, .out = stdout };
+	struct fuzz_options o = {
+		.seed = 1, .ops = 200, .runs = 50, .checks = checks, .out_dir = dir, .out = stdout
+	};
 	g_autoptr(GError) error = NULL;
 	const char *path;
 

@@ -48,7 +48,8 @@ int main(void)
 
 	trace_names = list_trace_names();
 	if (trace_names->len < 12) {
-		fprintf(stderr, "only %u traces in %s\n", trace_names->len, g_getenv("DUPMM_TRACES"));
+		fprintf(stderr, "only %u traces in %s\n", trace_names->len,
+			g_getenv("DUPMM_TRACES"));
 		return 1;
 	}
 	tcase_add_checked_fixture(tc, phys_setup, phys_teardown);

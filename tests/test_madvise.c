@@ -73,7 +73,7 @@ START_TEST(test_free_semantics)
 	 */
 	ck_assert_int_eq(smaps_kb(mm, W, "LazyFree:"), 16);
 	ck_assert_int_eq(smaps_kb(mm, W + 1024 * PG, "LazyFree:"), 992);
-	put_byte(mm, W + 1024 * PG, 2, PG);	/* a write takes a page out of LazyFree */
+	put_byte(mm, W + 1024 * PG, 2, PG); /* a write takes a page out of LazyFree */
 	ck_assert_int_lt(smaps_kb(mm, W + 1024 * PG, "LazyFree:"), 992);
 	/* EINVAL on non-anonymous VMAs; never-faulted anon: 0; locked: EINVAL, and
 	 * DONTNEED too, but not DONTNEED_LOCKED (MADV-FREE-1, MADV-DONTNEED-1) */
@@ -96,7 +96,8 @@ START_TEST(test_droppable)
 	struct mm_struct *child;
 	uint8_t v = 1;
 
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW, MAP_DROPPABLE_ | MAP_ANONYMOUS_ | MAP_FIXED_, 0),
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW,
+				       MAP_DROPPABLE_ | MAP_ANONYMOUS_ | MAP_FIXED_, 0),
 			 (long)W);
 	f = vmflags_at(mm, W);
 	ck_assert_str_eq(f, "rd wr mr mw me nr wf dd dp");
@@ -126,7 +127,7 @@ START_TEST(test_guard_regions_across_fork)
 	ck_assert_int_eq(do_madvise(mm, W + 9 * PG, PG, MADV_GUARD_INSTALL_), 0);
 	ck_assert_int_eq(mm_read(mm, W + PG, &v, 1, &fi), -EFAULT);
 	ck_assert_int_eq(fi.signo, SIGSEGV);
-	ck_assert_int_eq(count_vmas(mm, W, W + 2 * PG), 1);	/* no split */
+	ck_assert_int_eq(count_vmas(mm, W, W + 2 * PG), 1); /* no split */
 	/* pagemap as the 6.18 host shows a guard page (GUARD-7) */
 	ck_assert_uint_eq(pagemap_at(mm, W + PG), 0x440000000000009fULL);
 	child = fork_mm(mm);

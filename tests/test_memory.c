@@ -29,11 +29,11 @@ START_TEST(test_read_fault_maps_zero_page)
 	ck_assert_int_eq(get_byte(mm, W, &v), 0);
 	ck_assert_int_eq(v, 0);
 	ck_assert(pagemap_at(mm, W) & PM_PRESENT);
-	ck_assert(!(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE));	/* never exclusive */
-	ck_assert_uint_eq(pfn_at(mm, W), 0);			/* the zero page */
+	ck_assert(!(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE)); /* never exclusive */
+	ck_assert_uint_eq(pfn_at(mm, W), 0);		     /* the zero page */
 	ck_assert(!pte_write(mm_lookup_pte(mm, W)));
-	ck_assert_ptr_null(find_vma(mm, W)->anon_vma);		/* no anon_vma yet */
-	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 0);		/* not counted */
+	ck_assert_ptr_null(find_vma(mm, W)->anon_vma); /* no anon_vma yet */
+	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 0);  /* not counted */
 	/* a write to the zero-page PTE gets a page of its own */
 	ck_assert_int_eq(put_byte(mm, W, 9, 1), 0);
 	ck_assert_uint_ne(pfn_at(mm, W), 0);
@@ -55,9 +55,9 @@ START_TEST(test_cow_copy_then_reuse)
 	a0 = pfn_at(mm, W);
 	a2 = pfn_at(mm, W + 2 * PG);
 	child = fork_mm(mm);
-	ck_assert(!pte_write(mm_lookup_pte(mm, W)));		/* write-protected in both */
+	ck_assert(!pte_write(mm_lookup_pte(mm, W))); /* write-protected in both */
 	ck_assert(!pte_write(mm_lookup_pte(child, W)));
-	ck_assert(!pte_young(mm_lookup_pte(child, W)));		/* child's PTEs start old */
+	ck_assert(!pte_young(mm_lookup_pte(child, W))); /* child's PTEs start old */
 	ck_assert_uint_eq(pfn_at(child, W), a0);
 	ck_assert(!(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE));
 	/* child writes A[2]: a new page */
@@ -153,20 +153,22 @@ START_TEST(test_file_private_cow_and_sigbus)
 	struct mm_fault_info fi = { 0 };
 	uint8_t v = 0;
 
-	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W, 4 * PG, RW, MAP_PRIVATE_ | MAP_FIXED_, 0), (long)W);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W, 4 * PG, RW, MAP_PRIVATE_ | MAP_FIXED_, 0),
+			 (long)W);
 	/* read-only opened: no shared writable mapping (MMAP-FILE-1) */
-	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W + 8 * PG, PG, RW, MAP_SHARED_ | MAP_FIXED_, 0), -EACCES);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W + 8 * PG, PG, RW, MAP_SHARED_ | MAP_FIXED_, 0),
+			 -EACCES);
 	get_byte(mm, W, &v);
 	ck_assert_int_eq(v, 0x46);
 	ck_assert(pagemap_at(mm, W) & PM_FILE);
-	put_byte(mm, W, 0x11, 1);	/* COW: a private anonymous copy (FAULT-FILE-1) */
+	put_byte(mm, W, 0x11, 1); /* COW: a private anonymous copy (FAULT-FILE-1) */
 	ck_assert(!(pagemap_at(mm, W) & PM_FILE));
 	ck_assert_int_eq(smaps_kb(mm, W, "Anonymous:"), 4);
 	ck_assert_int_eq(do_madvise(mm, W, PG, MADV_DONTNEED_), 0);
 	get_byte(mm, W, &v);
-	ck_assert_int_eq(v, 0x46);	/* the file's byte is back */
-	ck_assert_int_eq(mm_read(mm, W + 3 * PG, &v, 1, &fi), -EFAULT);	/* past EOF */
-	ck_assert_int_eq(fi.signo, SIGBUS);	/* FAULT-SIGBUS-1 */
+	ck_assert_int_eq(v, 0x46); /* the file's byte is back */
+	ck_assert_int_eq(mm_read(mm, W + 3 * PG, &v, 1, &fi), -EFAULT); /* past EOF */
+	ck_assert_int_eq(fi.signo, SIGBUS);				/* FAULT-SIGBUS-1 */
 	fput(f);
 }
 END_TEST
@@ -180,7 +182,7 @@ START_TEST(test_peek_faults_nothing_in)
 
 	map_anon(mm, W, 4 * PG, RW);
 	mm_peek(mm, W, buf, NULL, &pk);
-	ck_assert(pk.vma != NULL && pk.read_fault == 0 && pk.bytes == NULL);	/* untouched: zeroes */
+	ck_assert(pk.vma != NULL && pk.read_fault == 0 && pk.bytes == NULL); /* untouched: zeroes */
 	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 0);
 	put_byte(mm, W + PG, 0x5a, PG);
 	mm_peek(mm, W + PG, buf, pk.vma, &pk);
@@ -194,8 +196,9 @@ START_TEST(test_peek_faults_nothing_in)
 	mm_peek(mm, W + 4 * PG, buf, NULL, &pk);
 	ck_assert(pk.vma == NULL && pk.next_start == UINT64_MAX);
 	/* a file: its bytes through buf, not cached; past the end SIGBUS */
-	ck_assert_int_eq(vm_mmap_pgoff(mm, f, W + 8 * PG, 4 * PG, PROT_READ_, MAP_PRIVATE_ | MAP_FIXED_, 0),
-			 (long)(W + 8 * PG));
+	ck_assert_int_eq(
+		vm_mmap_pgoff(mm, f, W + 8 * PG, 4 * PG, PROT_READ_, MAP_PRIVATE_ | MAP_FIXED_, 0),
+		(long)(W + 8 * PG));
 	mm_peek(mm, W + 8 * PG, buf, NULL, &pk);
 	ck_assert(pk.read_fault == 0 && pk.bytes == buf && buf[0] == 0x46);
 	ck_assert_uint_eq(g_hash_table_size(f->f_mapping->i_pages), 0);
@@ -242,11 +245,14 @@ START_TEST(test_populate_and_mlock)
 {
 	/* MAP_POPULATE on a private writable mapping write-faults every page (MMAP-POPULATE-1) */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 4 * PG, RW,
-				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_ | MAP_POPULATE_, 0), (long)W);
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_ | MAP_POPULATE_,
+				       0),
+			 (long)W);
 	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 16);
 	/* on a read-only one it read-faults: zero pages, Rss 0 */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 8 * PG, 4 * PG, PROT_READ_,
-				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_ | MAP_POPULATE_, 0),
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_ | MAP_POPULATE_,
+				       0),
 			 (long)(W + 8 * PG));
 	ck_assert_int_eq(smaps_kb(mm, W + 8 * PG, "Rss:"), 0);
 	ck_assert(pagemap_at(mm, W + 8 * PG) & PM_PRESENT);

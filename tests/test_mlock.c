@@ -9,9 +9,9 @@
 #include "../mm/internal.h"
 #include "common.h"
 
-#define mm test_mm
-#define RW (PROT_READ_ | PROT_WRITE_)
-#define MOVE_FIXED (MREMAP_MAYMOVE_ | MREMAP_FIXED_)
+#define mm		test_mm
+#define RW		(PROT_READ_ | PROT_WRITE_)
+#define MOVE_FIXED	(MREMAP_MAYMOVE_ | MREMAP_FIXED_)
 #define DONTUNMAP_FIXED (MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_)
 
 START_TEST(test_mlock_munlock_split_merge)
@@ -45,8 +45,8 @@ START_TEST(test_errors)
 	map_anon(mm, W, 2 * PG, RW);
 	map_anon(mm, W + 4 * PG, 2 * PG, RW);
 	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 2), -EINVAL);
-	ck_assert_int_eq(do_mlock(mm, W, 6 * PG, 0), -ENOMEM);	/* the hole */
-	ck_assert(flags_at(mm, W) & VM_LOCKED);			/* what came before it */
+	ck_assert_int_eq(do_mlock(mm, W, 6 * PG, 0), -ENOMEM); /* the hole */
+	ck_assert(flags_at(mm, W) & VM_LOCKED);		       /* what came before it */
 	ck_assert_int_eq(do_munlock(mm, W + 2 * PG, PG), -ENOMEM);
 	ck_assert_int_eq(do_mlockall(mm, 0), -EINVAL);
 	ck_assert_int_eq(do_mlockall(mm, MCL_ONFAULT_), -EINVAL);
@@ -60,8 +60,8 @@ START_TEST(test_mlockall_current_populates)
 	map_anon(mm, W, 4 * PG, RW);
 	map_anon(mm, W + 8 * PG, 4 * PG, PROT_NONE_);
 	ck_assert_int_eq(do_mlockall(mm, MCL_CURRENT_), 0);
-	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 16);		/* write-faulted: private RW */
-	ck_assert_int_eq(smaps_kb(mm, W + 8 * PG, "Rss:"), 0);	/* PROT_NONE is not */
+	ck_assert_int_eq(smaps_kb(mm, W, "Rss:"), 16);	       /* write-faulted: private RW */
+	ck_assert_int_eq(smaps_kb(mm, W + 8 * PG, "Rss:"), 0); /* PROT_NONE is not */
 	ck_assert(flags_at(mm, W + 8 * PG) & VM_LOCKED);
 	ck_assert_int_eq(do_munlockall(mm), 0);
 	ck_assert_int_eq(status_kb(mm, "VmLck:"), 0);
@@ -77,13 +77,13 @@ START_TEST(test_locked_is_pss)
 	put_byte(mm, W, 1, 2 * PG);
 	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 0), 0);
 	child = fork_mm(mm);
-	ck_assert_int_eq(smaps_kb(child, W, "Locked:"), 0);	/* lo not inherited: FORK-LOCK-1 */
+	ck_assert_int_eq(smaps_kb(child, W, "Locked:"), 0); /* lo not inherited: FORK-LOCK-1 */
 	ck_assert_int_eq(do_mlock(child, W, 2 * PG, 0), 0);
 	/* mlock populates with write faults: the child's copies are its own (MLOCK-POP-1) */
 	ck_assert_int_eq(smaps_kb(child, W, "Locked:"), 8);
 	mmput(child);
 	child = fork_mm(mm);
-	ck_assert_int_eq(smaps_kb(mm, W, "Locked:"), 4);	/* 2 pages, half each */
+	ck_assert_int_eq(smaps_kb(mm, W, "Locked:"), 4); /* 2 pages, half each */
 	mmput(child);
 }
 END_TEST
@@ -126,10 +126,10 @@ START_TEST(test_page_state_follows_mappings)
 	ck_assert_int_eq(do_mlock(mm, W, 4 * PG, MLOCK_ONFAULT_), 0);
 	ck_assert_uint_eq(p->flags & (PG_mlocked | PG_unevictable), PG_mlocked | PG_unevictable);
 	ck_assert_int_eq(p->mlock_count, 1);
-	put_byte(mm, W + 3 * PG, 2, PG);	/* ONFAULT: the fault mlocks */
+	put_byte(mm, W + 3 * PG, 2, PG); /* ONFAULT: the fault mlocks */
 	q = page_at(mm, W + 3 * PG);
 	ck_assert(q->flags & PG_mlocked);
-	ck_assert(!(q->flags & (PG_lru | PG_unevictable)));	/* until the batch moves */
+	ck_assert(!(q->flags & (PG_lru | PG_unevictable))); /* until the batch moves */
 	ck_assert(mlocked_at(mm, W + 3 * PG));
 	ck_assert_uint_eq(q->flags & (PG_lru | PG_unevictable), PG_lru | PG_unevictable);
 	ck_assert_int_eq(q->mlock_count, 1);
@@ -149,7 +149,7 @@ START_TEST(test_page_state_follows_mappings)
 		ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 0), 0);
 		child = fork_mm(mm);
 		p = page_at(mm, W);
-		ck_assert(mlocked_at(child, W));	/* the parent's mlock, per page */
+		ck_assert(mlocked_at(child, W)); /* the parent's mlock, per page */
 		put_byte(mm, W, 3, 1);
 		ck_assert(page_at(mm, W) != p);
 		ck_assert(mlocked_at(mm, W));
@@ -157,7 +157,7 @@ START_TEST(test_page_state_follows_mappings)
 		ck_assert(mlocked_at(child, W + PG));
 		/* the parent's exit munlocks what it mapped locked (MLOCK-PAGE-3) */
 		mmput(mm);
-		mm = fork_mm(child);	/* the fixture's mm again, unlocked */
+		mm = fork_mm(child); /* the fixture's mm again, unlocked */
 		ck_assert(!mlocked_at(child, W + PG));
 		mmput(child);
 	}
@@ -197,7 +197,7 @@ START_TEST(test_count_per_locked_mapping)
 		ck_assert_int_eq(page_at(mm, W + PG)->mlock_count, 1);
 		ck_assert_int_eq(do_mlock(child, W + PG, PG, 0), 0);
 		ck_assert_int_eq(page_at(mm, W + PG)->mlock_count, 2);
-		mmput(child);	/* exit: its locked mapping munlocks */
+		mmput(child); /* exit: its locked mapping munlocks */
 		ck_assert(mlocked_at(mm, W + PG));
 		ck_assert_int_eq(page_at(mm, W + PG)->mlock_count, 1);
 	}
@@ -229,7 +229,7 @@ START_TEST(test_dontunmap_leaves_pages_mlocked)
 	ck_assert_int_eq(do_madvise(mm, W + PG, 3 * PG, MADV_FREE_), 0);
 	lru_add_drain();
 	ck_assert_int_eq(smaps_kb(mm, W + PG, "LazyFree:"), 0);
-	ck_assert_int_eq(smaps_kb(mm, W + PG, "Private_Clean:"), 12);	/* PTEs cleaned */
+	ck_assert_int_eq(smaps_kb(mm, W + PG, "Private_Clean:"), 12); /* PTEs cleaned */
 	ck_assert_int_eq(lru_lazyfree_pending(), 0);
 
 	map_shared_locked(mm, s, 4 * PG);
@@ -241,7 +241,7 @@ START_TEST(test_dontunmap_leaves_pages_mlocked)
 	ck_assert_int_eq(do_madvise(mm, n, 4 * PG, MADV_PAGEOUT_), 0);
 	ck_assert_int_eq(smaps_kb(mm, s, "Rss:"), 12);
 	ck_assert_int_eq(smaps_kb(mm, n, "Rss:"), 0);
-	get_byte(mm, n + PG, &v);	/* dirty shmem keeps its bytes */
+	get_byte(mm, n + PG, &v); /* dirty shmem keeps its bytes */
 	ck_assert_int_eq(v, 0x42);
 	ck_assert_int_eq(do_mlock(mm, s + 2 * PG, PG, 0), 0);
 	ck_assert_int_eq(page_at(mm, s + 2 * PG)->mlock_count, 2);

@@ -12,7 +12,7 @@
 #include "../mm/internal.h"
 #include "common.h"
 
-#define RW (PROT_READ_ | PROT_WRITE_)
+#define RW   (PROT_READ_ | PROT_WRITE_)
 #define HEAP 0x555555559000ULL
 
 #define mm test_mm
@@ -37,14 +37,14 @@ START_TEST(test_brk_grow_shrink)
 	g_autofree char *f = NULL;
 
 	/* BRK-1 */
-	ck_assert_int_eq(do_brk_syscall(mm, 0), (long)HEAP);		/* brk(NULL): the break */
+	ck_assert_int_eq(do_brk_syscall(mm, 0), (long)HEAP); /* brk(NULL): the break */
 	ck_assert_int_eq(do_brk_syscall(mm, HEAP + 100), (long)(HEAP + 100));
-	ck_assert_int_eq(count_vmas(mm, HEAP, HEAP + PG), 1);	/* rounded up to a page */
+	ck_assert_int_eq(count_vmas(mm, HEAP, HEAP + PG), 1); /* rounded up to a page */
 	ck_assert_int_eq(do_brk_syscall(mm, HEAP + 3 * PG), (long)(HEAP + 3 * PG));
-	ck_assert_int_eq(count_vmas(mm, HEAP, HEAP + 3 * PG), 1);	/* extended, not a new VMA */
+	ck_assert_int_eq(count_vmas(mm, HEAP, HEAP + 3 * PG), 1); /* extended, not a new VMA */
 	ck_assert_uint_eq(find_vma(mm, HEAP)->vm_end, HEAP + 3 * PG);
 	f = vmflags_at(mm, HEAP);
-	ck_assert_str_eq(f, "rd wr mr mw me ac");	/* VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT */
+	ck_assert_str_eq(f, "rd wr mr mw me ac"); /* VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT */
 	show_maps(mm, maps);
 	ck_assert_ptr_nonnull(strstr(maps->str, "[heap]\n"));
 	ck_assert_int_eq(status_kb(mm, "VmData:"), 12);
@@ -79,7 +79,7 @@ START_TEST(test_topdown_placement)
 	ck_assert_int_eq(a, (long)(base - 2 * PG));
 	b = vm_mmap_pgoff(mm, NULL, 0, PG, RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, 0);
 	ck_assert_int_eq(b, a - (long)PG);
-	ck_assert_int_eq(count_vmas(mm, (uint64_t)b, base), 1);	/* merged with a */
+	ck_assert_int_eq(count_vmas(mm, (uint64_t)b, base), 1); /* merged with a */
 	/* a free hint is taken as is; a taken one falls back to top-down */
 	c = vm_mmap_pgoff(mm, NULL, W, PG, RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, 0);
 	ck_assert_int_eq(c, (long)W);
@@ -90,7 +90,8 @@ START_TEST(test_topdown_placement)
 	ck_assert_int_eq(c, (long)MMAP_MIN_ADDR);
 	/* MAP_FIXED past TASK_SIZE: ENOMEM (get_unmapped_area) */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, TASK_SIZE, PG, RW,
-				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_, 0), -ENOMEM);
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_FIXED_, 0),
+			 -ENOMEM);
 }
 END_TEST
 
@@ -100,7 +101,8 @@ START_TEST(test_growsdown_stack)
 	uint64_t top = W + 1024 * PG;
 
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, top - 4 * PG, 4 * PG, RW,
-				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0),
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_,
+				       0),
 			 (long)(top - 4 * PG));
 	ck_assert(flags_at(mm, top - PG) & VM_GROWSDOWN);
 	ck_assert_int_eq(put_byte(mm, top - 6 * PG, 1, 1), 0);
@@ -108,7 +110,9 @@ START_TEST(test_growsdown_stack)
 	ck_assert_int_eq(status_kb(mm, "VmStk:"), 24);
 	/* MAP_SHARED | MAP_GROWSDOWN is refused (MMAP-FILE-1) */
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, PG, RW,
-				       MAP_SHARED_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0), -EINVAL);
+				       MAP_SHARED_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_,
+				       0),
+			 -EINVAL);
 }
 END_TEST
 
@@ -124,7 +128,8 @@ START_TEST(test_growsdown_enomem)
 	uint8_t v;
 
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, top - 4 * PG, 4 * PG, RW,
-				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0),
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_,
+				       0),
 			 (long)(top - 4 * PG));
 	mm_fail_slab_after(1);
 	ck_assert_int_eq(mm_read(mm, top - 6 * PG, &v, 1, &fi), -EFAULT);
@@ -149,7 +154,8 @@ START_TEST(test_prot_not_validated)
 
 	ck_assert_int_eq(map_anon(mm, W, 4 * PG, PROT_READ_ | 0x10), (long)W);
 	assert_vmflags(mm, W, "rd mr mw me");
-	ck_assert_int_eq(map_anon(mm, W + 16 * PG, 4 * PG, RW | PROT_SEM_ | PROT_GROWSDOWN_), (long)(W + 16 * PG));
+	ck_assert_int_eq(map_anon(mm, W + 16 * PG, 4 * PG, RW | PROT_SEM_ | PROT_GROWSDOWN_),
+			 (long)(W + 16 * PG));
 	assert_vmflags(mm, W + 16 * PG, "rd wr mr mw me ac");
 	ck_assert_int_eq(map_anon(mm, W + 32 * PG, 4 * PG, 0x10), (long)(W + 32 * PG));
 	assert_vmflags(mm, W + 32 * PG, "mr mw me");
@@ -177,12 +183,16 @@ START_TEST(test_droppable_rules)
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW, drop | MAP_HUGETLB_, 0), -EINVAL);
 	ck_assert_int_eq(count_vmas(mm, W, W + 1024 * PG), 0);
 	map_anon(mm, W, 2 * PG, RW);
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW,
-				       MAP_DROPPABLE_ | MAP_ANONYMOUS_ | MAP_LOCKED_ | MAP_FIXED_NOREPLACE_, 0),
-			 -EEXIST);
+	ck_assert_int_eq(
+		vm_mmap_pgoff(mm, NULL, W, 2 * PG, RW,
+			      MAP_DROPPABLE_ | MAP_ANONYMOUS_ | MAP_LOCKED_ | MAP_FIXED_NOREPLACE_,
+			      0),
+		-EEXIST);
 	ck_assert_int_eq(do_mlockall(mm, MCL_FUTURE_ | MCL_ONFAULT_), 0);
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 16 * PG, 2 * PG, RW, drop, 0), (long)(W + 16 * PG));
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 18 * PG, 2 * PG, RW, drop, 0), (long)(W + 18 * PG));
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 16 * PG, 2 * PG, RW, drop, 0),
+			 (long)(W + 16 * PG));
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W + 18 * PG, 2 * PG, RW, drop, 0),
+			 (long)(W + 18 * PG));
 	assert_vmflags(mm, W + 16 * PG, "rd wr mr mw me nr wf dd dp");
 	ck_assert_int_eq(count_vmas(mm, W + 16 * PG, W + 20 * PG), 2);
 	ck_assert_int_eq(smaps_kb(mm, W + 16 * PG, "Rss:"), 8);
@@ -204,17 +214,23 @@ START_TEST(test_hugetlb_check_order)
 	uint64_t a = W + 512 * PG;
 
 	map_anon(mm, W, 4 * PG, RW);
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, 0, RW, huge | MAP_PRIVATE_ | MAP_FIXED_, 0), -EINVAL);
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a + PG, PMD_SIZE, RW, huge | MAP_PRIVATE_ | MAP_FIXED_, 0),
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, 0, RW, huge | MAP_PRIVATE_ | MAP_FIXED_, 0),
 			 -EINVAL);
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, PMD_SIZE, RW, huge | MAP_FIXED_ | MAP_FIXED_NOREPLACE_, 0),
+	ck_assert_int_eq(
+		vm_mmap_pgoff(mm, NULL, a + PG, PMD_SIZE, RW, huge | MAP_PRIVATE_ | MAP_FIXED_, 0),
+		-EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, W, PMD_SIZE, RW,
+				       huge | MAP_FIXED_ | MAP_FIXED_NOREPLACE_, 0),
 			 -EEXIST);
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW, huge | MAP_FIXED_, 0), -EINVAL);
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW, huge | MAP_DROPPABLE_ | MAP_FIXED_, 0),
+	ck_assert_int_eq(
+		vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW, huge | MAP_DROPPABLE_ | MAP_FIXED_, 0),
+		-EINVAL);
+	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW,
+				       huge | MAP_PRIVATE_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0),
 			 -EINVAL);
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW,
-				       huge | MAP_PRIVATE_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0), -EINVAL);
-	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, a, PMD_SIZE, RW, huge | MAP_SHARED_VALIDATE_ | MAP_FIXED_, 0),
+				       huge | MAP_SHARED_VALIDATE_ | MAP_FIXED_, 0),
 			 -ENOMEM);
 }
 END_TEST

@@ -61,8 +61,9 @@ START_TEST(test_argument_errors)
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, 0x10, -1), -EINVAL);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, 0, PROT_READ_, -1), 0);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), -EINVAL);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_GROWSDOWN_ | PROT_GROWSUP_, -1),
-			 -EINVAL);
+	ck_assert_int_eq(
+		do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_GROWSDOWN_ | PROT_GROWSUP_, -1),
+		-EINVAL);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, (uint64_t)-PG, PROT_READ_, -1), -ENOMEM);
 	/* length 0 comes before the prot bits; an unaligned start before both */
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, 0, PROT_READ_ | 0x10, -1), 0);
@@ -89,25 +90,35 @@ START_TEST(test_grows_after_lookup)
 
 	map_anon(mm, W, 4 * PG, RW);
 	ck_assert_int_eq(vm_mmap_pgoff(mm, NULL, gd, 4 * PG, RW,
-				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_, 0),
+				       MAP_PRIVATE_ | MAP_ANONYMOUS_ | MAP_GROWSDOWN_ | MAP_FIXED_,
+				       0),
 			 (long)gd);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 256 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -ENOMEM);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 256 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -ENOMEM);
 	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, 32 * PG, PROT_READ_ | PROT_GROWSUP_, -1),
 			 -ENOMEM);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -EINVAL);
-	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1), -EINVAL);
-	ck_assert_int_eq(do_mprotect_pkey(mm, (uint64_t)-PG, 2 * PG, PROT_READ_ | PROT_GROWSUP_, -1),
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSUP_, -1),
+			 -EINVAL);
+	ck_assert_int_eq(
+		do_mprotect_pkey(mm, (uint64_t)-PG, 2 * PG, PROT_READ_ | PROT_GROWSUP_, -1),
+		-ENOMEM);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1),
+			 -EINVAL);
+	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1),
 			 -ENOMEM);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), -EINVAL);
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), -ENOMEM);
 	ck_assert(flags_at(mm, W) & VM_WRITE);
 	/* from the hole below, up to one page into the VMA: [gd, gd + PG) */
-	ck_assert_int_eq(do_mprotect_pkey(mm, W + 16 * PG, 17 * PG, PROT_READ_ | PROT_GROWSDOWN_, -1), 0);
+	ck_assert_int_eq(
+		do_mprotect_pkey(mm, W + 16 * PG, 17 * PG, PROT_READ_ | PROT_GROWSDOWN_, -1), 0);
 	ck_assert(!(flags_at(mm, gd) & VM_WRITE));
 	ck_assert(flags_at(mm, gd + PG) & VM_WRITE);
 	/* from inside: the whole VMA below the end */
-	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1), 0);
+	ck_assert_int_eq(do_mprotect_pkey(mm, gd + 2 * PG, PG, PROT_READ_ | PROT_GROWSDOWN_, -1),
+			 0);
 	ck_assert(!(flags_at(mm, gd + 2 * PG) & VM_WRITE));
 	ck_assert(flags_at(mm, gd + 3 * PG) & VM_WRITE);
 	ck_assert_int_eq(count_vmas(mm, gd, gd + 4 * PG), 2);
@@ -128,7 +139,7 @@ START_TEST(test_ptes_follow)
 	ck_assert(pte_write(mm_lookup_pte(mm, W)));
 	ck_assert_int_eq(do_mprotect_pkey(mm, W, PG, PROT_READ_ | PROT_EXEC_, -1), 0);
 	ck_assert(!(mm_lookup_pte(mm, W) & _PAGE_NX));
-	ck_assert_int_eq(status_kb(mm, "VmData:"), 4);	/* the RX page is not data */
+	ck_assert_int_eq(status_kb(mm, "VmData:"), 4); /* the RX page is not data */
 }
 END_TEST
 

@@ -19,17 +19,19 @@ START_TEST(test_move_keeps_pages_and_counts)
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 0x61, 4 * PG);
 	pfn = pte_pfn(mm_lookup_pte(mm, W + PG));
-	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 8 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
-			 (long)(W + 64 * PG));
-	ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, W + 65 * PG)), pfn);	/* moved: MREMAP-MOVE-1 */
+	ck_assert_int_eq(
+		do_mremap(mm, W, 4 * PG, 8 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
+		(long)(W + 64 * PG));
+	ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, W + 65 * PG)), pfn); /* moved: MREMAP-MOVE-1 */
 	get_byte(mm, W + 67 * PG, &v);
 	ck_assert_int_eq(v, 0x61);
 	get_byte(mm, W + 68 * PG, &v);
 	ck_assert_int_eq(v, 0);
 	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 0);
 	ck_assert_int_eq(status_kb(mm, "VmSize:"), 32);
-	ck_assert_int_eq(status_kb(mm, "RssAnon:"), 16);	/* the read of a new page mapped the zero page */
-	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 12);	/* the old table was freed */
+	ck_assert_int_eq(status_kb(mm, "RssAnon:"),
+			 16); /* the read of a new page mapped the zero page */
+	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 12); /* the old table was freed */
 }
 END_TEST
 
@@ -99,8 +101,9 @@ START_TEST(test_enomem_fails_cleanly)
 	put_byte(mm, W, 0x61, 4 * PG);
 	committed = (uint64_t)vm_committed_as;
 	mm_fail_slab_after(1);
-	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
-			 -ENOMEM);
+	ck_assert_int_eq(
+		do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
+		-ENOMEM);
 	mm_fail_slab_after(0);
 	ck_assert_int_eq(count_vmas(mm, W + 64 * PG, W + 68 * PG), 0);
 	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 1);
@@ -174,7 +177,7 @@ START_TEST(test_table_enomem_moves_back)
 		ck_assert_int_eq(status_kb(mm, "RssAnon:"), 16);
 		assert_vm_valid();
 	}
-	ck_assert_uint_eq(n, 4);	/* three tables to allocate, three ways to fail */
+	ck_assert_uint_eq(n, 4); /* three tables to allocate, three ways to fail */
 	ck_assert_int_eq(r, (long)to);
 	for (int i = 0; i < 4; i++)
 		ck_assert_uint_eq(pte_pfn(mm_lookup_pte(mm, to + (uint64_t)i * PG)), pfn[i]);
@@ -188,8 +191,10 @@ START_TEST(test_dontunmap_and_locked)
 	map_anon(mm, W, 2 * PG, RW);
 	put_byte(mm, W, 0x71, 2 * PG);
 	ck_assert_int_eq(do_mlock(mm, W, 2 * PG, 0), 0);
-	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG, MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
-				   W + 16 * PG), (long)(W + 16 * PG));
+	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG,
+				   MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
+				   W + 16 * PG),
+			 (long)(W + 16 * PG));
 	/* MREMAP-DONTUNMAP-1: the old range stays mapped, empty and unlocked; the new one
 	 * has the data */
 	ck_assert_int_eq(count_vmas(mm, W, W + 2 * PG), 1);
@@ -213,12 +218,14 @@ START_TEST(test_move_restores_hiwater_vm)
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 1, 4 * PG);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 16);
-	ck_assert_int_eq(do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
-				   W + 64 * PG), (long)(W + 64 * PG));
+	ck_assert_int_eq(
+		do_mremap(mm, W, 4 * PG, 4 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 64 * PG),
+		(long)(W + 64 * PG));
 	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 16);
 	ck_assert_int_eq(do_mremap(mm, W + 64 * PG, 4 * PG, 8 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
-				   W + 128 * PG), (long)(W + 128 * PG));
+				   W + 128 * PG),
+			 (long)(W + 128 * PG));
 	ck_assert_int_eq(status_kb(mm, "VmSize:"), 32);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 32);
 	/* a move without MREMAP_FIXED, which finds its own place */
@@ -230,7 +237,8 @@ START_TEST(test_move_restores_hiwater_vm)
 	map_anon(mm, W, 2 * PG, RW);
 	ck_assert_int_eq(do_mremap(mm, W, 2 * PG, 2 * PG,
 				   MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_ | MREMAP_FIXED_,
-				   W + 16 * PG), (long)(W + 16 * PG));
+				   W + 16 * PG),
+			 (long)(W + 16 * PG));
 	ck_assert_int_eq(status_kb(mm, "VmSize:"), 16);
 	ck_assert_int_eq(status_kb(mm, "VmPeak:"), 48);
 }
@@ -263,7 +271,7 @@ START_TEST(test_unmap_failure_keeps_both)
 		mm_fail_slab_after(0);
 		get_byte(mm, to, &v);
 		ck_assert_int_eq(v, 0x62);
-		get_byte(mm, a + PG, &v);		/* mapped, and empty */
+		get_byte(mm, a + PG, &v); /* mapped, and empty */
 		ck_assert_int_eq(v, 0);
 		get_byte(mm, a + 2 * PG, &v);
 		ck_assert_int_eq(v, 0x61);

@@ -21,12 +21,12 @@ START_TEST(test_alloc_zeroed_and_reused)
 	struct page *q;
 
 	ck_assert_int_eq(p->refcount, 1);
-	ck_assert_uint_ne(pfn, 0);	/* frame 0 is the zero page (DIV-ZERO-PFN) */
+	ck_assert_uint_ne(pfn, 0); /* frame 0 is the zero page (DIV-ZERO-PFN) */
 	memset(data, 0x5a, PAGE_SIZE);
 	put_page(p);
 	q = alloc_page(true);
-	ck_assert_uint_eq(page_to_pfn(q), pfn);	/* LIFO reuse */
-	ck_assert_int_eq(((uint8_t *)page_address(q))[100], 0);	/* zeroed on reuse */
+	ck_assert_uint_eq(page_to_pfn(q), pfn);			/* LIFO reuse */
+	ck_assert_int_eq(((uint8_t *)page_address(q))[100], 0); /* zeroed on reuse */
 	put_page(q);
 	ck_assert_uint_eq(phys_nr_used(), 0);
 }
@@ -38,7 +38,7 @@ START_TEST(test_ram_limit_is_a_clean_oom)
 	struct mm_fault_info fi = { 0 };
 
 	phys_exit();
-	ck_assert_int_eq(phys_init(64 * PAGE_SIZE), 0);	/* 64 frames of RAM */
+	ck_assert_int_eq(phys_init(64 * PAGE_SIZE), 0); /* 64 frames of RAM */
 	mm = mm_alloc();
 	ck_assert_int_eq(map_anon(mm, W, 128 * PG, PROT_READ_ | PROT_WRITE_), (long)W);
 	/* Writing 128 pages cannot fit in 63 free frames: the fault reports OOM, SIGKILL
@@ -55,8 +55,8 @@ END_TEST
 START_TEST(test_fail_switch)
 {
 	phys_fail_alloc_after(1);
-	ck_assert_ptr_null(mm_alloc());	/* its pgd allocation fails */
-	ck_assert_ptr_nonnull(alloc_page(false));	/* the switch fired once */
+	ck_assert_ptr_null(mm_alloc());		  /* its pgd allocation fails */
+	ck_assert_ptr_nonnull(alloc_page(false)); /* the switch fired once */
 }
 END_TEST
 

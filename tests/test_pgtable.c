@@ -13,7 +13,7 @@ START_TEST(test_mk_pte_bits)
 
 	ck_assert(p & _PAGE_PRESENT);
 	ck_assert(p & _PAGE_USER);
-	ck_assert(!(p & _PAGE_RW));	/* private: write-protected until do_wp_page */
+	ck_assert(!(p & _PAGE_RW)); /* private: write-protected until do_wp_page */
 	ck_assert(p & _PAGE_NX);
 	ck_assert(s & _PAGE_RW);
 	ck_assert(!(n & _PAGE_PRESENT) && (n & _PAGE_PROTNONE) && pte_present(n));
@@ -29,7 +29,7 @@ START_TEST(test_write_fault_pte_and_tables)
 
 	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 0);
 	map_anon(mm, W, 4 * PG, PROT_READ_ | PROT_WRITE_);
-	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 0);	/* tables come on demand */
+	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 0); /* tables come on demand */
 	put_byte(mm, W + PG, 1, 1);
 	pte = mm_lookup_pte(mm, W + PG);
 	ck_assert(pte & _PAGE_PRESENT);
@@ -66,7 +66,7 @@ START_TEST(test_tables_freed_when_unused)
 	ck_assert_int_eq(status_kb(mm, "VmPTE:"), 0);
 	assert_vm_valid();
 	mmput(mm);
-	ck_assert_uint_eq(phys_nr_used(), 0);	/* pgd and all */
+	ck_assert_uint_eq(phys_nr_used(), 0); /* pgd and all */
 }
 END_TEST
 

@@ -42,11 +42,12 @@ START_TEST(test_smaps_rollup_and_fields)
 	show_smaps_rollup(mm, r);
 	ck_assert(g_str_has_prefix(r->str, "200000000000-200000002000 ---p 00000000 00:00 0 "));
 	/* PROC-SMAPS-1 (smaps_rollup: the model only) */
-	ck_assert_int_eq(strstr(r->str, "[rollup]\n") - r->str, 73);	/* name column, as maps */
+	ck_assert_int_eq(strstr(r->str, "[rollup]\n") - r->str, 73); /* name column, as maps */
 	ck_assert_ptr_nonnull(strstr(r->str, "\nPss_Anon:              8 kB\n"));
 	show_smaps(mm, s);
 	ck_assert_ptr_nonnull(strstr(s->str, "\nRss:                   8 kB\n"));
-	ck_assert_ptr_nonnull(strstr(s->str, "\nTHPeligible:           0\nProtectionKey:         0\n"));
+	ck_assert_ptr_nonnull(
+		strstr(s->str, "\nTHPeligible:           0\nProtectionKey:         0\n"));
 	ck_assert_ptr_nonnull(strstr(s->str, "\nVmFlags: rd wr mr mw me ac \n"));
 	mmput(mm);
 }
@@ -62,7 +63,7 @@ START_TEST(test_pss_fixed_point)
 	put_byte(mm, W, 1, 6 * PG);
 	c1 = fork_mm(mm);
 	c2 = fork_mm(mm);
-	put_byte(c2, W + 5 * PG, 2, PG);	/* page 5: mapped by mm and c1 only */
+	put_byte(c2, W + 5 * PG, 2, PG); /* page 5: mapped by mm and c1 only */
 	ck_assert_int_eq(smaps_kb(mm, W, "Pss:"), 8);
 	ck_assert_int_eq(smaps_kb(mm, W, "Shared_Dirty:"), 24);
 	mmput(c2);
@@ -87,7 +88,8 @@ START_TEST(test_status_and_pagemap)
 	ck_assert_uint_eq(pagemap_at(mm, W + 2 * PG), 0);
 	child = fork_mm(mm);
 	ck_assert(!(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE));
-	ck_assert_uint_eq(pagemap_at(mm, W) & PM_PFRAME_MASK, pagemap_at(child, W) & PM_PFRAME_MASK);
+	ck_assert_uint_eq(pagemap_at(mm, W) & PM_PFRAME_MASK,
+			  pagemap_at(child, W) & PM_PFRAME_MASK);
 	mmput(child);
 	ck_assert(pagemap_at(mm, W) & PM_MMAP_EXCLUSIVE);
 	mmput(mm);
@@ -98,7 +100,8 @@ END_TEST
 static int thp_eligible_at(struct mm_struct *mm, uint64_t addr)
 {
 	g_autoptr(GString) s = g_string_new(NULL);
-	g_autofree char *head = g_strdup_printf("%012" G_GINT64_MODIFIER "x-", find_vma(mm, addr)->vm_start);
+	g_autofree char *head =
+		g_strdup_printf("%012" G_GINT64_MODIFIER "x-", find_vma(mm, addr)->vm_start);
 	const char *at, *f;
 
 	show_smaps(mm, s);
@@ -135,7 +138,7 @@ START_TEST(test_thp_eligible_needs_room)
 	ck_assert_int_eq(thp_eligible_at(mm, W + M2 + M2 / 2), 0);
 	ck_assert_int_eq(vm_munmap(mm, W, 2 * M2), 0);
 	map_anon(mm, W + 3 * PG, PG, RW);
-	put_byte(mm, W + 3 * PG, 1, 1);		/* an anon_vma: the move keeps vm_pgoff */
+	put_byte(mm, W + 3 * PG, 1, 1); /* an anon_vma: the move keeps vm_pgoff */
 	ck_assert_int_eq(do_mremap(mm, W + 3 * PG, PG, M2, MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + M2),
 			 (long)(W + M2));
 	ck_assert_uint_ne(find_vma(mm, W + M2)->vm_pgoff, (W + M2) >> PAGE_SHIFT);

@@ -18,7 +18,8 @@ static int run_dupmm(const char *const *args, char **out, char **err)
 	for (i = 0; args[i]; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	ck_assert(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, NULL));
+	ck_assert(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err,
+			       &status, NULL));
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -39,7 +40,7 @@ START_TEST(test_wrong_expectations_diverge)
 
 	ck_assert(replay_file(p, &opts, &res, &error));
 	ck_assert_uint_eq(res.calls, 7);
-	ck_assert_uint_eq(res.divergences, 4);	/* lines 2, 5, 6, 7 */
+	ck_assert_uint_eq(res.divergences, 4); /* lines 2, 5, 6, 7 */
 	replay_result_clear(&res);
 	unlink(p);
 }
@@ -74,7 +75,7 @@ START_TEST(test_vfork_execve_clone3)
 	ck_assert_uint_eq(res.divergences, 0);
 	ck_assert_uint_eq(res.calls, 11);
 	s = g_hash_table_lookup(res.snapshots, GINT_TO_POINTER(2));
-	ck_assert_str_eq(s->maps, "");	/* exec'd: nothing of the parent's */
+	ck_assert_str_eq(s->maps, ""); /* exec'd: nothing of the parent's */
 	replay_result_clear(&res);
 	unlink(p);
 }
@@ -115,8 +116,10 @@ START_TEST(test_simplifications_warned)
 	err_text = buf;
 	ck_assert_uint_eq(res.divergences, 0);
 	ck_assert_uint_eq(res.warnings, 2);
-	ck_assert_ptr_nonnull(strstr(err_text, ":3: pid 1: warning: the model simplifies here (DIV-THP"));
-	ck_assert_ptr_nonnull(strstr(err_text, ":7: pid 2: warning: the model simplifies here (DIV-EXECVE"));
+	ck_assert_ptr_nonnull(
+		strstr(err_text, ":3: pid 1: warning: the model simplifies here (DIV-THP"));
+	ck_assert_ptr_nonnull(
+		strstr(err_text, ":7: pid 2: warning: the model simplifies here (DIV-EXECVE"));
 	replay_result_clear(&res);
 	/* 16 KiB: no 2 MiB page fits, the host maps small pages too: nothing to warn of */
 	opts.diag = stderr;
@@ -136,7 +139,8 @@ START_TEST(test_file_folio_warned)
 	 * read-ahead makes large folios on the host, and a write dirties a
 	 * whole one (DIV-FILE-FOLIO): warned at line 6.
 	 */
-	g_autofree char *data = g_build_filename(test_env("DUPMM_TRACES"), "data", "file4m.bin", NULL);
+	g_autofree char *data =
+		g_build_filename(test_env("DUPMM_TRACES"), "data", "file4m.bin", NULL);
 	g_autofree char *text = g_strdup_printf(
 		"1  openat(AT_FDCWD, \"%s\", O_RDWR) = 3\n"
 		"1  mmap(0x200000000000, 262144, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED, 3, 0) = 0x200000000000\n"
@@ -159,7 +163,8 @@ START_TEST(test_file_folio_warned)
 	err_text = buf;
 	ck_assert_uint_eq(res.divergences, 0);
 	ck_assert_uint_eq(res.warnings, 1);
-	ck_assert_ptr_nonnull(strstr(err_text, ":6: pid 1: warning: the model simplifies here (DIV-FILE-FOLIO"));
+	ck_assert_ptr_nonnull(
+		strstr(err_text, ":6: pid 1: warning: the model simplifies here (DIV-FILE-FOLIO"));
 	replay_result_clear(&res);
 	unlink(p);
 }
@@ -192,7 +197,8 @@ START_TEST(test_cli_exit_status)
 		"1  exit_group(0) = ?\n");
 	g_autofree char *diverging = write_tmp("1  munmap(0x1001, 4096) = 0\n");
 	g_autofree char *broken = write_tmp("1  munmap(0x1000, 4096) = 0\n1  munmap(0x1000\n");
-	g_autofree char *bogus = write_tmp("1  mmap(NULL, 4096, PROT_BOGUS, MAP_PRIVATE, -1, 0) = 0\n");
+	g_autofree char *bogus =
+		write_tmp("1  mmap(NULL, 4096, PROT_BOGUS, MAP_PRIVATE, -1, 0) = 0\n");
 	g_autofree char *dir = g_dir_make_tmp("dupmm-out-XXXXXX", NULL);
 	g_autofree char *maps_path = g_build_filename(dir, "1.maps", NULL);
 	char *out, *err;
@@ -201,7 +207,8 @@ START_TEST(test_cli_exit_status)
 		const char *a[] = { "replay", "--maps", "-o", dir, good, NULL };
 
 		ck_assert_int_eq(run_dupmm(a, &out, &err), 0);
-		ck_assert_ptr_nonnull(strstr(out, "200000000000-200000001000 rw-p 00000000 00:00 0 \n"));
+		ck_assert_ptr_nonnull(
+			strstr(out, "200000000000-200000001000 rw-p 00000000 00:00 0 \n"));
 		ck_assert_ptr_nonnull(strstr(out, "replayed 2 calls, 0 divergences, 0 warnings\n"));
 		ck_assert(g_file_test(maps_path, G_FILE_TEST_EXISTS));
 		{
@@ -219,7 +226,8 @@ START_TEST(test_cli_exit_status)
 		const char *a[] = { "replay", diverging, NULL };
 
 		ck_assert_int_eq(run_dupmm(a, &out, &err), 1);
-		ck_assert_ptr_nonnull(strstr(err, ":1: pid 1: munmap: the log says 0, the model returns -1 EINVAL"));
+		ck_assert_ptr_nonnull(strstr(
+			err, ":1: pid 1: munmap: the log says 0, the model returns -1 EINVAL"));
 		ck_assert_ptr_nonnull(strstr(out, "replayed 1 calls, 1 divergences"));
 		g_free(out);
 		g_free(err);
@@ -236,7 +244,8 @@ START_TEST(test_cli_exit_status)
 		const char *a[] = { "replay", bogus, NULL };
 
 		ck_assert_int_eq(run_dupmm(a, &out, &err), 2);
-		ck_assert_ptr_nonnull(strstr(err, ":1: mmap: unknown symbol in argument 3: PROT_BOGUS"));
+		ck_assert_ptr_nonnull(
+			strstr(err, ":1: mmap: unknown symbol in argument 3: PROT_BOGUS"));
 		g_free(out);
 		g_free(err);
 	}
@@ -270,8 +279,10 @@ START_TEST(test_cli_fuzz_can_fail)
 	/* the hidden --plant-bug switch: the same campaign fails with the bug, passes without */
 	g_autofree char *dir = g_dir_make_tmp("dupmm-plant-XXXXXX", NULL);
 	g_autofree char *fail = g_build_filename(dir, "fail-1.strace", NULL);
-	const char *bug[] = { "fuzz", "--plant-bug", "fork-no-wrprotect", "--seed", "1", "--runs", "50",
-			      "--out", dir, NULL };
+	const char *bug[] = { "fuzz",	"--plant-bug", "fork-no-wrprotect",
+			      "--seed", "1",	       "--runs",
+			      "50",	"--out",       dir,
+			      NULL };
 	const char *clean[] = { "fuzz", "--seed", "1", "--runs", "50", "--out", dir, NULL };
 	const char *bogus[] = { "fuzz", "--plant-bug", "no-such-bug", NULL };
 	char *out, *err;

@@ -32,13 +32,13 @@ START_TEST(test_fork_builds_chain)
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 1, 4 * PG);
 	a = find_vma(mm, W)->anon_vma;
-	ck_assert_uint_eq(a->num_children, 1);	/* the root's self-parent link */
+	ck_assert_uint_eq(a->num_children, 1); /* the root's self-parent link */
 	child = fork_mm(mm);
 	cv = find_vma(child, W);
 	ck_assert_ptr_ne(cv->anon_vma, a);
 	ck_assert_ptr_eq(cv->anon_vma->parent, a);
 	ck_assert_ptr_eq(cv->anon_vma->root, a);
-	ck_assert_int_eq(chain_len(cv), 2);	/* [C', A] */
+	ck_assert_int_eq(chain_len(cv), 2); /* [C', A] */
 	ck_assert_uint_eq(a->num_children, 2);
 	assert_vm_valid();
 	mmput(child);

@@ -57,7 +57,8 @@ END_TEST
 START_TEST(test_unknown_symbols_kept)
 {
 	/* access(..., R_OK) is not modelled: its symbols need not be known */
-	g_autofree char *p = write_tmp("1  access(\"/etc/ld.so.preload\", R_OK) = -1 ENOENT (No such file or directory)\n");
+	g_autofree char *p = write_tmp(
+		"1  access(\"/etc/ld.so.preload\", R_OK) = -1 ENOENT (No such file or directory)\n");
 	g_autoptr(GError) err = NULL;
 	struct strace_log *log = strace_parse_file(p, &err);
 
@@ -73,11 +74,11 @@ START_TEST(test_unfinished_resumed)
 {
 	/* mmap takes effect where it resumes; clone where it starts, since
 	 * the child's lines come before the parent's resumption. */
-	g_autofree char *p = write_tmp(
-		"1000  mmap(NULL, 4096, PROT_READ, <unfinished ...>\n"
-		"1000  clone(child_stack=NULL, flags=CLONE_VM|SIGCHLD <unfinished ...>\n"
-		"1001  getpid() = 1001\n"
-		"1000  <... clone resumed>, child_tidptr=0x7f00) = 1001\n");
+	g_autofree char *p =
+		write_tmp("1000  mmap(NULL, 4096, PROT_READ, <unfinished ...>\n"
+			  "1000  clone(child_stack=NULL, flags=CLONE_VM|SIGCHLD <unfinished ...>\n"
+			  "1001  getpid() = 1001\n"
+			  "1000  <... clone resumed>, child_tidptr=0x7f00) = 1001\n");
 	g_autoptr(GError) err = NULL;
 	struct strace_log *log = strace_parse_file(p, &err);
 
@@ -119,7 +120,8 @@ START_TEST(test_errors_name_file_and_line)
 		{ "\nmunmap(0x1000, 4096\n", ":2: unterminated argument list" },
 		{ "munmap(0x1000, 4096) = -1 EWHAT (x)\n", ":1: unknown errno name: EWHAT" },
 		{ "munmap(0x1000, 4096)\n", ":1: expected '= RESULT'" },
-		{ "1 <... mmap resumed>) = 0\n", ":1: resumption of a call that was not unfinished" },
+		{ "1 <... mmap resumed>) = 0\n",
+		  ":1: resumption of a call that was not unfinished" },
 		{ "hello world\n", ":1: expected 'name(args) = result'" },
 	};
 

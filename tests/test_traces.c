@@ -39,14 +39,15 @@ START_TEST(test_trace_replays_like_the_host)
 	g_autoptr(GError) error = NULL;
 
 	ck_assert_msg(replay_file(path, &opts, &res, &error), "%s", error ? error->message : "");
-	ck_assert_msg(res.divergences == 0, "%s: %u divergences (see above)", name, res.divergences);
+	ck_assert_msg(res.divergences == 0, "%s: %u divergences (see above)", name,
+		      res.divergences);
 	ck_assert_msg(res.calls > 0, "%s: no call replayed", name);
 	ck_assert_msg(mm_warn_count == 0, "%s: %lu MM_WARN_ON fired", name, mm_warn_count);
 	/* what else runs on the host's CPU could drain pages left queued: LazyFree not
 	 * certain (HOSTCMP-LAZYFREE, MADV-FREE-2) */
 	ck_assert_msg(res.unsettled_snapshots == 0,
-		      "%s: %u processes dump with MADV_FREE'd pages still queued (MADV-FREE-2)", name,
-		      res.unsettled_snapshots);
+		      "%s: %u processes dump with MADV_FREE'd pages still queued (MADV-FREE-2)",
+		      name, res.unsettled_snapshots);
 	compare_with_expected(name, &res);
 	replay_result_clear(&res);
 }
@@ -58,13 +59,17 @@ START_TEST(test_trace_agrees_with_the_reference_model)
 	g_autofree char *path = g_strdup_printf("%s/%s.strace", test_env("DUPMM_TRACES"), name);
 	struct fuzz_checker *c = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, REPLAY_MODEL_PAGES,
 						  test_env("DUPMM_TRACES"), 1);
-	struct replay_options opts = { .out = stdout, .diag = stderr, .on_step = fuzz_checker_step,
-				       .before_step = fuzz_checker_before, .on_step_arg = c };
+	struct replay_options opts = { .out = stdout,
+				       .diag = stderr,
+				       .on_step = fuzz_checker_step,
+				       .before_step = fuzz_checker_before,
+				       .on_step_arg = c };
 	struct replay_result res;
 	g_autoptr(GError) error = NULL;
 
 	ck_assert_msg(replay_file(path, &opts, &res, &error), "%s", error ? error->message : "");
-	ck_assert_msg(res.divergences == 0, "%s: %u divergences from the reference model (see above)", name,
+	ck_assert_msg(res.divergences == 0,
+		      "%s: %u divergences from the reference model (see above)", name,
 		      res.divergences);
 	ck_assert_uint_gt(fuzz_checker_pages_compared(c), 0);
 	replay_result_clear(&res);
@@ -79,13 +84,15 @@ int main(void)
 
 	trace_names = list_trace_names();
 	if (trace_names->len < 12) {
-		fprintf(stderr, "only %u traces in %s\n", trace_names->len, g_getenv("DUPMM_TRACES"));
+		fprintf(stderr, "only %u traces in %s\n", trace_names->len,
+			g_getenv("DUPMM_TRACES"));
 		return 1;
 	}
 	tcase_add_checked_fixture(tc, phys_setup, phys_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_trace_replays_like_the_host, 0, (int)trace_names->len);
-	tcase_add_loop_test(tc, test_trace_agrees_with_the_reference_model, 0, (int)trace_names->len);
+	tcase_add_loop_test(tc, test_trace_agrees_with_the_reference_model, 0,
+			    (int)trace_names->len);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

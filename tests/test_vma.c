@@ -22,9 +22,10 @@ START_TEST(test_find_vma)
 {
 	map_anon(mm, W + 4 * PG, 2 * PG, RW);
 	map_anon(mm, W + 10 * PG, 2 * PG, RW);
-	ck_assert_uint_eq(find_vma(mm, W)->vm_start, W + 4 * PG);	/* the next one */
+	ck_assert_uint_eq(find_vma(mm, W)->vm_start, W + 4 * PG); /* the next one */
 	ck_assert_uint_eq(find_vma(mm, W + 5 * PG)->vm_start, W + 4 * PG);
-	ck_assert_uint_eq(find_vma(mm, W + 6 * PG)->vm_start, W + 10 * PG);	/* vm_end is exclusive */
+	ck_assert_uint_eq(find_vma(mm, W + 6 * PG)->vm_start,
+			  W + 10 * PG); /* vm_end is exclusive */
 	ck_assert_ptr_null(find_vma(mm, W + 12 * PG));
 }
 END_TEST
@@ -77,10 +78,14 @@ START_TEST(test_every_flag_advice_splits_and_merges)
 	/* MADV-SPLIT-1: each flag advice and its inverse; HUGEPAGE and NOHUGEPAGE set a
 	 * flag either way (MADV-HUGE-1) */
 	static const int advice[][2] = {
-		{ MADV_WIPEONFORK_, MADV_KEEPONFORK_ }, { MADV_DONTFORK_, MADV_DOFORK_ },
-		{ MADV_DONTDUMP_, MADV_DODUMP_ }, { MADV_RANDOM_, MADV_NORMAL_ },
-		{ MADV_SEQUENTIAL_, MADV_NORMAL_ }, { MADV_MERGEABLE_, MADV_UNMERGEABLE_ },
-		{ MADV_HUGEPAGE_, -1 }, { MADV_NOHUGEPAGE_, -1 },
+		{ MADV_WIPEONFORK_, MADV_KEEPONFORK_ },
+		{ MADV_DONTFORK_, MADV_DOFORK_ },
+		{ MADV_DONTDUMP_, MADV_DODUMP_ },
+		{ MADV_RANDOM_, MADV_NORMAL_ },
+		{ MADV_SEQUENTIAL_, MADV_NORMAL_ },
+		{ MADV_MERGEABLE_, MADV_UNMERGEABLE_ },
+		{ MADV_HUGEPAGE_, -1 },
+		{ MADV_NOHUGEPAGE_, -1 },
 	};
 
 	map_anon(mm, W, 8 * PG, RW);
@@ -120,13 +125,15 @@ START_TEST(test_mremap_pgoff_rule)
 	put_byte(mm, W, 1, 1);
 	map_anon(mm, W + 100 * PG, 2 * PG, RW);
 	put_byte(mm, W + 100 * PG, 1, 1);
-	ck_assert_int_eq(do_mremap(mm, W + 100 * PG, 2 * PG, 2 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
-				   W + 2 * PG), (long)(W + 2 * PG));
+	ck_assert_int_eq(do_mremap(mm, W + 100 * PG, 2 * PG, 2 * PG,
+				   MREMAP_MAYMOVE_ | MREMAP_FIXED_, W + 2 * PG),
+			 (long)(W + 2 * PG));
 	ck_assert_int_eq(count_vmas(mm, W, W + 4 * PG), 2);
 	/* |C|A|B|: C moved in front of A, never faulted, merges with A */
 	map_anon(mm, W + 200 * PG, 2 * PG, RW);
-	ck_assert_int_eq(do_mremap(mm, W + 200 * PG, 2 * PG, 2 * PG, MREMAP_MAYMOVE_ | MREMAP_FIXED_,
-				   W - 2 * PG), (long)(W - 2 * PG));
+	ck_assert_int_eq(do_mremap(mm, W + 200 * PG, 2 * PG, 2 * PG,
+				   MREMAP_MAYMOVE_ | MREMAP_FIXED_, W - 2 * PG),
+			 (long)(W - 2 * PG));
 	ck_assert_int_eq(count_vmas(mm, W - 2 * PG, W + 4 * PG), 2);
 	ck_assert_uint_eq(find_vma(mm, W)->vm_start, W - 2 * PG);
 }
@@ -140,7 +147,7 @@ START_TEST(test_child_merge_rules)
 	 * the parent */
 	map_anon(mm, W, 4 * PG, RW);
 	put_byte(mm, W, 1, 4 * PG);
-	map_anon(mm, W + 16 * PG, 4 * PG, RW);	/* never faulted */
+	map_anon(mm, W + 16 * PG, 4 * PG, RW); /* never faulted */
 	child = fork_mm(mm);
 	map_anon(child, W + 4 * PG, 2 * PG, RW);
 	ck_assert_int_eq(count_vmas(child, W, W + 6 * PG), 2);

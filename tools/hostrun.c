@@ -33,32 +33,32 @@
 #include <procfs/procfs.h>
 #include <strace/strace.h>
 
-#define MAX_FDS 256
-#define DUMP_MAX (1 << 20)
+#define MAX_FDS	      256
+#define DUMP_MAX      (1 << 20)
 #define CMD_DUMP_EXIT 0xffffffffu
-#define CMD_DUMP 0xfffffffeu	/* dump, stay alive */
-#define CMD_EXIT 0xfffffffdu
+#define CMD_DUMP      0xfffffffeu /* dump, stay alive */
+#define CMD_EXIT      0xfffffffdu
 
 static const struct strace_log *trace;
-static struct sys_args *call_args;	/* per record: its arguments, decoded before any fork */
+static struct sys_args *call_args; /* per record: its arguments, decoded before any fork */
 static uint64_t window_lo = 0x200000000000ULL, window_hi = 0x300000000000ULL;
-static int slot_of_pid[1 << 16];	/* trace pid -> slot + 1 */
-static int *cmd_fd, *rep_fd;		/* per slot: read end for the process, write end for replies */
-static int *cmd_wr, *rep_rd;		/* the coordinator's ends */
+static int slot_of_pid[1 << 16]; /* trace pid -> slot + 1 */
+static int *cmd_fd, *rep_fd;	 /* per slot: read end for the process, write end for replies */
+static int *cmd_wr, *rep_rd;	 /* the coordinator's ends */
 static int nslots;
-static int log_fds[MAX_FDS];		/* trace fd -> host fd + 1, per process (copied at fork) */
+static int log_fds[MAX_FDS]; /* trace fd -> host fd + 1, per process (copied at fork) */
 static sigjmp_buf fault_jmp;
 static volatile uintptr_t fault_addr;
 static volatile int fault_signo, fault_code;
 static char dump_buf[DUMP_MAX];
 
 struct reply {
-	int64_t ret;	/* syscall result, or -errno */
-	int32_t faulted;	/* mem_*: 1 if the access faulted */
-	int32_t mismatch;	/* mem_read: 1 if a byte differed */
-	uint64_t where;		/* fault address, or the differing byte's address */
-	uint32_t value;		/* the differing byte */
-	uint32_t dump_len;	/* followed by that many bytes: the dump at exit (maps, NUL,
+	int64_t ret;	   /* syscall result, or -errno */
+	int32_t faulted;   /* mem_*: 1 if the access faulted */
+	int32_t mismatch;  /* mem_read: 1 if a byte differed */
+	uint64_t where;	   /* fault address, or the differing byte's address */
+	uint32_t value;	   /* the differing byte */
+	uint32_t dump_len; /* followed by that many bytes: the dump at exit (maps, NUL,
 				 * smaps, NUL, pagemap), or a mem_read's bytes up to its fault */
 };
 
@@ -158,7 +158,8 @@ static size_t pagemap_summary(const char *maps, char *out, size_t cap)
 	for (const char *line = maps; fd >= 0 && *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t hdr = strcspn(line, " ");
-		uint64_t start = strtoull(line, NULL, 16), end = strtoull(strchr(line, '-') + 1, NULL, 16);
+		uint64_t start = strtoull(line, NULL, 16),
+			 end = strtoull(strchr(line, '-') + 1, NULL, 16);
 
 		if (len + hdr + 2 + (end - start) / 4096 >= cap)
 			break;
@@ -186,7 +187,8 @@ static size_t pagemap_summary(const char *maps, char *out, size_t cap)
  * separated.  Each process passes its own slot: CLONE_VM children share
  * every global.
  */
-static char *settle_lru_page;	/* --settle-lru: an anonymous page outside the window, every process's */
+static char
+	*settle_lru_page; /* --settle-lru: an anonymous page outside the window, every process's */
 
 static void send_dump(int slot, struct reply *r)
 {
@@ -213,10 +215,7 @@ static void send_dump(int slot, struct reply *r)
 	write_all(rep_fd[slot], dump_buf, r->dump_len);
 }
 
-static int64_t sys_result(long r)
-{
-	return r < 0 ? -errno : r;
-}
+static int64_t sys_result(long r) { return r < 0 ? -errno : r; }
 
 static void serve(int slot);
 
@@ -231,8 +230,8 @@ static long do_clone(uint64_t flags, int child_slot)
 {
 	if (flags & CLONE_VM) {
 		size_t sz = 1 << 20;
-		char *stack = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-				   -1, 0);
+		char *stack = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
 		if (stack == MAP_FAILED)
 			return -errno;
@@ -251,7 +250,7 @@ static long do_clone(uint64_t flags, int child_slot)
 	}
 }
 
-static volatile uint64_t mem_done;	/* bytes accessed before a fault (survives siglongjmp) */
+static volatile uint64_t mem_done; /* bytes accessed before a fault (survives siglongjmp) */
 
 /* mem_read/mem_write; a read also leaves its bytes in dump_buf for --resolve. */
 static void perform_mem(const struct strace_record *rec, const struct sys_args *a, struct reply *r,
@@ -340,19 +339,18 @@ static void perform(guint idx, struct reply *r)
 
 	switch (syscall_id(d)) {
 	case SC_mem_write:
-	case SC_mem_read:
-		perform_mem(rec, &a, r, syscall_id(d) == SC_mem_write);
-		return;
+	case SC_mem_read: perform_mem(rec, &a, r, syscall_id(d) == SC_mem_write); return;
 	case SC_wait4:
 		/* the trace's pids are not the host's: any child, the log's order makes it the one */
-		r->ret = sys_result(syscall(SYS_wait4, (int64_t)a.a[0] > 0 ? -1 : (int64_t)a.a[0], NULL,
-					    a.a[2] | __WALL, NULL));
+		r->ret = sys_result(syscall(SYS_wait4, (int64_t)a.a[0] > 0 ? -1 : (int64_t)a.a[0],
+					    NULL, a.a[2] | __WALL, NULL));
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (d->flags & SCF_CLONE) {
-		int child = rec->result > 0 && rec->result < (1 << 16) ? slot_of_pid[rec->result] - 1 : -1;
+		int child = rec->result > 0 && rec->result < (1 << 16)
+				    ? slot_of_pid[rec->result] - 1
+				    : -1;
 
 		r->ret = child < 0 ? -EINVAL : do_clone(syscall_clone_flags(d, &a), child);
 		return;
@@ -422,7 +420,7 @@ static void wait_gone(pid_t pid)
 	struct pollfd p = { .fd = pfd, .events = POLLIN };
 
 	if (pfd < 0)
-		return;		/* already reaped */
+		return; /* already reaped */
 	while (poll(&p, 1, 10000) < 0 && errno == EINTR)
 		;
 	close(pfd);
@@ -466,12 +464,12 @@ struct settle_file {
 	int fd;
 	dev_t dev;
 	ino_t ino;
-	void *map;		/* the coordinator's PROT_READ mapping of the file, never touched */
+	void *map; /* the coordinator's PROT_READ mapping of the file, never touched */
 	uint64_t pages;
 	unsigned char *vec;
-	bool given_up;		/* pages stayed !uptodate for 10 s (a read error) */
+	bool given_up; /* pages stayed !uptodate for 10 s (a read error) */
 };
-static GArray *settle_files;	/* struct settle_file: the trace's regular files */
+static GArray *settle_files; /* struct settle_file: the trace's regular files */
 
 static void settle_track(const char *path)
 {
@@ -479,7 +477,7 @@ static void settle_track(const char *path)
 	struct stat st;
 
 	if (path == NULL)
-		return;	/* a path in user memory: the helper never opens such */
+		return; /* a path in user memory: the helper never opens such */
 	f.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f.fd < 0)
 		return;
@@ -551,7 +549,8 @@ static void settle_reads(void)
 				t0 = g_get_monotonic_time();
 			else if (g_get_monotonic_time() - t0 > 10 * G_USEC_PER_SEC) {
 				/* a failed read leaves its folio !uptodate for good */
-				fprintf(stderr, "dupmm-hostrun: a data file still has pages not uptodate after 10 s; "
+				fprintf(stderr,
+					"dupmm-hostrun: a data file still has pages not uptodate after 10 s; "
 					"no longer waiting for it (results may vary between runs)\n");
 				f->given_up = true;
 			}
@@ -585,10 +584,7 @@ static void differ(const struct strace_record *rec, const char *fmt, ...)
 	differences++;
 }
 
-static const char *errname(int64_t ret)
-{
-	return strace_errno_name((int)-ret);
-}
+static const char *errname(int64_t ret) { return strace_errno_name((int)-ret); }
 
 static int trace_pid_of_host(pid_t pid)
 {
@@ -607,8 +603,8 @@ static void check_mem_reply(const struct strace_record *rec, const struct reply 
 	else if (!r->faulted && rec->err)
 		differ(rec, "the host does not fault, the log says -1 EFAULT");
 	else if (r->mismatch)
-		differ(rec, "the host reads %#x at %#" PRIx64 ", the log says %#x", r->value, r->where,
-		       (unsigned)rec->result);
+		differ(rec, "the host reads %#x at %#" PRIx64 ", the log says %#x", r->value,
+		       r->where, (unsigned)rec->result);
 }
 
 static void check_reply(const struct strace_record *rec, const struct reply *r)
@@ -625,28 +621,32 @@ static void check_reply(const struct strace_record *rec, const struct reply *r)
 		if (r->ret > 0 && rec->result > 0)
 			procs[slot_of_pid[rec->result] - 1].host_pid = (pid_t)r->ret;
 		else if (r->ret < 0 || rec->err)
-			differ(rec, "the host returns %" PRId64 ", the log %" PRId64, r->ret, rec->result);
+			differ(rec, "the host returns %" PRId64 ", the log %" PRId64, r->ret,
+			       rec->result);
 		return;
 	}
 	if (d->flags & SCF_RET_PID) {
 		int tp = r->ret > 0 ? trace_pid_of_host((pid_t)r->ret) : -1;
 
 		if (rec->err ? r->ret != -rec->err : tp != rec->result)
-			differ(rec, "the host gives pid %d, the log says %" PRId64, tp, rec->result);
+			differ(rec, "the host gives pid %d, the log says %" PRId64, tp,
+			       rec->result);
 		return;
 	}
 	if ((d->flags & SCF_RET_FD) && !rec->err) {
-		if (r->ret < 0)	/* the host's number is mapped to the log's */
+		if (r->ret < 0) /* the host's number is mapped to the log's */
 			differ(rec, "the host fails with %s", errname(r->ret));
 		return;
 	}
 	if (rec->err ? r->ret != -rec->err : r->ret != rec->result) {
 		if (r->ret < 0)
-			differ(rec, "the host returns -1 %s, the log says %" PRId64 " %s", errname(r->ret),
-			       rec->result, rec->err ? strace_errno_name(rec->err) : "");
+			differ(rec, "the host returns -1 %s, the log says %" PRId64 " %s",
+			       errname(r->ret), rec->result,
+			       rec->err ? strace_errno_name(rec->err) : "");
 		else
 			differ(rec, "the host returns %#" PRIx64 ", the log says %#" PRIx64 " %s",
-			       (uint64_t)r->ret, (uint64_t)rec->result, rec->err ? strace_errno_name(rec->err) : "");
+			       (uint64_t)r->ret, (uint64_t)rec->result,
+			       rec->err ? strace_errno_name(rec->err) : "");
 	}
 }
 
@@ -720,10 +720,7 @@ static void dump_and_exit(int slot)
 static GString *resolved;
 static char **input_lines;
 
-static const char *line_text(const struct strace_record *rec)
-{
-	return input_lines[rec->line - 1];
-}
+static const char *line_text(const struct strace_record *rec) { return input_lines[rec->line - 1]; }
 
 static void emit_original(const struct strace_record *rec)
 {
@@ -741,7 +738,8 @@ static void emit_result(const struct strace_record *rec, int64_t ret)
 	line = line_text(rec);
 	eq = g_strrstr(line, " = ");
 	g_string_append_len(resolved, line, eq ? eq - line : (gssize)strlen(line));
-	strace_format_result(rec->desc, false, ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0, resolved);
+	strace_format_result(rec->desc, false, ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0,
+			     resolved);
 	g_string_append_c(resolved, '\n');
 }
 
@@ -760,7 +758,9 @@ static void emit_mem_read(guint idx, const struct reply *r, const uint8_t *data)
 				       addr + i, j - i, data[i]);
 	}
 	if (r->faulted)
-		g_string_append_printf(resolved, "%d  mem_read(%#" PRIx64 ", %" PRIu64 ") = -1 EFAULT (Bad address)\n",
+		g_string_append_printf(resolved,
+				       "%d  mem_read(%#" PRIx64 ", %" PRIu64
+				       ") = -1 EFAULT (Bad address)\n",
 				       rec->pid, addr + r->dump_len, len - r->dump_len);
 }
 
@@ -794,7 +794,7 @@ static void finish_call(guint idx, int slot)
 	} else if (syscall_id(d) == SC_mem_write) {
 		emit_result(rec, r.faulted ? -EFAULT : 0);
 	} else if ((d->flags & SCF_RET_FD) && r.ret >= 0 && !rec->result_unknown && !rec->err) {
-		emit_original(rec);	/* fd numbers are the log's: the host's are mapped to them */
+		emit_original(rec); /* fd numbers are the log's: the host's are mapped to them */
 	} else if (!(d->flags & (SCF_CLONE | SCF_RET_PID))) {
 		emit_result(rec, r.ret);
 	}
@@ -830,7 +830,7 @@ static void run_record(guint idx)
 	performed++;
 	send_cmd(slot, idx);
 	if (d->flags & (SCF_EXIT | SCF_CLONE | SCF_RET_PID))
-		emit_original(rec);	/* pids are the log's; they are checked below */
+		emit_original(rec); /* pids are the log's; they are checked below */
 	if (d->flags & SCF_EXIT) {
 		if (read_reply(slot, &r))
 			write_dump(slot, &r);
@@ -841,7 +841,7 @@ static void run_record(guint idx)
 		return;
 	}
 	if (syscall_clone_flags(d, &call_args[idx]) & CLONE_VFORK) {
-		procs[slot].reply_pending = true;	/* the kernel suspends the parent */
+		procs[slot].reply_pending = true; /* the kernel suspends the parent */
 		procs[slot].pending_rec = rec;
 		if (rec->result > 0 && rec->result < (1 << 16))
 			procs[slot_of_pid[rec->result] - 1].started = true;
@@ -866,8 +866,8 @@ static bool decode_calls(void)
 		if (rec->kind != REC_CALL)
 			continue;
 		if (rec->desc == NULL) {
-			fprintf(stderr, "%s:%d: %s: not in dupmm's syscall table\n", trace->path, rec->line,
-				rec->name);
+			fprintf(stderr, "%s:%d: %s: not in dupmm's syscall table\n", trace->path,
+				rec->line, rec->name);
 			return false;
 		}
 		if (!strace_call_args(trace->path, rec, &call_args[i], &error)) {
@@ -888,13 +888,14 @@ static bool assign_slots(void)
 		const struct strace_record *rec = trace->records->pdata[i];
 
 		if (rec->pid <= 0 || rec->pid >= (1 << 16)) {
-			fprintf(stderr, "%s:%d: dupmm-hostrun needs a PID column (1..65535)\n", trace->path, rec->line);
+			fprintf(stderr, "%s:%d: dupmm-hostrun needs a PID column (1..65535)\n",
+				trace->path, rec->line);
 			return false;
 		}
 		if (!slot_of_pid[rec->pid])
 			slot_of_pid[rec->pid] = ++nslots;
-		if (rec->kind == REC_CALL && rec->result > 0 && rec->result < (1 << 16) && rec->desc &&
-		    (rec->desc->flags & SCF_CLONE) && !slot_of_pid[rec->result])
+		if (rec->kind == REC_CALL && rec->result > 0 && rec->result < (1 << 16) &&
+		    rec->desc && (rec->desc->flags & SCF_CLONE) && !slot_of_pid[rec->result])
 			slot_of_pid[rec->result] = ++nslots;
 	}
 	procs = g_new0(struct proc, nslots);
@@ -960,7 +961,8 @@ static void finish_alive(void)
 	}
 	for (int i = nslots - 1; i >= 0; i--)
 		if (alive[i] && write(cmd_wr[i], &cmd, sizeof(cmd)) != sizeof(cmd))
-			fprintf(stderr, "dupmm-hostrun: pid %d: %s\n", procs[i].trace_pid, g_strerror(errno));
+			fprintf(stderr, "dupmm-hostrun: pid %d: %s\n", procs[i].trace_pid,
+				g_strerror(errno));
 }
 
 /* Run the trace: the first traced process, then every record in the log's order. */
@@ -976,7 +978,7 @@ static void run_trace(void)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);	/* a dead traced process is reported, not fatal */
+	signal(SIGPIPE, SIG_IGN); /* a dead traced process is reported, not fatal */
 	fflush(NULL);
 	root = fork();
 	if (root == 0) {
@@ -1006,7 +1008,8 @@ static bool start_resolving(const char *file, GError **error)
 int main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - perform a trace's calls on the host kernel");
+	g_autoptr(GOptionContext) ctx =
+		g_option_context_new("FILE - perform a trace's calls on the host kernel");
 	g_autofree char *window = NULL, *out = NULL, *resolve = NULL, *dir = NULL;
 	gboolean settle_lru = FALSE;
 	g_auto(GStrv) files = NULL;
@@ -1015,24 +1018,29 @@ int main(int argc, char **argv)
 		  "Write DIR/PID.maps, DIR/PID.smaps and DIR/PID.pagemap (the window's VMAs) at each exit",
 		  "DIR" },
 		{ "resolve", 'r', 0, G_OPTION_ARG_FILENAME, &resolve,
-		  "Write the trace again to OUT with the host's results in place of the log's", "OUT" },
+		  "Write the trace again to OUT with the host's results in place of the log's",
+		  "OUT" },
 		{ "settle-lru", 0, 0, G_OPTION_ARG_NONE, &settle_lru,
 		  "Drain the CPU's LRU batches before each dump, so that LazyFree shows every lazily "
-		  "freed page whatever else ran on the CPU (the fuzzer's host check)", NULL },
+		  "freed page whatever else ran on the CPU (the fuzzer's host check)",
+		  NULL },
 		{ "window", 'w', 0, G_OPTION_ARG_STRING, &window,
-		  "Address window the trace uses (default 0x200000000000-0x300000000000)", "LO-HI" },
+		  "Address window the trace uses (default 0x200000000000-0x300000000000)",
+		  "LO-HI" },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
-	g_option_context_set_summary(ctx,
+	g_option_context_set_summary(
+		ctx,
 		"Performs the calls of a dupmm trace natively, each process of the trace a real\n"
 		"process, in the log's order; reports each result that differs from the log,\n"
 		"and writes the window's maps, smaps and pagemap as the kernel shows them.\n"
 		"Exit status: 0 the host agrees with the log, 1 it differs, 2 bad input.");
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || !files || !files[0] || files[1]) {
-		fprintf(stderr, "dupmm-hostrun: %s\n", error ? error->message : "give exactly one FILE");
+		fprintf(stderr, "dupmm-hostrun: %s\n",
+			error ? error->message : "give exactly one FILE");
 		return 2;
 	}
 	if (window && sscanf(window, "%" SCNx64 "-%" SCNx64, &window_lo, &window_hi) != 2) {
@@ -1059,7 +1067,8 @@ int main(int argc, char **argv)
 	if (!decode_calls() || !assign_slots())
 		return 2;
 	if (settle_lru) {
-		settle_lru_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		settle_lru_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (settle_lru_page == MAP_FAILED) {
 			perror("dupmm-hostrun: --settle-lru");
 			return 2;

@@ -28,10 +28,22 @@ static uint64_t parse_size(const char *s)
 	if (end == s)
 		return 0;
 	switch (g_ascii_toupper(*end)) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	case 'T': v <<= 40; end++; break;
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	case 'T':
+		v <<= 40;
+		end++;
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end++;
@@ -40,10 +52,7 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
-static void print_warning(const char *msg)
-{
-	g_printerr("dupmm: WARNING: %s\n", msg);
-}
+static void print_warning(const char *msg) { g_printerr("dupmm: WARNING: %s\n", msg); }
 
 static int start_phys(void)
 {
@@ -100,23 +109,28 @@ static int cmd_replay(int argc, char **argv)
 		  "Write DIR/PID.maps, .smaps, .smaps_rollup, .status and .pagemap (a summary: "
 		  "procfs.h) for every process, as it was at exit_group (or at the end of the log)",
 		  "DIR" },
-		{ "maps", 0, 0, G_OPTION_ARG_NONE, &maps, "Print each process's /proc/PID/maps", NULL },
-		{ "smaps", 0, 0, G_OPTION_ARG_NONE, &smaps, "Print each process's /proc/PID/smaps", NULL },
+		{ "maps", 0, 0, G_OPTION_ARG_NONE, &maps, "Print each process's /proc/PID/maps",
+		  NULL },
+		{ "smaps", 0, 0, G_OPTION_ARG_NONE, &smaps, "Print each process's /proc/PID/smaps",
+		  NULL },
 		{ "check", 'c', 0, G_OPTION_ARG_NONE, &check,
 		  "Check every invariant of the model (validate_vm) after every call", NULL },
 		{ "model", 'm', 0, G_OPTION_ARG_NONE, &model,
 		  "Run the fuzzer's reference model beside it and compare every result, every byte "
-		  "read and every page of [0x200000000000, +4 MiB) after every call", NULL },
+		  "read and every page of [0x200000000000, +4 MiB) after every call",
+		  NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE - replay a strace log into the model");
+	g_autoptr(GOptionContext) ctx =
+		g_option_context_new("FILE - replay a strace log into the model");
 	g_autoptr(GError) error = NULL;
 	struct replay_options opts = { 0 };
 	struct replay_result res;
 	int rc;
 
-	g_option_context_set_summary(ctx,
+	g_option_context_set_summary(
+		ctx,
 		"Replays every call of FILE (strace -f output, plus the mem_read/mem_write\n"
 		"pseudo-calls of dupmm's trace language) on the simulated mm, checks each\n"
 		"result against the log, reports each divergence as FILE:LINE, warns at the\n"
@@ -146,7 +160,8 @@ static int cmd_replay(int argc, char **argv)
 	if (model) {
 		g_autofree char *dir = g_path_get_dirname(files[0]);
 
-		checker = fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, REPLAY_MODEL_PAGES, dir, 1);
+		checker =
+			fuzz_checker_new(false, true, FUZZ_WINDOW_BASE, REPLAY_MODEL_PAGES, dir, 1);
 		opts.on_step = fuzz_checker_step;
 		opts.before_step = fuzz_checker_before;
 		opts.on_step_arg = checker;
@@ -163,7 +178,7 @@ static int cmd_replay(int argc, char **argv)
 	printf("replayed %u calls, %u divergences, %u warnings\n", res.calls, res.divergences,
 	       res.warnings);
 	rc = res.divergences ? EXIT_DIVERGED : 0;
-	if (mm_warn_count) {	/* a model bug: never a silent pass */
+	if (mm_warn_count) { /* a model bug: never a silent pass */
 		g_printerr("dupmm replay: %lu broken invariants in the model (see WARNING lines)\n",
 			   mm_warn_count);
 		rc = EXIT_DIVERGED;
@@ -190,9 +205,11 @@ static int parse_checks(const char *list)
 			checks |= FUZZ_CHECK_MODEL;
 		} else if (!strcmp(names[i], "host")) {
 			checks |= FUZZ_CHECK_HOST;
-		} else if (strcmp(names[i], "none") != 0) {	/* none: what the checks cost, by difference */
-			g_printerr("dupmm fuzz: --check: '%s' is not a check (invariants, model, host, none)\n",
-				   names[i]);
+		} else if (strcmp(names[i], "none") !=
+			   0) { /* none: what the checks cost, by difference */
+			g_printerr(
+				"dupmm fuzz: --check: '%s' is not a check (invariants, model, host, none)\n",
+				names[i]);
 			return -1;
 		}
 	}
@@ -204,7 +221,8 @@ static char *find_hostrun(void)
 {
 	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
 	g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
-	g_autofree char *beside = dir ? g_build_filename(dir, "..", "tools", "dupmm-hostrun", NULL) : NULL;
+	g_autofree char *beside =
+		dir ? g_build_filename(dir, "..", "tools", "dupmm-hostrun", NULL) : NULL;
 
 	if (beside && g_file_test(beside, G_FILE_TEST_IS_EXECUTABLE))
 		return g_steal_pointer(&beside);
@@ -255,34 +273,46 @@ static int cmd_fuzz(int argc, char **argv)
 	g_autofree char *shard = NULL, *check = NULL, *out_dir = NULL, *hostrun = NULL;
 	gboolean emit = FALSE;
 	const GOptionEntry entries[] = {
-		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "First seed; run i uses SEED+i (default 1)", "SEED" },
-		{ "ops", 'n', 0, G_OPTION_ARG_INT, &ops, "Calls per generated trace (default 200)", "N" },
-		{ "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Traces to generate (default 100)", "R" },
+		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed,
+		  "First seed; run i uses SEED+i (default 1)", "SEED" },
+		{ "ops", 'n', 0, G_OPTION_ARG_INT, &ops, "Calls per generated trace (default 200)",
+		  "N" },
+		{ "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Traces to generate (default 100)",
+		  "R" },
 		{ "shard", 0, 0, G_OPTION_ARG_STRING, &shard,
-		  "Run only the runs i with i % N == K, to spread a campaign over machines", "K/N" },
-		{ "time-budget", 't', 0, G_OPTION_ARG_DOUBLE, &budget, "Stop starting runs after SECONDS", "SECONDS" },
+		  "Run only the runs i with i % N == K, to spread a campaign over machines",
+		  "K/N" },
+		{ "time-budget", 't', 0, G_OPTION_ARG_DOUBLE, &budget,
+		  "Stop starting runs after SECONDS", "SECONDS" },
 		{ "check", 'c', 0, G_OPTION_ARG_STRING, &check,
 		  "Checks to run, comma-separated: invariants (validate_mm and the rmap and page-table "
 		  "cross-checks), model (the reference model, a separate page-granular model), host (the "
 		  "host kernel as oracle, through dupmm-hostrun), none (generate and replay only, to "
-		  "measure what the checks cost).  Default: invariants,model", "LIST" },
+		  "measure what the checks cost).  Default: invariants,model",
+		  "LIST" },
 		{ "full-every", 0, 0, G_OPTION_ARG_INT, &full_every,
 		  "Checks invariants and model look at what each call touched after every call, and at "
-		  "everything every N records and at the end (default 16; 1: everything, every call)", "N" },
+		  "everything every N records and at the end (default 16; 1: everything, every call)",
+		  "N" },
 		{ "hostrun", 0, 0, G_OPTION_ARG_FILENAME, &hostrun,
-		  "The dupmm-hostrun helper (default: beside dupmm in the build tree, or on PATH)", "PATH" },
+		  "The dupmm-hostrun helper (default: beside dupmm in the build tree, or on PATH)",
+		  "PATH" },
 		{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
 		  "Where shrunk failing traces go (default fuzz-failures)", "DIR" },
-		{ "max-failures", 0, 0, G_OPTION_ARG_INT, &max_failures, "Stop after N failures (default 1)", "N" },
+		{ "max-failures", 0, 0, G_OPTION_ARG_INT, &max_failures,
+		  "Stop after N failures (default 1)", "N" },
 		{ "emit", 0, 0, G_OPTION_ARG_NONE, &emit,
-		  "Print the generated traces (with brk calls unless --check has host) instead of checking them", NULL },
+		  "Print the generated traces (with brk calls unless --check has host) instead of checking them",
+		  NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("- property-test the model with random traces");
+	g_autoptr(GOptionContext) ctx =
+		g_option_context_new("- property-test the model with random traces");
 	g_autoptr(GError) error = NULL;
 	struct fuzz_options o = { 0 };
 
-	g_option_context_set_summary(ctx,
+	g_option_context_set_summary(
+		ctx,
 		"Generates random traces (several processes, anonymous and file mmap, munmap,\n"
 		"mprotect, madvise, mremap, mlock, fork/vfork/clone(CLONE_VM) chains, mem_write,\n"
 		"mem_read), replays each on the model with the chosen checks, and shrinks a failing\n"
@@ -296,8 +326,9 @@ static int cmd_fuzz(int argc, char **argv)
 		return EXIT_BADINPUT;
 	}
 	if (argc > 1 || ops <= 0 || runs <= 0 || max_failures <= 0 || full_every <= 0 || seed < 0) {
-		g_printerr("dupmm fuzz: --ops, --runs, --max-failures and --full-every take positive numbers, "
-			   "--seed a non-negative one, and there are no file arguments\n");
+		g_printerr(
+			"dupmm fuzz: --ops, --runs, --max-failures and --full-every take positive numbers, "
+			"--seed a non-negative one, and there are no file arguments\n");
 		return EXIT_BADINPUT;
 	}
 	if (shard && (sscanf(shard, "%u/%u", &o.shard_k, &o.shard_n) != 2 || o.shard_n == 0 ||

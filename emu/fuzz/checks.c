@@ -18,7 +18,7 @@ struct fuzz_checker {
 	bool invariants, model;
 	unsigned int full_every, since_full;
 	struct ref_model *ref;
-	struct kernel *k;		/* of the step being checked */
+	struct kernel *k; /* of the step being checked */
 	uint64_t pages_compared;
 	uint8_t buf[REF_PAGE_SIZE];
 	/* the VMAs an mremap's source range touched, before the call */
@@ -26,13 +26,17 @@ struct fuzz_checker {
 	unsigned int nr_src_vmas;
 };
 
-static const struct { uint64_t vm; enum ref_flag rf; } flag_map[] = {
-	{ VM_READ, RF_RD }, { VM_WRITE, RF_WR }, { VM_EXEC, RF_EX }, { VM_SHARED, RF_SH },
-	{ VM_MAYREAD, RF_MR }, { VM_MAYWRITE, RF_MW }, { VM_MAYEXEC, RF_ME }, { VM_MAYSHARE, RF_MS },
-	{ VM_GROWSDOWN, RF_GD }, { VM_LOCKED, RF_LO }, { VM_SEQ_READ, RF_SR }, { VM_RAND_READ, RF_RR },
-	{ VM_DONTCOPY, RF_DC }, { VM_LOCKONFAULT, RF_LF }, { VM_ACCOUNT, RF_AC }, { VM_NORESERVE, RF_NR },
-	{ VM_WIPEONFORK, RF_WF }, { VM_DONTDUMP, RF_DD }, { VM_HUGEPAGE, RF_HG }, { VM_NOHUGEPAGE, RF_NH },
-	{ VM_MERGEABLE, RF_MG },
+static const struct {
+	uint64_t vm;
+	enum ref_flag rf;
+} flag_map[] = {
+	{ VM_READ, RF_RD },	 { VM_WRITE, RF_WR },	    { VM_EXEC, RF_EX },
+	{ VM_SHARED, RF_SH },	 { VM_MAYREAD, RF_MR },	    { VM_MAYWRITE, RF_MW },
+	{ VM_MAYEXEC, RF_ME },	 { VM_MAYSHARE, RF_MS },    { VM_GROWSDOWN, RF_GD },
+	{ VM_LOCKED, RF_LO },	 { VM_SEQ_READ, RF_SR },    { VM_RAND_READ, RF_RR },
+	{ VM_DONTCOPY, RF_DC },	 { VM_LOCKONFAULT, RF_LF }, { VM_ACCOUNT, RF_AC },
+	{ VM_NORESERVE, RF_NR }, { VM_WIPEONFORK, RF_WF },  { VM_DONTDUMP, RF_DD },
+	{ VM_HUGEPAGE, RF_HG },	 { VM_NOHUGEPAGE, RF_NH },  { VM_MERGEABLE, RF_MG },
 };
 
 static uint32_t ref_flags_of(uint64_t vm_flags)
@@ -125,31 +129,35 @@ void fuzz_checker_before(const struct strace_record *r, struct kernel *k, void *
 	uint64_t addr = 0, len = 0;
 
 	c->nr_src_vmas = 0;
-	if (!c->model || r->kind != REC_CALL || r->desc == NULL || syscall_id(r->desc) != SC_mremap ||
-	    !strace_arg_u64(r, 0, &addr) || !strace_arg_u64(r, 1, &len) ||
-	    (t = kernel_find_task(k, r->pid)) == NULL || t->mm == NULL)
+	if (!c->model || r->kind != REC_CALL || r->desc == NULL ||
+	    syscall_id(r->desc) != SC_mremap || !strace_arg_u64(r, 0, &addr) ||
+	    !strace_arg_u64(r, 1, &len) || (t = kernel_find_task(k, r->pid)) == NULL ||
+	    t->mm == NULL)
 		return;
 	for (struct vm_area_struct *vma = find_vma(t->mm, addr);
-	     vma && vma->vm_start < addr + MAX(len, 1) && c->nr_src_vmas < G_N_ELEMENTS(c->src_vmas);
+	     vma && vma->vm_start < addr + MAX(len, 1) &&
+	     c->nr_src_vmas < G_N_ELEMENTS(c->src_vmas);
 	     vma = vma_next(t->mm, vma)) {
 		c->src_vmas[c->nr_src_vmas][0] = vma->vm_start;
 		c->src_vmas[c->nr_src_vmas++][1] = vma->vm_end;
 	}
 }
 
-struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base, unsigned int npages,
-				      const char *dir, unsigned int full_every)
+struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base,
+				      unsigned int npages, const char *dir, unsigned int full_every)
 {
 	struct fuzz_checker *c = g_new0(struct fuzz_checker, 1);
 
 	c->invariants = invariants;
 	c->model = model;
 	c->full_every = MAX(full_every, 1u);
-	if (model)
-	{
+	if (model) {
 		const struct ref_kernel_view view = {
-			.vma_before = vma_extent, .vma_now = vma_now, .lock_bits = lock_bits,
-			.unevictable = unevictable, .arg = c,
+			.vma_before = vma_extent,
+			.vma_now = vma_now,
+			.lock_bits = lock_bits,
+			.unevictable = unevictable,
+			.arg = c,
 		};
 
 		c->ref = ref_new(base, npages, dir, &view);
@@ -165,10 +173,7 @@ void fuzz_checker_free(struct fuzz_checker *c)
 	g_free(c);
 }
 
-uint64_t fuzz_checker_pages_compared(const struct fuzz_checker *c)
-{
-	return c->pages_compared;
-}
+uint64_t fuzz_checker_pages_compared(const struct fuzz_checker *c) { return c->pages_compared; }
 
 static char *describe(long v)
 {
@@ -179,10 +184,7 @@ static char *describe(long v)
 	return g_strdup_printf("%ld", v);
 }
 
-static const char *fault_name(int f)
-{
-	return f == 0 ? "reads" : f == -EIO ? "SIGBUS" : "SIGSEGV";
-}
+static const char *fault_name(int f) { return f == 0 ? "reads" : f == -EIO ? "SIGBUS" : "SIGSEGV"; }
 
 /*
  * One page of one process: dupmm against the reference model.  *skip_to:
@@ -201,8 +203,10 @@ static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm,
 		/* dupmm has nothing here (a previous peek said so): the model must not either */
 		c->pages_compared++;
 		if (ref_mapped(c->ref, pid, i))
-			return g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has it mapped, dupmm unmapped",
-					       pid, addr);
+			return g_strdup_printf(
+				"pid %d, page %#" PRIx64
+				": the reference model has it mapped, dupmm unmapped",
+				pid, addr);
 		return NULL;
 	}
 	ref_view(c->ref, pid, i, &v);
@@ -213,8 +217,9 @@ static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm,
 	}
 	c->pages_compared++;
 	if ((pk.vma != NULL) != v.mapped)
-		return g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has it %s, dupmm %s", pid,
-				       addr, v.mapped ? "mapped" : "unmapped", pk.vma ? "mapped" : "unmapped");
+		return g_strdup_printf(
+			"pid %d, page %#" PRIx64 ": the reference model has it %s, dupmm %s", pid,
+			addr, v.mapped ? "mapped" : "unmapped", pk.vma ? "mapped" : "unmapped");
 	if (pk.vma == NULL)
 		return NULL;
 	/*
@@ -228,25 +233,30 @@ static char *compare_page(struct fuzz_checker *c, int pid, struct mm_struct *mm,
 	if (flags != v.flags) {
 		g_autofree char *want = flag_names(v.flags), *got = flag_names(flags);
 
-		return g_strdup_printf("pid %d, page %#" PRIx64 ": VmFlags: the reference model has '%s', dupmm '%s'",
+		return g_strdup_printf("pid %d, page %#" PRIx64
+				       ": VmFlags: the reference model has '%s', dupmm '%s'",
 				       pid, addr, want, got);
 	}
 	if (pk.guard != v.guard)
-		return g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has %s guard, dupmm %s", pid,
-				       addr, v.guard ? "a" : "no", pk.guard ? "a guard" : "none");
+		return g_strdup_printf(
+			"pid %d, page %#" PRIx64 ": the reference model has %s guard, dupmm %s",
+			pid, addr, v.guard ? "a" : "no", pk.guard ? "a guard" : "none");
 	if (pk.read_fault != v.read_fault)
-		return g_strdup_printf("pid %d, page %#" PRIx64 ": a read: the reference model %s, dupmm %s", pid,
-				       addr, fault_name(v.read_fault), fault_name(pk.read_fault));
+		return g_strdup_printf(
+			"pid %d, page %#" PRIx64 ": a read: the reference model %s, dupmm %s", pid,
+			addr, fault_name(v.read_fault), fault_name(pk.read_fault));
 	if (pk.read_fault == 0 && (pk.bytes || v.bytes)) {
 		static const uint8_t zeroes[REF_PAGE_SIZE];
-		const uint8_t *want = v.bytes ? v.bytes : zeroes, *got = pk.bytes ? pk.bytes : zeroes;
+		const uint8_t *want = v.bytes ? v.bytes : zeroes,
+			      *got = pk.bytes ? pk.bytes : zeroes;
 
 		if (memcmp(want, got, REF_PAGE_SIZE) != 0) {
 			size_t o = 0;
 
 			while (want[o] == got[o])
 				o++;
-			return g_strdup_printf("pid %d, byte %#" PRIx64 ": the reference model reads %#x, dupmm %#x",
+			return g_strdup_printf("pid %d, byte %#" PRIx64
+					       ": the reference model reads %#x, dupmm %#x",
 					       pid, addr + o, want[o], got[o]);
 		}
 	}
@@ -263,7 +273,8 @@ static char *compare_state(struct fuzz_checker *c, bool full)
 		struct task *t = kernel_find_task(c->k, pids[p]);
 
 		if (t == NULL || t->mm == NULL) {
-			msg = g_strdup_printf("pid %d lives in the reference model, not in dupmm", pids[p]);
+			msg = g_strdup_printf("pid %d lives in the reference model, not in dupmm",
+					      pids[p]);
 			break;
 		}
 		uint64_t skip_to = 0;
@@ -277,12 +288,18 @@ static char *compare_state(struct fuzz_checker *c, bool full)
 
 				if (addr < skip_to) {
 					/* a run dupmm has nothing in: the model must have nothing there either */
-					unsigned int stop = (unsigned int)MIN((uint64_t)npg, (skip_to - ref_base(c->ref)) / REF_PAGE_SIZE);
+					unsigned int stop = (unsigned int)MIN(
+						(uint64_t)npg,
+						(skip_to - ref_base(c->ref)) / REF_PAGE_SIZE);
 					unsigned int next = ref_next_mapped(c->ref, pids[p], i);
 
 					if (next < stop)
-						msg = g_strdup_printf("pid %d, page %#" PRIx64 ": the reference model has it mapped, dupmm unmapped",
-								      pids[p], ref_base(c->ref) + (uint64_t)next * REF_PAGE_SIZE);
+						msg = g_strdup_printf(
+							"pid %d, page %#" PRIx64
+							": the reference model has it mapped, dupmm unmapped",
+							pids[p],
+							ref_base(c->ref) +
+								(uint64_t)next * REF_PAGE_SIZE);
 					c->pages_compared += stop - i;
 					i = stop;
 					continue;
@@ -295,7 +312,9 @@ static char *compare_state(struct fuzz_checker *c, bool full)
 			/* ascending, so skip_to and the VMA hint stay valid */
 			for (unsigned int w = 0; w < (ref_npages(c->ref) + 63) / 64 && !msg; w++)
 				for (uint64_t b = bits[w]; b && !msg; b &= b - 1)
-					msg = compare_page(c, pids[p], t->mm, w * 64 + (unsigned int)__builtin_ctzll(b),
+					msg = compare_page(c, pids[p], t->mm,
+							   w * 64 +
+								   (unsigned int)__builtin_ctzll(b),
 							   &skip_to, &last_vma);
 		}
 	}
@@ -315,24 +334,28 @@ static char *model_step(struct fuzz_checker *c, const struct replay_step *st, bo
 	} else if (r->kind == REC_CALL && !res.delegated && res.ret != st->ret) {
 		g_autofree char *want = describe(res.ret), *got = describe(st->ret);
 
-		msg = g_strdup_printf("%s: the reference model returns %s, dupmm %s", r->name, want, got);
+		msg = g_strdup_printf("%s: the reference model returns %s, dupmm %s", r->name, want,
+				      got);
 	} else if (r->kind == REC_CALL && syscall_id(r->desc) == SC_mem_read) {
 		size_t n = MIN(res.read_len, st->read_len), o = 0;
 
 		while (o < n && res.read[o] == st->read[o])
 			o++;
 		if (o < n)
-			msg = g_strdup_printf("mem_read: byte %u reads %#x in the reference model, %#x in dupmm",
-					      (unsigned int)o, res.read[o], st->read[o]);
+			msg = g_strdup_printf(
+				"mem_read: byte %u reads %#x in the reference model, %#x in dupmm",
+				(unsigned int)o, res.read[o], st->read[o]);
 		else if (res.read_len != st->read_len)
-			msg = g_strdup_printf("mem_read: %zu bytes read before the fault in the reference model, %zu in dupmm",
-					      res.read_len, st->read_len);
+			msg = g_strdup_printf(
+				"mem_read: %zu bytes read before the fault in the reference model, %zu in dupmm",
+				res.read_len, st->read_len);
 	}
 	ref_result_clear(&res);
 	if (msg == NULL)
 		msg = compare_state(c, full);
 	if (msg) {
-		char *m = g_strdup_printf(FUZZ_MODEL_PREFIX " after %s: %s", r->name ? r->name : "exit", msg);
+		char *m = g_strdup_printf(FUZZ_MODEL_PREFIX " after %s: %s",
+					  r->name ? r->name : "exit", msg);
 
 		g_free(msg);
 		msg = m;
@@ -361,7 +384,8 @@ static bool touched_range(const struct replay_step *st, uint64_t *start, uint64_
 		a = st->args->a[d->range[i][0]];
 		len = st->args->a[d->range[i][1]];
 		if (i > 0 && a == 0)
-			a = st->args->a[d->range[0][0]];	/* mremap without a new address: in place */
+			a = st->args->a[d->range[0]
+						[0]]; /* mremap without a new address: in place */
 		*start = any ? MIN(*start, a) : a;
 		*end = any ? MAX(*end, a + len) : a + len;
 		any = true;
@@ -379,7 +403,8 @@ static bool touched_range(const struct replay_step *st, uint64_t *start, uint64_
  * touched (validate_mm_range), or all of them when the call has no range;
  * a fork's child whole.
  */
-static bool check_invariants(struct fuzz_checker *c, const struct replay_step *st, bool full, GString *why)
+static bool check_invariants(struct fuzz_checker *c, const struct replay_step *st, bool full,
+			     GString *why)
 {
 	const struct strace_record *r = st->r;
 	struct task *t;
@@ -391,7 +416,7 @@ static bool check_invariants(struct fuzz_checker *c, const struct replay_step *s
 	t = kernel_find_task(c->k, r->pid);
 	if (t && t->mm)
 		ok = touched_range(st, &start, &end) ? validate_mm_range(t->mm, start, end, why)
-						      : validate_mm(t->mm, why);
+						     : validate_mm(t->mm, why);
 	if (ok && st->ret > 0 && r->desc && (r->desc->flags & SCF_CLONE)) {
 		struct task *child = kernel_find_task(c->k, (int)st->ret);
 
@@ -407,10 +432,11 @@ static char *invariant_step(struct fuzz_checker *c, const struct replay_step *st
 
 	if (check_invariants(c, st, full, NULL))
 		return NULL;
-	why = g_string_new(NULL);	/* again, to say what broke */
+	why = g_string_new(NULL); /* again, to say what broke */
 	check_invariants(c, st, full, why);
 	g_strchomp(why->str);
-	return g_strdup_printf(FUZZ_INVARIANT_PREFIX " after %s:\n%s", st->r->name ? st->r->name : "exit", why->str);
+	return g_strdup_printf(FUZZ_INVARIANT_PREFIX " after %s:\n%s",
+			       st->r->name ? st->r->name : "exit", why->str);
 }
 
 /* No process left with an address space: the trace has ended. */

@@ -22,8 +22,9 @@
 
 struct fuzz_checker;
 
-struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base, unsigned int npages,
-				      const char *dir, unsigned int full_every);
+struct fuzz_checker *fuzz_checker_new(bool invariants, bool model, uint64_t base,
+				      unsigned int npages, const char *dir,
+				      unsigned int full_every);
 void fuzz_checker_free(struct fuzz_checker *c);
 /* The on_step hook: a message prefixed "invariant broken" or "reference model". */
 char *fuzz_checker_step(const struct replay_step *st, void *arg);
@@ -32,7 +33,7 @@ void fuzz_checker_before(const struct strace_record *r, struct kernel *k, void *
 /* Pages compared with the reference model so far (to show a campaign is not vacuous). */
 uint64_t fuzz_checker_pages_compared(const struct fuzz_checker *c);
 
-#define FUZZ_MODEL_PREFIX "reference model"
+#define FUZZ_MODEL_PREFIX     "reference model"
 #define FUZZ_INVARIANT_PREFIX "invariant broken"
 
 #endif

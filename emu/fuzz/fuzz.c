@@ -18,8 +18,8 @@
 #include "checks.h"
 #include "trace.h"
 
-#define ARENA_BASE	FUZZ_WINDOW_BASE
-#define WINDOW_PAGES	FUZZ_WINDOW_PAGES	/* the arena and what grows out of it */
+#define ARENA_BASE   FUZZ_WINDOW_BASE
+#define WINDOW_PAGES FUZZ_WINDOW_PAGES /* the arena and what grows out of it */
 
 /* The calls of a trace: its lines but the +++ ones. */
 static guint count_calls(const char *text)
@@ -85,17 +85,20 @@ static char *data_dir;
  * host check compares them), with the LRU batches settled first as
  * dupmm-hostrun --settle-lru settles the host's.
  */
-static bool replay_text(const struct fuzz_options *o, const char *name, const char *text, unsigned int checks,
-			bool snapshots, struct fuzz_report *rep, bool count_results, guint *calls,
-			struct replay_result *res, char **why)
+static bool replay_text(const struct fuzz_options *o, const char *name, const char *text,
+			unsigned int checks, bool snapshots, struct fuzz_report *rep,
+			bool count_results, guint *calls, struct replay_result *res, char **why)
 {
 	g_autoptr(GError) error = NULL;
 	struct strace_log *log = strace_parse_text(name, text, &error);
 	struct fuzz_checker *fc = NULL;
 	struct replay_options opts = {
-		.quiet = true, .cwd = data_dir ? data_dir : ".", .no_snapshots = !snapshots,
+		.quiet = true,
+		.cwd = data_dir ? data_dir : ".",
+		.no_snapshots = !snapshots,
 		.settle_lru = snapshots,
-		.on_call = rep && count_results ? count_result : NULL, .on_call_arg = rep,
+		.on_call = rep && count_results ? count_result : NULL,
+		.on_call_arg = rep,
 	};
 	unsigned long warns = mm_warn_count;
 	bool failed = false;
@@ -106,8 +109,9 @@ static bool replay_text(const struct fuzz_options *o, const char *name, const ch
 		return true;
 	}
 	if (checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL)) {
-		fc = fuzz_checker_new(checks & FUZZ_CHECK_INVARIANTS, checks & FUZZ_CHECK_MODEL, ARENA_BASE,
-				      WINDOW_PAGES, opts.cwd, o->full_every ? o->full_every : FUZZ_FULL_EVERY_DEFAULT);
+		fc = fuzz_checker_new(checks & FUZZ_CHECK_INVARIANTS, checks & FUZZ_CHECK_MODEL,
+				      ARENA_BASE, WINDOW_PAGES, opts.cwd,
+				      o->full_every ? o->full_every : FUZZ_FULL_EVERY_DEFAULT);
 		opts.on_step = fuzz_checker_step;
 		opts.before_step = fuzz_checker_before;
 		opts.on_step_arg = fc;
@@ -162,18 +166,23 @@ static bool host_check(const struct fuzz_options *o, const char *text, struct fu
 	g_autofree char *host_dir = g_build_filename(dir, "host", NULL);
 	g_autofree char *out = NULL, *err = NULL;
 	/* the batches settled at each dump, on both sides: see replay_options.settle_lru */
-	const char *argv[] = { o->hostrun, "--settle-lru", "--resolve", res_path, "-o", host_dir, gen, NULL };
+	const char *argv[] = { o->hostrun, "--settle-lru", "--resolve", res_path,
+			       "-o",	   host_dir,	   gen,		NULL };
 	gint64 t0 = g_get_monotonic_time();
 	struct replay_result res;
 	int status;
 	bool failed;
 
 	*resolved = NULL;
-	if (dir == NULL || !g_file_set_contents(gen, text, -1, NULL) || !fuzz_write_data_file(dir, NULL) ||
-	    !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, NULL) ||
-	    !g_spawn_check_wait_status(status, NULL) || !g_file_get_contents(res_path, resolved, NULL, NULL)) {
+	if (dir == NULL || !g_file_set_contents(gen, text, -1, NULL) ||
+	    !fuzz_write_data_file(dir, NULL) ||
+	    !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+			  &status, NULL) ||
+	    !g_spawn_check_wait_status(status, NULL) ||
+	    !g_file_get_contents(res_path, resolved, NULL, NULL)) {
 		*why = g_strdup_printf("dupmm-hostrun (%s) could not perform the trace: %s%s",
-				       o->hostrun ? o->hostrun : "not found", out ? out : "", err ? err : "");
+				       o->hostrun ? o->hostrun : "not found", out ? out : "",
+				       err ? err : "");
 		if (dir)
 			remove_tree(dir);
 		return true;
@@ -211,15 +220,17 @@ unsigned int fuzz_run_checks(const struct fuzz_options *o, const char *text, uns
 	*calls = 0;
 	/* no check at all: the replay alone, which the rate then measures */
 	if ((checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL)) || !(checks & FUZZ_CHECK_HOST)) {
-		bool failed = replay_text(o, "fuzz", text, checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL), false,
-					  rep, !(checks & FUZZ_CHECK_HOST), calls, &res, why);
+		bool failed = replay_text(
+			o, "fuzz", text, checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL), false,
+			rep, !(checks & FUZZ_CHECK_HOST), calls, &res, why);
 
 		replay_result_clear(&res);
 		if (failed) {
 			*report = g_strdup(text);
 			/* which check spoke: the reference model's messages say so */
-			return strstr(*why, ": " FUZZ_MODEL_PREFIX " after ") ? FUZZ_CHECK_MODEL
-									     : FUZZ_CHECK_INVARIANTS;
+			return strstr(*why, ": " FUZZ_MODEL_PREFIX " after ")
+				       ? FUZZ_CHECK_MODEL
+				       : FUZZ_CHECK_INVARIANTS;
 		}
 	}
 	if (checks & FUZZ_CHECK_HOST) {
@@ -234,18 +245,18 @@ unsigned int fuzz_run_checks(const struct fuzz_options *o, const char *text, uns
  * brk calls and the read-write data file are generated unless the host
  * performs the trace (struct gen's local says why).
  */
-static bool local_calls(const struct fuzz_options *o)
-{
-	return !(o->checks & FUZZ_CHECK_HOST);
-}
+static bool local_calls(const struct fuzz_options *o) { return !(o->checks & FUZZ_CHECK_HOST); }
 
 static const char *check_name(unsigned int check)
 {
-	return check == FUZZ_CHECK_HOST ? "host" : check == FUZZ_CHECK_MODEL ? "model" : "invariants";
+	return check == FUZZ_CHECK_HOST	   ? "host"
+	       : check == FUZZ_CHECK_MODEL ? "model"
+					   : "invariants";
 }
 
 static bool write_failure(const struct fuzz_options *o, uint64_t seed, unsigned int check,
-			  const char *text, const char *why, struct fuzz_report *rep, GError **error)
+			  const char *text, const char *why, struct fuzz_report *rep,
+			  GError **error)
 {
 	const char *dir = o->out_dir ? o->out_dir : "fuzz-failures";
 	g_autofree char *path = g_strdup_printf("%s/fail-%" PRIu64 ".strace", dir, seed);
@@ -305,8 +316,10 @@ gboolean fuzz_campaign(const struct fuzz_options *o, struct fuzz_report *rep, GE
 			g_autofree char *small = fuzz_shrink(o, steps, failed, &why, &report);
 
 			if (o->out)
-				fprintf(o->out, "seed %" PRIu64 ": FAILED (%s), shrunk to %u calls: %.*s\n",
-					seed, check_name(failed), count_calls(small), (int)strcspn(why, "\n"), why);
+				fprintf(o->out,
+					"seed %" PRIu64 ": FAILED (%s), shrunk to %u calls: %.*s\n",
+					seed, check_name(failed), count_calls(small),
+					(int)strcspn(why, "\n"), why);
 			ok = write_failure(o, seed, failed, report, why, rep, error);
 		}
 		if (rep->failures >= MAX(o->max_failures, 1u))
@@ -331,24 +344,29 @@ void fuzz_report_clear(struct fuzz_report *rep)
 
 void fuzz_print_summary(const struct fuzz_options *o, const struct fuzz_report *rep, FILE *f)
 {
-	static const char *const kinds[] = { "ok", "EINVAL", "ENOMEM", "EEXIST", "EAGAIN", "EACCES",
-					     "EFAULT", "other" };
+	static const char *const kinds[] = { "ok",     "EINVAL", "ENOMEM", "EEXIST",
+					     "EAGAIN", "EACCES", "EFAULT", "other" };
 
-	fprintf(f, "fuzz: seeds %" PRIu64 "..%" PRIu64, o->seed, o->seed + (o->runs ? o->runs - 1 : 0));
+	fprintf(f, "fuzz: seeds %" PRIu64 "..%" PRIu64, o->seed,
+		o->seed + (o->runs ? o->runs - 1 : 0));
 	if (o->shard_n > 1)
 		fprintf(f, " (shard %u/%u)", o->shard_k, o->shard_n);
 	fprintf(f, ", %u runs, %" PRIu64 " calls in %.2f s: %.0f calls/s; checks:%s%s%s\n",
-		rep->runs, rep->calls, rep->seconds, rep->seconds > 0 ? (double)rep->calls / rep->seconds : 0.0,
+		rep->runs, rep->calls, rep->seconds,
+		rep->seconds > 0 ? (double)rep->calls / rep->seconds : 0.0,
 		(o->checks & FUZZ_CHECK_INVARIANTS) ? " invariants" : "",
-		(o->checks & FUZZ_CHECK_MODEL) ? " model" : "", (o->checks & FUZZ_CHECK_HOST) ? " host" : "");
+		(o->checks & FUZZ_CHECK_MODEL) ? " model" : "",
+		(o->checks & FUZZ_CHECK_HOST) ? " host" : "");
 	if (o->checks & (FUZZ_CHECK_INVARIANTS | FUZZ_CHECK_MODEL))
-		fprintf(f, "checks 1-2: what each call touched after it; everything every %u records and at the end\n",
+		fprintf(f,
+			"checks 1-2: what each call touched after it; everything every %u records and at the end\n",
 			o->full_every ? o->full_every : FUZZ_FULL_EVERY_DEFAULT);
 	if (o->checks & FUZZ_CHECK_MODEL)
 		fprintf(f, "reference model: %" PRIu64 " page comparisons\n", rep->pages_compared);
 	if (o->checks & FUZZ_CHECK_HOST)
-		fprintf(f, "host kernel: %" PRIu64 " calls performed in %.2f s: %.0f calls/s\n", rep->host_calls,
-			rep->host_seconds, rep->host_seconds > 0 ? (double)rep->host_calls / rep->host_seconds : 0.0);
+		fprintf(f, "host kernel: %" PRIu64 " calls performed in %.2f s: %.0f calls/s\n",
+			rep->host_calls, rep->host_seconds,
+			rep->host_seconds > 0 ? (double)rep->host_calls / rep->host_seconds : 0.0);
 	fprintf(f, "results:");
 	for (int k = 0; k < 8; k++)
 		fprintf(f, " %s %" PRIu64, kinds[k], rep->results[k]);

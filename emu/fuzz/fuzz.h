@@ -27,38 +27,46 @@
 
 enum fuzz_check {
 	FUZZ_CHECK_INVARIANTS = 1u << 0,
-	FUZZ_CHECK_MODEL = 1u << 1,	/* the reference model must agree */
-	FUZZ_CHECK_HOST = 1u << 2,	/* dupmm-hostrun performs it; the model must agree */
+	FUZZ_CHECK_MODEL = 1u << 1, /* the reference model must agree */
+	FUZZ_CHECK_HOST = 1u << 2,  /* dupmm-hostrun performs it; the model must agree */
 };
 
 struct fuzz_options {
 	uint64_t seed;		/* run i uses seed + i */
 	guint ops;		/* calls per generated trace (about) */
 	guint runs;		/* traces to generate */
-	guint shard_k, shard_n;	/* only runs with i % shard_n == shard_k */
+	guint shard_k, shard_n; /* only runs with i % shard_n == shard_k */
 	double time_budget;	/* seconds; 0 = none */
 	unsigned int checks;	/* FUZZ_CHECK_* */
 	const char *out_dir;	/* where shrunk failing traces go */
 	guint max_failures;	/* stop after this many (0 = 1) */
 	FILE *out;		/* progress and summary */
 	const char *hostrun;	/* the dupmm-hostrun executable, for FUZZ_CHECK_HOST */
-	guint full_every;	/* checks 1 and 2 look at everything every N records (0: default 16) */
+	guint full_every; /* checks 1 and 2 look at everything every N records (0: default 16) */
 };
 
 struct fuzz_report {
 	guint runs, failures;
 	uint64_t calls;
 	double seconds;
-	uint64_t results[8];	/* per enum fuzz_result_kind */
-	uint64_t events[32];	/* vm_events at the end of the campaign */
-	GPtrArray *failure_files;	/* paths of the shrunk traces written */
-	uint64_t host_calls;	/* calls the host performed */
-	double host_seconds;	/* time spent in dupmm-hostrun */
-	uint64_t pages_compared;	/* pages compared with the reference model */
+	uint64_t results[8];	  /* per enum fuzz_result_kind */
+	uint64_t events[32];	  /* vm_events at the end of the campaign */
+	GPtrArray *failure_files; /* paths of the shrunk traces written */
+	uint64_t host_calls;	  /* calls the host performed */
+	double host_seconds;	  /* time spent in dupmm-hostrun */
+	uint64_t pages_compared;  /* pages compared with the reference model */
 };
 
-enum fuzz_result_kind { FR_OK, FR_EINVAL, FR_ENOMEM, FR_EEXIST, FR_EAGAIN, FR_EACCES,
-			FR_EFAULT, FR_OTHER };
+enum fuzz_result_kind {
+	FR_OK,
+	FR_EINVAL,
+	FR_ENOMEM,
+	FR_EEXIST,
+	FR_EAGAIN,
+	FR_EACCES,
+	FR_EFAULT,
+	FR_OTHER
+};
 
 #define FUZZ_FULL_EVERY_DEFAULT 16
 /* Where generated traces map: the reference model's window. */

@@ -22,11 +22,11 @@
 
 #include "trace.h"
 
-#define ARENA_BASE	FUZZ_WINDOW_BASE
-#define ARENA_PAGES	48
-#define MAX_PROCS	8
-#define HEAP_START	(ARENA_BASE + 50 * 4096ULL)	/* the heap: just above the arena */
-#define HEAP_PAGES	12			/* how far brk calls reach */
+#define ARENA_BASE  FUZZ_WINDOW_BASE
+#define ARENA_PAGES 48
+#define MAX_PROCS   8
+#define HEAP_START  (ARENA_BASE + 50 * 4096ULL) /* the heap: just above the arena */
+#define HEAP_PAGES  12				/* how far brk calls reach */
 
 struct gproc {
 	int pid, parent;
@@ -42,8 +42,8 @@ struct gen {
 	 * a whole folio; the model's folios are single pages).
 	 */
 	bool local;
-	GPtrArray *steps;	/* struct step * */
-	struct step *cur;	/* the step lines are added to */
+	GPtrArray *steps; /* struct step * */
+	struct step *cur; /* the step lines are added to */
 	struct gproc procs[64];
 	int nprocs;
 	int next_pid;
@@ -94,15 +94,9 @@ static void set_result(struct gen *g, int64_t result)
 	l->result = result;
 }
 
-static int rnd(struct gen *g, int n)
-{
-	return (int)g_rand_int_range(g->rnd, 0, n);
-}
+static int rnd(struct gen *g, int n) { return (int)g_rand_int_range(g->rnd, 0, n); }
 
-static bool chance(struct gen *g, int percent)
-{
-	return rnd(g, 100) < percent;
-}
+static bool chance(struct gen *g, int percent) { return rnd(g, 100) < percent; }
 
 /* A page of the arena, or now and then of the heap when there are brk calls. */
 static uint64_t arena_addr(struct gen *g)
@@ -117,9 +111,9 @@ static uint64_t range_len(struct gen *g)
 	int pages;
 
 	if (chance(g, 3))
-		return 0;		/* EINVAL or a no-op, depending on the call */
+		return 0; /* EINVAL or a no-op, depending on the call */
 	if (chance(g, 3))
-		return 1 + (uint64_t)rnd(g, 4095);	/* rounded up to a page */
+		return 1 + (uint64_t)rnd(g, 4095); /* rounded up to a page */
 	pages = chance(g, 70) ? 4 : 12;
 	return (uint64_t)(1 + rnd(g, pages)) * 4096;
 }
@@ -127,8 +121,13 @@ static uint64_t range_len(struct gen *g)
 static uint64_t pick_prot(struct gen *g)
 {
 	static const uint64_t prots[] = {
-		PROT_READ_ | PROT_WRITE_, PROT_READ_ | PROT_WRITE_, PROT_READ_ | PROT_WRITE_,
-		PROT_READ_, PROT_NONE_, PROT_READ_ | PROT_WRITE_ | PROT_EXEC_, PROT_READ_ | PROT_EXEC_,
+		PROT_READ_ | PROT_WRITE_,
+		PROT_READ_ | PROT_WRITE_,
+		PROT_READ_ | PROT_WRITE_,
+		PROT_READ_,
+		PROT_NONE_,
+		PROT_READ_ | PROT_WRITE_ | PROT_EXEC_,
+		PROT_READ_ | PROT_EXEC_,
 	};
 
 	return prots[rnd(g, G_N_ELEMENTS(prots))];
@@ -137,13 +136,16 @@ static uint64_t pick_prot(struct gen *g)
 static uint64_t pick_advice(struct gen *g)
 {
 	static const uint64_t advice[] = {
-		MADV_WIPEONFORK_, MADV_WIPEONFORK_, MADV_WIPEONFORK_, MADV_KEEPONFORK_,
-		MADV_KEEPONFORK_, MADV_DONTFORK_, MADV_DONTFORK_, MADV_DOFORK_, MADV_DOFORK_,
-		MADV_DONTNEED_, MADV_DONTNEED_, MADV_FREE_, MADV_NORMAL_, MADV_RANDOM_,
-		MADV_SEQUENTIAL_, MADV_WILLNEED_, MADV_DONTDUMP_, MADV_DODUMP_,
-		MADV_POPULATE_READ_, MADV_POPULATE_WRITE_, MADV_GUARD_INSTALL_,
-		MADV_GUARD_REMOVE_, MADV_DONTNEED_LOCKED_, MADV_COLD_, MADV_PAGEOUT_,
-		MADV_HUGEPAGE_, MADV_NOHUGEPAGE_, MADV_MERGEABLE_, MADV_REMOVE_, 999,
+		MADV_WIPEONFORK_,    MADV_WIPEONFORK_,	    MADV_WIPEONFORK_,
+		MADV_KEEPONFORK_,    MADV_KEEPONFORK_,	    MADV_DONTFORK_,
+		MADV_DONTFORK_,	     MADV_DOFORK_,	    MADV_DOFORK_,
+		MADV_DONTNEED_,	     MADV_DONTNEED_,	    MADV_FREE_,
+		MADV_NORMAL_,	     MADV_RANDOM_,	    MADV_SEQUENTIAL_,
+		MADV_WILLNEED_,	     MADV_DONTDUMP_,	    MADV_DODUMP_,
+		MADV_POPULATE_READ_, MADV_POPULATE_WRITE_,  MADV_GUARD_INSTALL_,
+		MADV_GUARD_REMOVE_,  MADV_DONTNEED_LOCKED_, MADV_COLD_,
+		MADV_PAGEOUT_,	     MADV_HUGEPAGE_,	    MADV_NOHUGEPAGE_,
+		MADV_MERGEABLE_,     MADV_REMOVE_,	    999,
 	};
 
 	return advice[rnd(g, G_N_ELEMENTS(advice))];
@@ -178,8 +180,12 @@ static void gen_mlock2(struct gen *g, int pid) { gen_range(g, pid, SC_mlock2, lo
 static uint64_t pick_msync_flags(struct gen *g)
 {
 	static const uint64_t flags[] = {
-		MS_ASYNC_, MS_SYNC_, MS_INVALIDATE_, MS_ASYNC_ | MS_INVALIDATE_,
-		MS_SYNC_ | MS_INVALIDATE_, MS_ASYNC_ | MS_SYNC_,
+		MS_ASYNC_,
+		MS_SYNC_,
+		MS_INVALIDATE_,
+		MS_ASYNC_ | MS_INVALIDATE_,
+		MS_SYNC_ | MS_INVALIDATE_,
+		MS_ASYNC_ | MS_SYNC_,
 	};
 
 	return flags[rnd(g, G_N_ELEMENTS(flags))];
@@ -282,7 +288,7 @@ static void gen_brk(struct gen *g, int pid)
 	uint64_t to;
 
 	if (chance(g, 10))
-		return;		/* brk(NULL) */
+		return; /* brk(NULL) */
 	to = HEAP_START + (uint64_t)(rnd(g, HEAP_PAGES + 2) - 2) * 4096;
 	to += chance(g, 25) ? (uint64_t)rnd(g, 4096) : 0;
 	a->a[0] = to;
@@ -308,19 +314,13 @@ static const struct gen_call {
 	int weight;
 	void (*gen)(struct gen *g, int pid);
 } gen_calls[] = {
-	{ SC_mmap, 14, gen_mmap },
-	{ SC_munmap, 6, gen_munmap },
-	{ SC_mprotect, 10, gen_mprotect },
-	{ SC_madvise, 16, gen_madvise },
-	{ SC_mremap, 4, gen_mremap },
-	{ SC_mlock, 3, gen_mlock },
-	{ SC_mlock2, 2, gen_mlock2 },
-	{ SC_munlock, 3, gen_munlock },
-	{ SC_mlockall, 1, gen_lockall },	/* and munlockall */
-	{ SC_mem_write, 21, gen_mem_write },
-	{ SC_mem_read, 19, gen_mem_read },
-	{ SC_msync, 1, gen_msync },
-	{ SC_brk, 5, gen_brk },
+	{ SC_mmap, 14, gen_mmap },	     { SC_munmap, 6, gen_munmap },
+	{ SC_mprotect, 10, gen_mprotect },   { SC_madvise, 16, gen_madvise },
+	{ SC_mremap, 4, gen_mremap },	     { SC_mlock, 3, gen_mlock },
+	{ SC_mlock2, 2, gen_mlock2 },	     { SC_munlock, 3, gen_munlock },
+	{ SC_mlockall, 1, gen_lockall }, /* and munlockall */
+	{ SC_mem_write, 21, gen_mem_write }, { SC_mem_read, 19, gen_mem_read },
+	{ SC_msync, 1, gen_msync },	     { SC_brk, 5, gen_brk },
 };
 
 /* One call of any kind but fork and exit. */
@@ -343,12 +343,12 @@ static void gen_call(struct gen *g, int pid)
 			return;
 		}
 	}
-	g_assert_not_reached();	/* the weights add up to 100 */
+	g_assert_not_reached(); /* the weights add up to 100 */
 }
 
 static struct gproc *pick_proc(struct gen *g)
 {
-	int alive[64] = { 0 }, n = 0;	/* the root never exits before the end */
+	int alive[64] = { 0 }, n = 0; /* the root never exits before the end */
 
 	for (int i = 0; i < g->nprocs; i++)
 		if (g->procs[i].alive)
@@ -433,7 +433,7 @@ static void gen_fork(struct gen *g, struct gproc *p, int *ops)
 	struct gproc *c;
 
 	if (chance(g, 40))
-		gen_mem(g, ppid, true);	/* a write just before */
+		gen_mem(g, ppid, true); /* a write just before */
 	c = new_proc(g, ppid);
 	if (kind < 7) {
 		begin_step(g, ppid, c->pid);
@@ -447,14 +447,14 @@ static void gen_fork(struct gen *g, struct gproc *p, int *ops)
 	}
 	set_result(g, c->pid);
 	if (chance(g, 50))
-		gen_mem(g, c->pid, false);	/* the child reads at once */
+		gen_mem(g, c->pid, false); /* the child reads at once */
 	if (chance(g, 40))
-		gen_mem(g, ppid, true);		/* and the parent writes after */
+		gen_mem(g, ppid, true); /* and the parent writes after */
 }
 
 GPtrArray *fuzz_generate_steps(uint64_t seed, guint ops, bool local)
 {
-	static GRand *rand_state;	/* reseeded per trace: a Mersenne twister is 2.5 KB to allocate */
+	static GRand *rand_state; /* reseeded per trace: a Mersenne twister is 2.5 KB to allocate */
 	struct gen g = { .rnd = rand_state ? rand_state : (rand_state = g_rand_new()),
 			 .steps = g_ptr_array_new_with_free_func(fuzz_step_free),
 			 .next_pid = FUZZ_FIRST_PID };
@@ -498,10 +498,18 @@ char *fuzz_steps_text(GPtrArray *steps, const bool *removed, bool local)
 {
 	GString *t = g_string_new(NULL);
 	struct gline head[] = {
-		{ FUZZ_FIRST_PID, SC_openat, { .a = { (uint64_t)(int64_t)AT_FDCWD_, 0, O_RDONLY_ },
-						.str = { NULL, FUZZ_DATA_FILE } }, true, FUZZ_DATA_FD },
-		{ FUZZ_FIRST_PID, SC_openat, { .a = { (uint64_t)(int64_t)AT_FDCWD_, 0, O_RDWR_ },
-						.str = { NULL, FUZZ_DATA_RW_FILE } }, true, FUZZ_DATA_RW_FD },
+		{ FUZZ_FIRST_PID,
+		  SC_openat,
+		  { .a = { (uint64_t)(int64_t)AT_FDCWD_, 0, O_RDONLY_ },
+		    .str = { NULL, FUZZ_DATA_FILE } },
+		  true,
+		  FUZZ_DATA_FD },
+		{ FUZZ_FIRST_PID,
+		  SC_openat,
+		  { .a = { (uint64_t)(int64_t)AT_FDCWD_, 0, O_RDWR_ },
+		    .str = { NULL, FUZZ_DATA_RW_FILE } },
+		  true,
+		  FUZZ_DATA_RW_FD },
 		{ FUZZ_FIRST_PID, SC_brk, { .a = { 0 } }, true, (int64_t)HEAP_START },
 	};
 
@@ -526,10 +534,7 @@ char *fuzz_generate(uint64_t seed, guint ops, bool local)
 }
 
 /* A pid field of a line renamed: the process column, a wait4's pid and result, a fork's child. */
-static int renamed(int pid, int from, int to)
-{
-	return pid == from ? to : pid;
-}
+static int renamed(int pid, int from, int to) { return pid == from ? to : pid; }
 
 struct step *fuzz_step_dup(const struct step *s, int from_pid, int to_pid)
 {

@@ -26,47 +26,47 @@
 
 #include "refmodel.h"
 
-#define PG REF_PAGE_SIZE
-#define REF_MAX_PAGES 1024	/* the largest window */
-#define TASK_TOP 0x7ffffffff000ULL
-#define STACK_GUARD_GAP (256ULL * PG)	/* the kernel's default stack_guard_gap */
+#define PG		REF_PAGE_SIZE
+#define REF_MAX_PAGES	1024 /* the largest window */
+#define TASK_TOP	0x7ffffffff000ULL
+#define STACK_GUARD_GAP (256ULL * PG) /* the kernel's default stack_guard_gap */
 
 const char *const ref_flag_names[NR_REF_FLAGS] = {
-	"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "lo", "sr", "rr", "dc", "lf",
-	"ac", "nr", "wf", "dd", "hg", "nh", "mg",
+	"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "lo", "sr",
+	"rr", "dc", "lf", "ac", "nr", "wf", "dd", "hg", "nh", "mg",
 };
 
-#define F(x) RFB(RF_##x)
-#define ACCESS (F(RD) | F(WR) | F(EX))
+#define F(x)	  RFB(RF_##x)
+#define ACCESS	  (F(RD) | F(WR) | F(EX))
 #define LOCK_BITS (F(LO) | F(LF))
 
 struct rdata {
-	int refs;		/* address spaces mapping these bytes */
-	bool lazyfree;		/* MADV_FREE'd and not written since */
+	int refs;      /* address spaces mapping these bytes */
+	bool lazyfree; /* MADV_FREE'd and not written since */
 	uint8_t b[PG];
 };
 
 struct robj {
 	bool file;
-	unsigned int npages;	/* pages that exist: beyond them, SIGBUS */
-	struct rdata **pages;	/* shmem: its pages (NULL: zeroes) */
-	uint8_t *fbytes;	/* file: its contents, padded to npages */
+	unsigned int npages;  /* pages that exist: beyond them, SIGBUS */
+	struct rdata **pages; /* shmem: its pages (NULL: zeroes) */
+	uint8_t *fbytes;      /* file: its contents, padded to npages */
 };
 
 struct rpage {
 	bool mapped, guard;
-	bool dirty;		/* written through this mapping since MADV_FREE cleaned it */
-	bool droppable;		/* MAP_DROPPABLE: never locked; reclaim drops it, written or not */
+	bool dirty;	/* written through this mapping since MADV_FREE cleaned it */
+	bool droppable; /* MAP_DROPPABLE: never locked; reclaim drops it, written or not */
 	uint32_t flags;
-	struct robj *obj;	/* file or shmem behind the page, or NULL */
+	struct robj *obj; /* file or shmem behind the page, or NULL */
 	uint64_t pgoff;
-	struct rdata *data;	/* a private page's own bytes, or NULL */
+	struct rdata *data; /* a private page's own bytes, or NULL */
 };
 
 struct rspace {
-	int refs;		/* processes using it (CLONE_VM, vfork) */
-	uint32_t def_flags;	/* mlockall(MCL_FUTURE): lo, lf for new mappings */
-	uint64_t start_brk, brk;	/* the heap: [start_brk, brk) */
+	int refs;		 /* processes using it (CLONE_VM, vfork) */
+	uint32_t def_flags;	 /* mlockall(MCL_FUTURE): lo, lf for new mappings */
+	uint64_t start_brk, brk; /* the heap: [start_brk, brk) */
 	struct rpage *pages;
 	uint64_t *dirty;
 };
@@ -79,19 +79,19 @@ struct rfd {
 struct rproc {
 	int pid;
 	struct rspace *space;
-	GHashTable *fds;	/* fd -> struct rfd * */
+	GHashTable *fds; /* fd -> struct rfd * */
 };
 
 struct ref_model {
 	uint64_t base;
 	unsigned int npages;
 	char *dir;
-	struct ref_kernel_view view;	/* zeroes: none */
-	GHashTable *procs;	/* pid -> struct rproc * */
-	GPtrArray *spaces;	/* live struct rspace * */
-	GPtrArray *objs;	/* struct robj *, all freed at the end */
+	struct ref_kernel_view view; /* zeroes: none */
+	GHashTable *procs;	     /* pid -> struct rproc * */
+	GPtrArray *spaces;	     /* live struct rspace * */
+	GPtrArray *objs;	     /* struct robj *, all freed at the end */
 	GByteArray *read;
-	struct rproc *last;	/* ref_view's last process */
+	struct rproc *last; /* ref_view's last process */
 };
 
 /* ---- data ---- */
@@ -239,10 +239,7 @@ void ref_free(struct ref_model *m)
 uint64_t ref_base(const struct ref_model *m) { return m->base; }
 unsigned int ref_npages(const struct ref_model *m) { return m->npages; }
 
-static gint cmp_int(gconstpointer a, gconstpointer b)
-{
-	return *(const int *)a - *(const int *)b;
-}
+static gint cmp_int(gconstpointer a, gconstpointer b) { return *(const int *)a - *(const int *)b; }
 
 unsigned int ref_pids(const struct ref_model *m, int *pids, unsigned int max)
 {
@@ -275,10 +272,7 @@ void ref_clear_dirty(struct ref_model *m)
 
 /* ---- what a page reads ---- */
 
-static bool is_shared(const struct rpage *p)
-{
-	return (p->flags & F(MS)) != 0;
-}
+static bool is_shared(const struct rpage *p) { return (p->flags & F(MS)) != 0; }
 
 /*
  * The bytes of a mapped page (NULL for zeroes), or -EIO where a read is
@@ -297,7 +291,7 @@ static int page_bytes(const struct rpage *p, const uint8_t **out)
 	if (p->pgoff >= p->obj->npages)
 		return -EIO;
 	if (p->obj->pages && p->obj->pages[p->pgoff])
-		*out = p->obj->pages[p->pgoff]->b;	/* shmem, or a file page written or punched */
+		*out = p->obj->pages[p->pgoff]->b; /* shmem, or a file page written or punched */
 	else
 		*out = p->obj->file ? p->obj->fbytes + p->pgoff * PG : NULL;
 	return 0;
@@ -331,7 +325,7 @@ bool ref_view(struct ref_model *m, int pid, unsigned int i, struct ref_view *v)
 	struct rproc *pr;
 	const struct rpage *p;
 
-	pr = proc_cached(m, pid);	/* one lookup per process for a page-by-page compare */
+	pr = proc_cached(m, pid); /* one lookup per process for a page-by-page compare */
 
 	if (pr == NULL || i >= m->npages)
 		return false;
@@ -354,7 +348,8 @@ static void mark_obj_page(struct ref_model *m, const struct robj *o, uint64_t pg
 		struct rspace *sp = m->spaces->pdata[s];
 
 		for (unsigned int i = 0; i < m->npages; i++)
-			if (sp->pages[i].mapped && sp->pages[i].obj == o && sp->pages[i].pgoff == pgoff)
+			if (sp->pages[i].mapped && sp->pages[i].obj == o &&
+			    sp->pages[i].pgoff == pgoff)
 				mark(m, sp, i);
 	}
 }
@@ -372,7 +367,7 @@ static uint8_t *write_target(struct ref_model *m, struct rspace *s, unsigned int
 	if (is_shared(p)) {
 		struct rdata **slot;
 
-		if (p->obj->pages == NULL)	/* a file's first write: its pages start as the file */
+		if (p->obj->pages == NULL) /* a file's first write: its pages start as the file */
 			p->obj->pages = g_new0(struct rdata *, p->obj->npages);
 		slot = &p->obj->pages[p->pgoff];
 		if (*slot == NULL)
@@ -404,7 +399,7 @@ static void break_cow(struct ref_model *m, struct rspace *s, unsigned int i)
 
 		data_put(p->data);
 		p->data = d;
-		p->dirty = true;	/* a write fault made the copy */
+		p->dirty = true; /* a write fault made the copy */
 		mark(m, s, i);
 	}
 }
@@ -415,22 +410,19 @@ static void break_cow(struct ref_model *m, struct rspace *s, unsigned int i)
 struct ref_call {
 	const struct strace_record *r;
 	const struct sys_args *args;
-	const uint64_t *a;	/* args->a */
-	long model_ret;		/* the simulated kernel's result, for the delegated cases */
+	const uint64_t *a; /* args->a */
+	long model_ret;	   /* the simulated kernel's result, for the delegated cases */
 };
 
-static uint64_t page_align(uint64_t len)
-{
-	return (len + PG - 1) & ~(uint64_t)(PG - 1);
-}
+static uint64_t page_align(uint64_t len) { return (len + PG - 1) & ~(uint64_t)(PG - 1); }
 
 /*
  * The window pages a byte range [start, end) covers, clipped: pages
  * outside the window are never mapped (ref_step refuses calls that would
  * map them), so clipping loses nothing.
  */
-static bool window_range(const struct ref_model *m, uint64_t start, uint64_t end, unsigned int *first,
-			 unsigned int *last)
+static bool window_range(const struct ref_model *m, uint64_t start, uint64_t end,
+			 unsigned int *first, unsigned int *last)
 {
 	uint64_t top = m->base + (uint64_t)m->npages * PG;
 
@@ -480,8 +472,8 @@ static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a
  * host reserves none, so a mapping that gets that far fails (ENOMEM).
  * The order is the host's (MAP_FIXED_NOREPLACE before the type).
  */
-static long mmap_hugetlb(struct ref_model *m, const struct rspace *s, const struct rfd *f, uint64_t addr,
-			 uint64_t len, uint64_t flags)
+static long mmap_hugetlb(struct ref_model *m, const struct rspace *s, const struct rfd *f,
+			 uint64_t addr, uint64_t len, uint64_t flags)
 {
 	const uint64_t huge = 2ULL << 20;
 	uint64_t hlen = (len + huge - 1) & ~(huge - 1), type = flags & MAP_TYPE_;
@@ -520,8 +512,8 @@ static long mmap_hugetlb(struct ref_model *m, const struct rspace *s, const stru
  * reference model does not keep).  Observed: mlockall(MCL_FUTURE) does not
  * lock it, yet faults it in as if it did, MCL_ONFAULT or not.
  */
-static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64_t prot, uint64_t flags,
-			     bool *droppable)
+static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64_t prot,
+			     uint64_t flags, bool *droppable)
 {
 	uint64_t type = flags & MAP_TYPE_;
 	bool shared = type == MAP_SHARED_ || type == MAP_SHARED_VALIDATE_;
@@ -536,7 +528,7 @@ static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64
 		return -EINVAL;
 	}
 	if (shared && f && (prot & PROT_WRITE_) && !f->writable)
-		return -EACCES;	/* before the EINVAL of growing down (observed) */
+		return -EACCES; /* before the EINVAL of growing down (observed) */
 	if (flags & MAP_GROWSDOWN_) {
 		if (f || shared)
 			return -EINVAL;
@@ -545,11 +537,11 @@ static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64
 	if (flags & MAP_LOCKED_)
 		vf |= F(LO);
 	if (flags & MAP_STACK_)
-		vf |= F(NH);	/* 6.7+: MAP_STACK means no THP */
+		vf |= F(NH); /* 6.7+: MAP_STACK means no THP */
 	if (shared)
 		vf |= F(SH) | F(MS);
 	if (shared && f && !f->writable)
-		vf &= ~(F(MW) | F(SH));	/* it can never be made writable */
+		vf &= ~(F(MW) | F(SH)); /* it can never be made writable */
 	if (flags & MAP_NORESERVE_)
 		vf |= F(NR);
 	/* charged for: private and writable, unless NORESERVE */
@@ -563,8 +555,8 @@ static int64_t mmap_vm_flags(const struct rspace *s, const struct rfd *f, uint64
  * shmem segment); droppable: MAP_DROPPABLE, which sheds the lock bits
  * mlockall(MCL_FUTURE) would give it but is faulted in all the same.
  */
-static void mmap_install(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t len, uint32_t vf,
-			 struct robj *o, uint64_t off, bool populate, bool droppable)
+static void mmap_install(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t len,
+			 uint32_t vf, struct robj *o, uint64_t off, bool populate, bool droppable)
 {
 	unsigned int a = 0, b = 0;
 
@@ -591,7 +583,8 @@ static void mmap_install(struct ref_model *m, struct rspace *s, uint64_t addr, u
 		populate_range(m, s, a, b);
 }
 
-static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		     struct ref_result *out)
 {
 	uint64_t addr = c->a[0], len = c->a[1], prot = c->a[2], flags = c->a[3], off = c->a[5];
 	struct rfd *f = NULL;
@@ -607,7 +600,7 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_cal
 		if (f == NULL)
 			return -EBADF;
 		if (f->obj == NULL)
-			return -ENODEV;	/* stdin, stdout, stderr: not a file that maps */
+			return -ENODEV; /* stdin, stdout, stderr: not a file that maps */
 	}
 	if (flags & MAP_HUGETLB_)
 		return mmap_hugetlb(m, s, f, addr, len, flags);
@@ -616,7 +609,8 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_cal
 	if (flags & MAP_FIXED_NOREPLACE_)
 		flags |= MAP_FIXED_;
 	if (!(flags & MAP_FIXED_)) {
-		out->error = g_strdup("mmap without MAP_FIXED: placement is beyond the reference model");
+		out->error =
+			g_strdup("mmap without MAP_FIXED: placement is beyond the reference model");
 		return 0;
 	}
 	len = page_align(len);
@@ -634,16 +628,18 @@ static long ref_mmap(struct ref_model *m, struct rproc *pr, const struct ref_cal
 	if (vf < 0)
 		return (long)vf;
 	if (!inside_window(m, addr, addr + len)) {
-		out->error = g_strdup_printf("mmap at %#" G_GINT64_MODIFIER "x: outside the reference model's window",
+		out->error = g_strdup_printf("mmap at %#" G_GINT64_MODIFIER
+					     "x: outside the reference model's window",
 					     addr);
 		return 0;
 	}
-	mmap_install(m, s, addr, len, (uint32_t)vf, f ? f->obj : NULL, f ? off : 0, flags & MAP_POPULATE_,
-		     droppable);
+	mmap_install(m, s, addr, len, (uint32_t)vf, f ? f->obj : NULL, f ? off : 0,
+		     flags & MAP_POPULATE_, droppable);
 	return (long)addr;
 }
 
-static long ref_munmap(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_munmap(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		       struct ref_result *out)
 {
 	uint64_t addr = c->a[0], len = c->a[1];
 	struct rspace *s = pr->space;
@@ -691,8 +687,9 @@ static void populate_range(struct ref_model *m, struct rspace *s, unsigned int a
 
 		if (!p->mapped || (p->flags & F(LF)) || !(p->flags & ACCESS) || p->guard)
 			continue;
-		if (!populate_write(m, s, i))	/* the rest of this mapping stays as it is */
-			while (i + 1 < b && s->pages[i + 1].mapped && s->pages[i + 1].obj == p->obj &&
+		if (!populate_write(m, s, i)) /* the rest of this mapping stays as it is */
+			while (i + 1 < b && s->pages[i + 1].mapped &&
+			       s->pages[i + 1].obj == p->obj &&
 			       s->pages[i + 1].pgoff == s->pages[i].pgoff + 1)
 				i++;
 	}
@@ -723,7 +720,8 @@ static unsigned int growsdown_start(const struct rspace *s, unsigned int i)
  * is for stacks that grow up, which x86 does not have.  The pages are then
  * changed in order up to the first hole, which makes the call ENOMEM.
  */
-static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			 struct ref_result *out)
 {
 	const uint64_t grows = PROT_GROWSDOWN_ | PROT_GROWSUP_;
 	uint64_t start = c->a[0], len = c->a[1], prot = c->a[2], end;
@@ -769,11 +767,13 @@ static long ref_mprotect(struct ref_model *m, struct rproc *pr, const struct ref
 		    ((nf & F(EX)) && !(nf & F(ME))))
 			return -EACCES;
 		/* mprotect_fixup: a private mapping made writable is charged */
-		if ((nf & F(WR)) && !(p->flags & (F(AC) | F(WR) | F(SH) | F(NR))) && !(p->flags & F(MS)))
+		if ((nf & F(WR)) && !(p->flags & (F(AC) | F(WR) | F(SH) | F(NR))) &&
+		    !(p->flags & F(MS)))
 			nf |= F(AC);
 		{
 			/* a locked private VMA made writable is populated, breaking COW */
-			bool populate = (p->flags & (F(WR) | F(MS) | F(LO) | F(LF))) == F(LO) && (nf & F(WR));
+			bool populate = (p->flags & (F(WR) | F(MS) | F(LO) | F(LF))) == F(LO) &&
+					(nf & F(WR));
 
 			p->flags = nf;
 			if (populate && !p->guard)
@@ -839,7 +839,7 @@ static int64_t advice_flags(const struct rpage *p, uint64_t adv)
 	case MADV_WIPEONFORK_: return (p->obj || (fl & F(MS))) ? -EINVAL : (int64_t)(fl | F(WF));
 	case MADV_MERGEABLE_: return ((fl & F(MS)) || p->droppable) ? fl : fl | F(MG);
 	case MADV_UNMERGEABLE_: return fl & ~F(MG);
-	default: return fl;	/* the advice acts on the pages, not the flags */
+	default: return fl; /* the advice acts on the pages, not the flags */
 	}
 }
 
@@ -876,8 +876,8 @@ static long advise_pageout(struct ref_model *m, struct rproc *pr, unsigned int i
 		zap(m, s, i);
 		return 0;
 	}
-	if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree && p->data->refs == 1 &&
-	    !unevictable(m, pr, i)) {
+	if (adv == MADV_PAGEOUT_ && !is_shared(p) && p->data && p->data->lazyfree &&
+	    p->data->refs == 1 && !unevictable(m, pr, i)) {
 		if (p->dirty)
 			p->data->lazyfree = false;
 		else
@@ -928,15 +928,15 @@ static long advise_remove(struct ref_model *m, struct rpage *p)
 }
 
 /* What the advice does to page i beyond its flags; 0 or the error that stops the walk. */
-static long advise_page_contents(struct ref_model *m, struct rproc *pr, unsigned int i, uint64_t adv)
+static long advise_page_contents(struct ref_model *m, struct rproc *pr, unsigned int i,
+				 uint64_t adv)
 {
 	struct rspace *s = pr->space;
 	struct rpage *p = &s->pages[i];
 
 	switch (adv) {
 	case MADV_COLD_:
-	case MADV_PAGEOUT_:
-		return advise_pageout(m, pr, i, adv);
+	case MADV_PAGEOUT_: return advise_pageout(m, pr, i, adv);
 	case MADV_DONTNEED_:
 	case MADV_DONTNEED_LOCKED_:
 		if (adv == MADV_DONTNEED_ && (p->flags & F(LO)))
@@ -944,10 +944,8 @@ static long advise_page_contents(struct ref_model *m, struct rproc *pr, unsigned
 		if (!is_shared(p))
 			zap(m, s, i);
 		return 0;
-	case MADV_FREE_:
-		return advise_free(m, pr, i);
-	case MADV_REMOVE_:
-		return advise_remove(m, p);
+	case MADV_FREE_: return advise_free(m, pr, i);
+	case MADV_REMOVE_: return advise_remove(m, p);
 	case MADV_GUARD_INSTALL_:
 		if (p->flags & F(LO))
 			return -EINVAL;
@@ -962,8 +960,7 @@ static long advise_page_contents(struct ref_model *m, struct rproc *pr, unsigned
 			mark(m, s, i);
 		}
 		return 0;
-	default:
-		return 0;	/* WILLNEED reads ahead: nothing a page shows */
+	default: return 0; /* WILLNEED reads ahead: nothing a page shows */
 	}
 }
 
@@ -992,7 +989,8 @@ static long advise_page(struct ref_model *m, struct rproc *pr, unsigned int i, u
  * EINVAL without the permission the access needs, EFAULT where the access
  * would signal (a guard page, past the end of a file).
  */
-static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t end, bool write)
+static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t end,
+			    bool write)
 {
 	for (uint64_t a = start; a < end; a += PG) {
 		unsigned int i;
@@ -1010,7 +1008,7 @@ static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t star
 		if (p->guard || page_bytes(p, &bytes) == -EIO)
 			return -EFAULT;
 		if (write)
-			populate_write(m, s, i);	/* GUP's write: the page's own, and dirty */
+			populate_write(m, s, i); /* GUP's write: the page's own, and dirty */
 	}
 	return 0;
 }
@@ -1022,7 +1020,8 @@ static long advise_populate(struct ref_model *m, struct rspace *s, uint64_t star
  * ENOMEM at the end, without stopping it; an error stops it there, the
  * pages before keeping what the advice did to them.
  */
-static long ref_madvise(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_madvise(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			struct ref_result *out)
 {
 	struct rspace *s = pr->space;
 	uint64_t start = c->a[0], adv = c->a[2], len = page_align(c->a[1]), end = start + len;
@@ -1056,7 +1055,8 @@ static long ref_madvise(struct ref_model *m, struct rproc *pr, const struct ref_
 /* ---- mlock ---- */
 
 /* __mm_populate without ignore_errors: stops at the first page it cannot fault in. */
-static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned int a, unsigned int b)
+static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned int a,
+			       unsigned int b)
 {
 	for (unsigned int i = a; i < b; i++) {
 		struct rpage *p = &s->pages[i];
@@ -1065,7 +1065,7 @@ static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned i
 		if (p->flags & F(LF))
 			continue;
 		if (!(p->flags & ACCESS) || p->guard || page_bytes(p, &bytes) == -EIO)
-			return -ENOMEM;	/* GUP's EFAULT, which mlock reports as ENOMEM */
+			return -ENOMEM; /* GUP's EFAULT, which mlock reports as ENOMEM */
 		populate_write(m, s, i);
 	}
 	return 0;
@@ -1076,7 +1076,8 @@ static long populate_for_mlock(struct ref_model *m, struct rspace *s, unsigned i
  * must all be mapped.  MAP_DROPPABLE memory never takes them, but mlock
  * still faults it in.
  */
-static long lock_range(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len, uint32_t lock)
+static long lock_range(struct ref_model *m, struct rspace *s, uint64_t start, uint64_t len,
+		       uint32_t lock)
 {
 	unsigned int a, b;
 	uint64_t end;
@@ -1109,35 +1110,41 @@ static long lock_range(struct ref_model *m, struct rspace *s, uint64_t start, ui
 	return 0;
 }
 
-static long ref_mlock(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_mlock(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		      struct ref_result *out)
 {
 	(void)out;
 	return lock_range(m, pr->space, c->a[0], c->a[1], F(LO));
 }
 
-static long ref_munlock(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_munlock(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			struct ref_result *out)
 {
 	(void)out;
 	return lock_range(m, pr->space, c->a[0], c->a[1], 0);
 }
 
 /* mlock2(2): MLOCK_ONFAULT is its only flag. */
-static long ref_mlock2(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_mlock2(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		       struct ref_result *out)
 {
 	(void)out;
 	if (c->a[2] & ~(uint64_t)MLOCK_ONFAULT_)
 		return -EINVAL;
-	return lock_range(m, pr->space, c->a[0], c->a[1], F(LO) | ((c->a[2] & MLOCK_ONFAULT_) ? F(LF) : 0));
+	return lock_range(m, pr->space, c->a[0], c->a[1],
+			  F(LO) | ((c->a[2] & MLOCK_ONFAULT_) ? F(LF) : 0));
 }
 
-static long ref_mlockall(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_mlockall(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			 struct ref_result *out)
 {
 	struct rspace *s = pr->space;
 	uint64_t flags = c->a[0];
 	uint32_t add = 0;
 
 	(void)out;
-	if (!flags || (flags & ~(uint64_t)(MCL_CURRENT_ | MCL_FUTURE_ | MCL_ONFAULT_)) || flags == MCL_ONFAULT_)
+	if (!flags || (flags & ~(uint64_t)(MCL_CURRENT_ | MCL_FUTURE_ | MCL_ONFAULT_)) ||
+	    flags == MCL_ONFAULT_)
 		return -EINVAL;
 	s->def_flags &= ~LOCK_BITS;
 	if (flags & MCL_FUTURE_) {
@@ -1150,15 +1157,16 @@ static long ref_mlockall(struct ref_model *m, struct rproc *pr, const struct ref
 		struct rpage *p = &s->pages[i];
 
 		if (!p->mapped || p->droppable)
-			continue;	/* droppable: never locked, but populated below */
+			continue; /* droppable: never locked, but populated below */
 		p->flags = (p->flags & ~LOCK_BITS) | add;
 		mark(m, s, i);
 	}
-	populate_range(m, s, 0, m->npages);	/* mm_populate(0, TASK_SIZE), errors ignored */
+	populate_range(m, s, 0, m->npages); /* mm_populate(0, TASK_SIZE), errors ignored */
 	return 0;
 }
 
-static long ref_munlockall(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_munlockall(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+			   struct ref_result *out)
 {
 	struct rspace *s = pr->space;
 
@@ -1175,7 +1183,8 @@ static long ref_munlockall(struct ref_model *m, struct rproc *pr, const struct r
 
 /* ---- mremap: the outcome is the simulated kernel's (see refmodel.h) ---- */
 
-static long mremap_params(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr)
+static long mremap_params(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
+			  uint64_t new_addr)
 {
 	if (flags & ~(uint64_t)(MREMAP_FIXED_ | MREMAP_MAYMOVE_ | MREMAP_DONTUNMAP_))
 		return -EINVAL;
@@ -1195,7 +1204,7 @@ static long mremap_params(uint64_t addr, uint64_t old_len, uint64_t new_len, uin
 		if (new_len > TASK_TOP || new_addr > TASK_TOP - new_len)
 			return -EINVAL;
 		if (addr + old_len > new_addr && new_addr + new_len > addr)
-			return -EINVAL;	/* overlapping ranges */
+			return -EINVAL; /* overlapping ranges */
 	}
 	return 0;
 }
@@ -1246,9 +1255,9 @@ static long mremap_own_checks(struct ref_model *m, struct rspace *s, const struc
 	if (err)
 		return err;
 	if (!inside_window(m, addr, addr + PG) || !s->pages[(addr - m->base) / PG].mapped)
-		return -EFAULT;	/* no VMA at addr */
+		return -EFAULT; /* no VMA at addr */
 	if (ol == 0 && !is_shared(&s->pages[(addr - m->base) / PG]))
-		return -EINVAL;	/* only shared memory can be mapped twice */
+		return -EINVAL; /* only shared memory can be mapped twice */
 	if ((flags & MREMAP_FIXED_) && ol == 0 && new_addr <= addr && addr < new_addr + nl) {
 		unmap_range(m, s, new_addr, new_addr + nl);
 		return -EFAULT;
@@ -1257,8 +1266,8 @@ static long mremap_own_checks(struct ref_model *m, struct rspace *s, const struc
 }
 
 /* old_size 0: a second mapping of the shared object at oi, nl bytes at ni. */
-static void mremap_second_mapping(struct ref_model *m, struct rspace *s, unsigned int oi, unsigned int ni,
-				  uint64_t nl)
+static void mremap_second_mapping(struct ref_model *m, struct rspace *s, unsigned int oi,
+				  unsigned int ni, uint64_t nl)
 {
 	const struct rpage *src = &s->pages[oi];
 
@@ -1270,7 +1279,8 @@ static void mremap_second_mapping(struct ref_model *m, struct rspace *s, unsigne
 }
 
 /* In place: the tail shrinks, or grows from the last page; a locked mapping that grew is populated. */
-static void mremap_in_place(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t ol, uint64_t nl)
+static void mremap_in_place(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t ol,
+			    uint64_t nl)
 {
 	unsigned int oi = (unsigned int)((addr - m->base) / PG);
 
@@ -1292,10 +1302,11 @@ static void mremap_in_place(struct ref_model *m, struct rspace *s, uint64_t addr
  * tail grows from the last one moved.  MREMAP_DONTUNMAP leaves the source
  * mapped and empty: its pages fault afresh.
  */
-static void mremap_move(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t ol, uint64_t nl,
-			uint64_t to, uint64_t flags)
+static void mremap_move(struct ref_model *m, struct rspace *s, uint64_t addr, uint64_t ol,
+			uint64_t nl, uint64_t to, uint64_t flags)
 {
-	unsigned int oi = (unsigned int)((addr - m->base) / PG), ni = (unsigned int)((to - m->base) / PG);
+	unsigned int oi = (unsigned int)((addr - m->base) / PG),
+		     ni = (unsigned int)((to - m->base) / PG);
 	unsigned int mv = (unsigned int)(MIN(ol, nl) / PG);
 	struct rpage last = { 0 };
 	bool any = false;
@@ -1308,7 +1319,7 @@ static void mremap_move(struct ref_model *m, struct rspace *s, uint64_t addr, ui
 		struct rpage *src = &s->pages[oi + k], *dst = &s->pages[ni + k];
 
 		if (!src->mapped)
-			continue;	/* 6.17+: a hole in the source leaves its destination */
+			continue; /* 6.17+: a hole in the source leaves its destination */
 		page_clear(dst);
 		*dst = *src;
 		last = *dst;
@@ -1341,8 +1352,8 @@ static void mremap_move(struct ref_model *m, struct rspace *s, uint64_t addr, ui
  * simulated kernel's lock bits over the source VMAs as they were and over
  * the destination's VMAs as they are (delegated).
  */
-static void mremap_dontunmap_locks(struct ref_model *m, struct rproc *pr, uint64_t addr, uint64_t ol,
-				   uint64_t to, uint64_t nl)
+static void mremap_dontunmap_locks(struct ref_model *m, struct rproc *pr, uint64_t addr,
+				   uint64_t ol, uint64_t to, uint64_t nl)
 {
 	const struct ref_kernel_view *v = &m->view;
 	uint64_t vs, ve;
@@ -1359,7 +1370,8 @@ static void mremap_dontunmap_locks(struct ref_model *m, struct rproc *pr, uint64
 		}
 }
 
-static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		       struct ref_result *out)
 {
 	uint64_t addr = c->a[0], ol = page_align(c->a[1]), nl = page_align(c->a[2]);
 	uint64_t flags = c->a[3], new_addr = c->a[4], to;
@@ -1369,10 +1381,11 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_c
 		return own;
 	out->delegated = true;
 	if (c->model_ret < 0 && c->model_ret >= -4095)
-		return c->model_ret;	/* a refusal that depends on VMA boundaries */
+		return c->model_ret; /* a refusal that depends on VMA boundaries */
 	to = (uint64_t)c->model_ret;
-	if ((!(flags & MREMAP_MAYMOVE_) && to != addr) || ((flags & MREMAP_FIXED_) && to != new_addr)) {
-		out->delegated = false;	/* it cannot have landed there */
+	if ((!(flags & MREMAP_MAYMOVE_) && to != addr) ||
+	    ((flags & MREMAP_FIXED_) && to != new_addr)) {
+		out->delegated = false; /* it cannot have landed there */
 		return (long)((flags & MREMAP_FIXED_) ? new_addr : addr);
 	}
 	if (!inside_window(m, addr, addr + MAX(ol, PG)) || !inside_window(m, to, to + nl)) {
@@ -1388,7 +1401,8 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_c
 		mremap_move(m, pr->space, addr, ol, nl, to, flags);
 	if (ol && to != addr && (flags & MREMAP_DONTUNMAP_)) {
 		if (m->view.vma_before == NULL) {
-			out->error = g_strdup("MREMAP_DONTUNMAP without a view of the simulated kernel");
+			out->error =
+				g_strdup("MREMAP_DONTUNMAP without a view of the simulated kernel");
 			return c->model_ret;
 		}
 		mremap_dontunmap_locks(m, pr, addr, ol, to, nl);
@@ -1406,7 +1420,8 @@ static long ref_mremap(struct ref_model *m, struct rproc *pr, const struct ref_c
  * pages up to the new end and one more free (and a stack's guard gap), and
  * maps them like anonymous memory: rd wr mr mw me ac, and mlockall's.
  */
-static long ref_brk(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_brk(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		    struct ref_result *out)
 {
 	struct rspace *s = pr->space;
 	uint64_t want = c->a[0], newbrk, oldbrk;
@@ -1447,11 +1462,11 @@ static long ref_brk(struct ref_model *m, struct rproc *pr, const struct ref_call
 	window_range(m, oldbrk, newbrk + PG, &a, &b);
 	for (unsigned int i = a; i < b; i++)
 		if (s->pages[i].mapped)
-			return (long)s->brk;	/* in the way, or no guard page left */
+			return (long)s->brk; /* in the way, or no guard page left */
 	for (unsigned int i = b; i < m->npages && (uint64_t)(i - b) * PG < STACK_GUARD_GAP; i++)
 		if (s->pages[i].mapped) {
 			if ((s->pages[i].flags & F(GD)) && (i == 0 || !s->pages[i - 1].mapped))
-				return (long)s->brk;	/* a stack's guard gap */
+				return (long)s->brk; /* a stack's guard gap */
 			break;
 		}
 	window_range(m, oldbrk, newbrk, &a, &b);
@@ -1464,7 +1479,7 @@ static long ref_brk(struct ref_model *m, struct rproc *pr, const struct ref_call
 		mark(m, s, i);
 	}
 	if ((s->def_flags & (F(LO) | F(LF))) == F(LO))
-		populate_range(m, s, a, b);	/* brk under mlockall(MCL_FUTURE) */
+		populate_range(m, s, a, b); /* brk under mlockall(MCL_FUTURE) */
 	s->brk = want;
 	return (long)want;
 }
@@ -1490,7 +1505,8 @@ static bool grow_stack(struct ref_model *m, struct rspace *s, unsigned int i)
 	if (k != (unsigned int)-1) {
 		const struct rpage *prev = &s->pages[k];
 
-		if (!(prev->flags & F(GD)) && (prev->flags & ACCESS) && (uint64_t)(i - k - 1) * PG < STACK_GUARD_GAP)
+		if (!(prev->flags & F(GD)) && (prev->flags & ACCESS) &&
+		    (uint64_t)(i - k - 1) * PG < STACK_GUARD_GAP)
 			return false;
 	}
 	for (unsigned int n = i; n < j; n++) {
@@ -1542,7 +1558,8 @@ static long access_range(struct ref_model *m, struct rspace *s, const uint64_t *
 			static const uint8_t zeroes[PG];
 
 			page_bytes(&s->pages[i], &bytes);
-			g_byte_array_append(m->read, (bytes ? bytes : zeroes) + (a & (PG - 1)), (guint)n);
+			g_byte_array_append(m->read, (bytes ? bytes : zeroes) + (a & (PG - 1)),
+					    (guint)n);
 		}
 		done += n;
 	}
@@ -1564,11 +1581,11 @@ static struct rspace *space_copy(struct ref_model *m, const struct rspace *from)
 
 		mark(m, s, i);
 		if (!p->mapped || (p->flags & F(DC)))
-			continue;	/* MADV_DONTFORK: a hole in the child */
+			continue; /* MADV_DONTFORK: a hole in the child */
 		*c = *p;
-		c->flags &= ~LOCK_BITS;	/* locks are not inherited */
+		c->flags &= ~LOCK_BITS; /* locks are not inherited */
 		if (p->flags & F(WF)) {
-			c->data = NULL;	/* MADV_WIPEONFORK: the child's reads zero */
+			c->data = NULL; /* MADV_WIPEONFORK: the child's reads zero */
 			c->guard = false;
 			c->dirty = false;
 		} else if (c->data) {
@@ -1600,13 +1617,14 @@ static long ref_mem_read(struct ref_model *m, struct rproc *pr, const struct ref
  * vfork, threads) or with a copy of it.  The child's pid is the log's
  * (delegated to the simulated kernel when the log does not say).
  */
-static long ref_fork(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_fork(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		     struct ref_result *out)
 {
 	uint64_t flags = syscall_clone_flags(c->r->desc, c->args);
 	int pid = (!c->r->result_unknown && !c->r->err) ? (int)c->r->result : (int)c->model_ret;
 
 	if (pid <= 0 || c->model_ret <= 0) {
-		out->delegated = true;	/* refused: by the simulated kernel's rules */
+		out->delegated = true; /* refused: by the simulated kernel's rules */
 		return c->model_ret;
 	}
 	if (flags & CLONE_VM_) {
@@ -1633,7 +1651,8 @@ static int lowest_free_fd(GHashTable *fds)
  * change on disk), under the lowest free descriptor.  Failing to open is
  * the host file system's business: the simulated kernel's result.
  */
-static long ref_open(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_open(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		     struct ref_result *out)
 {
 	bool at = syscall_id(c->r->desc) == SC_openat;
 	const char *name = c->args->str[at ? 1 : 0];
@@ -1671,7 +1690,8 @@ static long ref_open(struct ref_model *m, struct rproc *pr, const struct ref_cal
 	return fd;
 }
 
-static long ref_close(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_close(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		      struct ref_result *out)
 {
 	(void)m;
 	(void)out;
@@ -1684,7 +1704,8 @@ static long ref_close(struct ref_model *m, struct rproc *pr, const struct ref_ca
  * page by page: a hole is ENOMEM (at once for MS_ASYNC alone, else at the
  * end), MS_INVALIDATE of a locked page EBUSY.  The pages do not change.
  */
-static long ref_msync(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_msync(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		      struct ref_result *out)
 {
 	uint64_t start = c->a[0], flags = c->a[2], end = start + page_align(c->a[1]);
 	bool hole = false;
@@ -1696,7 +1717,8 @@ static long ref_msync(struct ref_model *m, struct rproc *pr, const struct ref_ca
 	if (end < start)
 		return -ENOMEM;
 	for (uint64_t a = start; a < end; a += PG) {
-		const struct rpage *p = inside_window(m, a, a + PG) ? &pr->space->pages[(a - m->base) / PG] : NULL;
+		const struct rpage *p =
+			inside_window(m, a, a + PG) ? &pr->space->pages[(a - m->base) / PG] : NULL;
 
 		if (p == NULL || !p->mapped) {
 			if (flags == MS_ASYNC_)
@@ -1716,7 +1738,8 @@ static long ref_msync(struct ref_model *m, struct rproc *pr, const struct ref_ca
  * keeps its descriptors.  The path is not checked: the simulated kernel's
  * result decides whether it happened.
  */
-static long ref_execve(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_execve(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		       struct ref_result *out)
 {
 	out->delegated = true;
 	if (c->model_ret < 0)
@@ -1739,7 +1762,8 @@ static long ref_nothing_shown(struct ref_model *m, struct rproc *pr, const struc
 }
 
 /* exit, exit_group: the process lets go of its address space. */
-static long ref_exit(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out)
+static long ref_exit(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		     struct ref_result *out)
 {
 	struct rspace *s = pr->space;
 
@@ -1750,7 +1774,8 @@ static long ref_exit(struct ref_model *m, struct rproc *pr, const struct ref_cal
 	return c->model_ret;
 }
 
-typedef long (*ref_fn)(struct ref_model *m, struct rproc *pr, const struct ref_call *c, struct ref_result *out);
+typedef long (*ref_fn)(struct ref_model *m, struct rproc *pr, const struct ref_call *c,
+		       struct ref_result *out);
 
 /*
  * The model's function for each row of the syscall table.  A row without
@@ -1758,29 +1783,44 @@ typedef long (*ref_fn)(struct ref_model *m, struct rproc *pr, const struct ref_c
  * modelled must not pass as agreement.
  */
 static const ref_fn ref_calls[NR_SYSCALL_ROWS] = {
-	[SC_mmap] = ref_mmap, [SC_munmap] = ref_munmap, [SC_mprotect] = ref_mprotect,
-	[SC_madvise] = ref_madvise, [SC_mremap] = ref_mremap, [SC_brk] = ref_brk,
-	[SC_msync] = ref_msync, [SC_mlock] = ref_mlock, [SC_mlock2] = ref_mlock2,
-	[SC_munlock] = ref_munlock, [SC_mlockall] = ref_mlockall, [SC_munlockall] = ref_munlockall,
-	[SC_open] = ref_open, [SC_openat] = ref_open, [SC_close] = ref_close,
-	[SC_fork] = ref_fork, [SC_vfork] = ref_fork, [SC_clone] = ref_fork, [SC_clone3] = ref_fork,
-	[SC_execve] = ref_execve, [SC_exit] = ref_exit, [SC_exit_group] = ref_exit,
-	[SC_wait4] = ref_nothing_shown, [SC_getpid] = ref_nothing_shown, [SC_gettid] = ref_nothing_shown,
-	[SC_mem_write] = ref_mem_write, [SC_mem_read] = ref_mem_read,
+	[SC_mmap] = ref_mmap,
+	[SC_munmap] = ref_munmap,
+	[SC_mprotect] = ref_mprotect,
+	[SC_madvise] = ref_madvise,
+	[SC_mremap] = ref_mremap,
+	[SC_brk] = ref_brk,
+	[SC_msync] = ref_msync,
+	[SC_mlock] = ref_mlock,
+	[SC_mlock2] = ref_mlock2,
+	[SC_munlock] = ref_munlock,
+	[SC_mlockall] = ref_mlockall,
+	[SC_munlockall] = ref_munlockall,
+	[SC_open] = ref_open,
+	[SC_openat] = ref_open,
+	[SC_close] = ref_close,
+	[SC_fork] = ref_fork,
+	[SC_vfork] = ref_fork,
+	[SC_clone] = ref_fork,
+	[SC_clone3] = ref_fork,
+	[SC_execve] = ref_execve,
+	[SC_exit] = ref_exit,
+	[SC_exit_group] = ref_exit,
+	[SC_wait4] = ref_nothing_shown,
+	[SC_getpid] = ref_nothing_shown,
+	[SC_gettid] = ref_nothing_shown,
+	[SC_mem_write] = ref_mem_write,
+	[SC_mem_read] = ref_mem_read,
 };
 
-void ref_result_clear(struct ref_result *res)
-{
-	g_clear_pointer(&res->error, g_free);
-}
+void ref_result_clear(struct ref_result *res) { g_clear_pointer(&res->error, g_free); }
 
-static void ref_step1(struct ref_model *m, const struct strace_record *r, const struct sys_args *args,
-		      long model_ret, struct ref_result *out);
+static void ref_step1(struct ref_model *m, const struct strace_record *r,
+		      const struct sys_args *args, long model_ret, struct ref_result *out);
 
-void ref_step(struct ref_model *m, const struct strace_record *r, const struct sys_args *args, long model_ret,
-	      struct ref_result *out)
+void ref_step(struct ref_model *m, const struct strace_record *r, const struct sys_args *args,
+	      long model_ret, struct ref_result *out)
 {
-	static int trace = -1;	/* DUPMM_REF_TRACE, read once: this runs for every record */
+	static int trace = -1; /* DUPMM_REF_TRACE, read once: this runs for every record */
 
 	if (trace < 0)
 		trace = g_getenv("DUPMM_REF_TRACE") != NULL;
@@ -1789,7 +1829,8 @@ void ref_step(struct ref_model *m, const struct strace_record *r, const struct s
 		GHashTableIter it;
 		gpointer k, v;
 
-		g_printerr("ref: line %d pid %d %s -> %ld\n", r->line, r->pid, r->name ? r->name : "", out->ret);
+		g_printerr("ref: line %d pid %d %s -> %ld\n", r->line, r->pid,
+			   r->name ? r->name : "", out->ret);
 		g_hash_table_iter_init(&it, m->procs);
 		while (g_hash_table_iter_next(&it, &k, &v)) {
 			struct rproc *p = v;
@@ -1813,8 +1854,8 @@ static struct rproc *first_proc(struct ref_model *m, int pid)
 	return pr;
 }
 
-static void ref_step1(struct ref_model *m, const struct strace_record *r, const struct sys_args *args,
-		      long model_ret, struct ref_result *out)
+static void ref_step1(struct ref_model *m, const struct strace_record *r,
+		      const struct sys_args *args, long model_ret, struct ref_result *out)
 {
 	struct rproc *pr;
 	struct ref_call c = { r, args, args ? args->a : NULL, model_ret };
@@ -1825,10 +1866,11 @@ static void ref_step1(struct ref_model *m, const struct strace_record *r, const 
 		return;
 	pr = g_hash_table_lookup(m->procs, GINT_TO_POINTER(r->pid));
 	if (pr == NULL && r->kind != REC_CALL)
-		return;		/* the +++ line after exit_group */
+		return; /* the +++ line after exit_group */
 	if (pr == NULL) {
 		if (g_hash_table_size(m->procs) != 0) {
-			out->error = g_strdup_printf("pid %d unknown to the reference model", r->pid);
+			out->error =
+				g_strdup_printf("pid %d unknown to the reference model", r->pid);
 			return;
 		}
 		pr = first_proc(m, r->pid);
@@ -1839,7 +1881,8 @@ static void ref_step1(struct ref_model *m, const struct strace_record *r, const 
 	}
 	fn = r->desc && args ? ref_calls[syscall_id(r->desc)] : NULL;
 	if (fn == NULL) {
-		out->error = g_strdup_printf("%s: the reference model does not model this call", r->name);
+		out->error = g_strdup_printf("%s: the reference model does not model this call",
+					     r->name);
 		return;
 	}
 	out->ret = fn(m, pr, &c, out);

@@ -38,15 +38,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <strace/strace.h>	/* the records, and through it the syscall table */
+#include <strace/strace.h> /* the records, and through it the syscall table */
 
 #define REF_PAGE_SIZE 4096
 
 /* The VmFlags the reference model keeps, as /proc/PID/smaps names them. */
 enum ref_flag {
-	RF_RD, RF_WR, RF_EX, RF_SH, RF_MR, RF_MW, RF_ME, RF_MS, RF_GD, RF_LO,
-	RF_SR, RF_RR, RF_DC, RF_LF, RF_AC, RF_NR, RF_WF, RF_DD, RF_HG, RF_NH,
-	RF_MG, NR_REF_FLAGS
+	RF_RD,
+	RF_WR,
+	RF_EX,
+	RF_SH,
+	RF_MR,
+	RF_MW,
+	RF_ME,
+	RF_MS,
+	RF_GD,
+	RF_LO,
+	RF_SR,
+	RF_RR,
+	RF_DC,
+	RF_LF,
+	RF_AC,
+	RF_NR,
+	RF_WF,
+	RF_DD,
+	RF_HG,
+	RF_NH,
+	RF_MG,
+	NR_REF_FLAGS
 };
 #define RFB(f) (1u << (f))
 extern const char *const ref_flag_names[NR_REF_FLAGS];
@@ -55,17 +74,17 @@ extern const char *const ref_flag_names[NR_REF_FLAGS];
 struct ref_view {
 	bool mapped;
 	bool guard;
-	int read_fault;		/* 0, -EFAULT (SIGSEGV) or -EIO (SIGBUS) */
-	uint32_t flags;		/* RFB(RF_*) */
-	const uint8_t *bytes;	/* REF_PAGE_SIZE bytes; NULL: all zero */
+	int read_fault;	      /* 0, -EFAULT (SIGSEGV) or -EIO (SIGBUS) */
+	uint32_t flags;	      /* RFB(RF_*) */
+	const uint8_t *bytes; /* REF_PAGE_SIZE bytes; NULL: all zero */
 };
 
 struct ref_result {
-	long ret;		/* the result the reference model expects */
-	bool delegated;		/* it took the simulated kernel's (ret == model_ret) */
-	const uint8_t *read;	/* mem_read: the bytes it expects, up to any fault */
+	long ret;	     /* the result the reference model expects */
+	bool delegated;	     /* it took the simulated kernel's (ret == model_ret) */
+	const uint8_t *read; /* mem_read: the bytes it expects, up to any fault */
 	size_t read_len;
-	char *error;		/* the record is beyond what the model covers */
+	char *error; /* the record is beyond what the model covers */
 };
 
 /*
@@ -103,8 +122,8 @@ void ref_free(struct ref_model *m);
  * Apply record r, a call with arguments args (NULL for an exit line); the
  * simulated kernel returned model_ret for it.
  */
-void ref_step(struct ref_model *m, const struct strace_record *r, const struct sys_args *args, long model_ret,
-	      struct ref_result *out);
+void ref_step(struct ref_model *m, const struct strace_record *r, const struct sys_args *args,
+	      long model_ret, struct ref_result *out);
 void ref_result_clear(struct ref_result *res);
 
 uint64_t ref_base(const struct ref_model *m);

@@ -22,8 +22,8 @@
 #include "trace.h"
 
 struct shrinker {
-	struct fuzz_options opts;	/* the campaign's, looking at everything after every call */
-	unsigned int check;		/* the check that must keep failing */
+	struct fuzz_options opts; /* the campaign's, looking at everything after every call */
+	unsigned int check;	  /* the check that must keep failing */
 	bool local;
 	char **why, **report;
 };
@@ -36,7 +36,8 @@ static bool still_fails(struct shrinker *sh, GPtrArray *steps, const bool *remov
 	guint calls;
 
 	if (fuzz_run_checks(&sh->opts, text, sh->check, NULL, &calls, &w, &rpt) != sh->check ||
-	    g_str_has_prefix(w, "the generated trace does not") || g_str_has_prefix(w, "dupmm-hostrun"))
+	    g_str_has_prefix(w, "the generated trace does not") ||
+	    g_str_has_prefix(w, "dupmm-hostrun"))
 		return false;
 	g_free(*sh->why);
 	*sh->why = g_steal_pointer(&w);
@@ -208,7 +209,7 @@ static void shrink_values(struct shrinker *sh, GPtrArray *steps)
 			old = l->a.a[slot];
 			l->a.a[slot] = v;
 			if (still_fails(sh, steps, NULL))
-				t = (unsigned int)-1;	/* from the first again */
+				t = (unsigned int)-1; /* from the first again */
 			else
 				l->a.a[slot] = old;
 		}
@@ -235,14 +236,15 @@ static GPtrArray *renumber(GPtrArray *steps)
 	g_autoptr(GHashTable) map = g_hash_table_new(g_direct_hash, g_direct_equal);
 	int next = FUZZ_FIRST_PID;
 
-	renumbered(map, &next, FUZZ_FIRST_PID);	/* the first process keeps its number */
+	renumbered(map, &next, FUZZ_FIRST_PID); /* the first process keeps its number */
 	for (guint i = 0; i < out->len; i++) {
 		struct step *s = out->pdata[i];
 
 		s->pid = renumbered(map, &next, s->pid);
 		for (guint j = 0; j < s->lines->len; j++) {
 			struct gline *l = &g_array_index(s->lines, struct gline, j);
-			const struct syscall_desc *d = l->sc == FUZZ_EXITED ? NULL : &syscall_table[l->sc];
+			const struct syscall_desc *d =
+				l->sc == FUZZ_EXITED ? NULL : &syscall_table[l->sc];
 
 			l->pid = renumbered(map, &next, l->pid);
 			if (d && l->has_result && (d->flags & (SCF_CLONE | SCF_RET_PID)))
@@ -262,7 +264,10 @@ static GPtrArray *renumber(GPtrArray *steps)
 char *fuzz_shrink(const struct fuzz_options *campaign, GPtrArray *original, unsigned int check,
 		  char **why, char **report)
 {
-	struct shrinker sh = { .opts = *campaign, .check = check, .why = why, .report = report,
+	struct shrinker sh = { .opts = *campaign,
+			       .check = check,
+			       .why = why,
+			       .report = report,
 			       .local = !(campaign->checks & FUZZ_CHECK_HOST) };
 	GPtrArray *steps = steps_kept(original, NULL), *r;
 	char *text;
@@ -281,5 +286,5 @@ char *fuzz_shrink(const struct fuzz_options *campaign, GPtrArray *original, unsi
 	}
 	text = fuzz_steps_text(steps, NULL, sh.local);
 	g_ptr_array_unref(steps);
-	return text;	/* *report: what the failing check saw of it */
+	return text; /* *report: what the failing check saw of it */
 }

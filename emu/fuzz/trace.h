@@ -17,28 +17,28 @@
 
 #include <dupmm/syscall.h>
 
-#define FUZZ_FIRST_PID 1000
+#define FUZZ_FIRST_PID	  1000
 /* The data files every trace opens: page k of the first holds bytes 'A' + k, of the second 'a' + k. */
-#define FUZZ_DATA_FILE	"fuzz-file.bin"
-#define FUZZ_DATA_RW_FILE "fuzz-file-rw.bin"	/* opened read-write */
-#define FUZZ_DATA_PAGES	6
-#define FUZZ_DATA_FD	3
-#define FUZZ_DATA_RW_FD	4
-#define FUZZ_EXITED (-1)	/* a gline that is "+++ exited with 0 +++" */
+#define FUZZ_DATA_FILE	  "fuzz-file.bin"
+#define FUZZ_DATA_RW_FILE "fuzz-file-rw.bin" /* opened read-write */
+#define FUZZ_DATA_PAGES	  6
+#define FUZZ_DATA_FD	  3
+#define FUZZ_DATA_RW_FD	  4
+#define FUZZ_EXITED	  (-1) /* a gline that is "+++ exited with 0 +++" */
 
 /* One line of a generated trace. */
 struct gline {
 	int pid;
-	int sc;			/* enum syscall_id, or FUZZ_EXITED */
+	int sc; /* enum syscall_id, or FUZZ_EXITED */
 	struct sys_args a;
-	bool has_result;	/* else "= ?": the replay computes it */
+	bool has_result; /* else "= ?": the replay computes it */
 	int64_t result;
 };
 
 struct step {
 	int pid;
-	int child;		/* the pid a fork-like step creates, else 0 */
-	GArray *lines;		/* struct gline */
+	int child;     /* the pid a fork-like step creates, else 0 */
+	GArray *lines; /* struct gline */
 };
 
 GPtrArray *fuzz_generate_steps(uint64_t seed, guint ops, bool local);

@@ -11,6 +11,8 @@
 #include <dupmm/syscall.h>
 #include <dupmm/uapi.h>
 
+/* The name tables and the rows read best as they are written. */
+/* clang-format off */
 G_DEFINE_QUARK(dupmm-error-quark, dupmm_error)
 
 #define SYM(x) { #x, x##_ }
@@ -105,11 +107,12 @@ static const struct sys_struct_desc clone_args_layout = {
 const struct syscall_desc syscall_table[NR_SYSCALL_ROWS] = {
 #include <dupmm/syscall_64.def>
 };
+/* clang-format on */
 
 const struct syscall_desc *syscall_by_name(const char *name)
 {
 	static gsize once;
-	static GHashTable *by_name;	/* name -> row */
+	static GHashTable *by_name; /* name -> row */
 	const struct syscall_desc *d;
 
 	if (g_once_init_enter(&once)) {
@@ -159,23 +162,19 @@ unsigned int syscall_arg_slot(const struct syscall_desc *d, unsigned int i)
 uint64_t syscall_clone_flags(const struct syscall_desc *d, const struct sys_args *a)
 {
 	switch (syscall_id(d)) {
-	case SC_fork:
-		return SIGCHLD;
-	case SC_vfork:
-		return CLONE_VFORK_ | CLONE_VM_ | SIGCHLD;
-	case SC_clone:
-		return a->a[0];
+	case SC_fork: return SIGCHLD;
+	case SC_vfork: return CLONE_VFORK_ | CLONE_VM_ | SIGCHLD;
+	case SC_clone: return a->a[0];
 	case SC_clone3:
 		return a->has_obj ? (a->obj[0] & ~(uint64_t)CSIGNAL_) | (a->obj[4] & CSIGNAL_) : 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
 bool sym_lookup(const char *name, uint64_t *value)
 {
 	static gsize once;
-	static GHashTable *by_name;	/* name -> struct sym * */
+	static GHashTable *by_name; /* name -> struct sym * */
 	const struct sym *s;
 
 	if (g_once_init_enter(&once)) {
@@ -248,13 +247,14 @@ void sym_format(const struct sym_set *set, uint64_t value, GString *out)
 	}
 	if (left || out->len == start) {
 		if (value == 0 && set->nsyms && set->syms[0].value == 0) {
-			g_string_append(out, set->syms[0].name);	/* PROT_NONE */
+			g_string_append(out, set->syms[0].name); /* PROT_NONE */
 			return;
 		}
 		if (out->len > start)
 			g_string_append_c(out, '|');
-		g_string_append_printf(out, left > 9 ? "%#" G_GINT64_MODIFIER "x" : "%" G_GINT64_MODIFIER "u",
-				       left);
+		g_string_append_printf(
+			out, left > 9 ? "%#" G_GINT64_MODIFIER "x" : "%" G_GINT64_MODIFIER "u",
+			left);
 	}
 }
 

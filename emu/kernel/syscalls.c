@@ -13,7 +13,6 @@
 #include <dupmm/kernel.h>
 #include <dupmm/uapi.h>
 
-
 /*
  * The host side of a file mapping: its contents are read on fault.  A
  * small file is read whole at open and served from memory (the fuzzer
@@ -23,7 +22,7 @@
 #define HOST_FILE_CACHED_MAX (1u << 20)
 struct host_file {
 	int fd;
-	uint8_t *bytes;		/* the whole file, or NULL */
+	uint8_t *bytes; /* the whole file, or NULL */
 	size_t size;
 };
 
@@ -102,7 +101,7 @@ static long do_sys_openat(struct kernel *k, struct task *t, int dirfd, const str
 	if (path == NULL)
 		return err;
 	if (!g_path_is_absolute(path) && dirfd != AT_FDCWD_)
-		return -EOPNOTSUPP;	/* XXX: dirfd-relative opens are not modelled */
+		return -EOPNOTSUPP; /* XXX: dirfd-relative opens are not modelled */
 	{
 		g_autofree char *cwd = g_canonicalize_filename(k->cwd, NULL);
 
@@ -128,7 +127,7 @@ static long do_sys_openat(struct kernel *k, struct task *t, int dirfd, const str
 			ssize_t n = pread(hf->fd, hf->bytes + done, hf->size - done, (off_t)done);
 
 			if (n <= 0) {
-				g_clear_pointer(&hf->bytes, g_free);	/* read on fault then */
+				g_clear_pointer(&hf->bytes, g_free); /* read on fault then */
 				break;
 			}
 			done += (size_t)n;
@@ -137,8 +136,8 @@ static long do_sys_openat(struct kernel *k, struct task *t, int dirfd, const str
 	fd = lowest_free_fd(t->files);
 	g_hash_table_insert(t->files->fds, GINT_TO_POINTER(fd),
 			    file_new(&host_aops, hf, host_path, (uint64_t)st.st_size,
-				     major(st.st_dev), minor(st.st_dev), st.st_ino,
-				     acc != O_WRONLY, acc != O_RDONLY));
+				     major(st.st_dev), minor(st.st_dev), st.st_ino, acc != O_WRONLY,
+				     acc != O_RDONLY));
 	return fd;
 }
 
@@ -175,7 +174,7 @@ static long sys_mmap(struct kernel *k, struct task *t, const struct sys_args *ar
 		if (!g_hash_table_lookup_extended(t->files->fds, GINT_TO_POINTER(fd), NULL, &v))
 			return -EBADF;
 		if (v == NULL)
-			return -ENODEV;	/* a terminal or pipe: no mmap */
+			return -ENODEV; /* a terminal or pipe: no mmap */
 		file = v;
 	}
 	flags &= ~(uint64_t)(MAP_EXECUTABLE_ | MAP_DENYWRITE_);
@@ -183,14 +182,14 @@ static long sys_mmap(struct kernel *k, struct task *t, const struct sys_args *ar
 }
 
 /* The mm syscalls that take their arguments as they are. */
-#define SYS_MM(name, call)                                                     \
+#define SYS_MM(name, call)                                                                    \
 	static long sys_##name(struct kernel *k, struct task *t, const struct sys_args *args) \
-	{                                                                      \
-		const uint64_t *a = args->a;                                   \
-                                                                               \
-		(void)k;                                                       \
-		(void)a;                                                       \
-		return call;                                                   \
+	{                                                                                     \
+		const uint64_t *a = args->a;                                                  \
+                                                                                              \
+		(void)k;                                                                      \
+		(void)a;                                                                      \
+		return call;                                                                  \
 	}
 SYS_MM(munmap, vm_munmap(t->mm, a[0], a[1]))
 SYS_MM(mprotect, do_mprotect_pkey(t->mm, a[0], a[1], a[2], -1))
@@ -240,7 +239,7 @@ static long sys_clone3(struct kernel *k, struct task *t, const struct sys_args *
 	struct clone_args_ ca = { 0 };
 	struct mm_fault_info fi;
 
-	if (a->a[1] < 64)	/* CLONE_ARGS_SIZE_VER0 */
+	if (a->a[1] < 64) /* CLONE_ARGS_SIZE_VER0 */
 		return -EINVAL;
 	if (a->has_obj)
 		memcpy(&ca, a->obj, sizeof(ca));
@@ -272,7 +271,7 @@ static long sys_wait4(struct kernel *k, struct task *t, const struct sys_args *a
 	}
 	if (!have_child)
 		return -ECHILD;
-	return (options & WNOHANG_) ? 0 : -EAGAIN;	/* -EAGAIN: it would block */
+	return (options & WNOHANG_) ? 0 : -EAGAIN; /* -EAGAIN: it would block */
 }
 
 static long sys_exit(struct kernel *k, struct task *t, const struct sys_args *a)

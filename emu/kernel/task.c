@@ -99,7 +99,7 @@ struct task *kernel_spawn(struct kernel *k, int pid)
 		return NULL;
 	}
 	t->files = files_new();
-	for (int fd = 0; fd < 3; fd++)	/* stdin, stdout, stderr: not mappable here */
+	for (int fd = 0; fd < 3; fd++) /* stdin, stdout, stderr: not mappable here */
 		g_hash_table_insert(t->files->fds, GINT_TO_POINTER(fd), NULL);
 	g_hash_table_insert(k->tasks, GINT_TO_POINTER(t->pid), t);
 	return t;
@@ -110,8 +110,8 @@ struct task *kernel_spawn(struct kernel *k, int pid)
  * without it the child gets dup_mm.  CLONE_VFORK suspends the parent until
  * the child exits or execs.  CLONE_THREAD joins the parent's thread group.
  */
-struct task *kernel_clone(struct kernel *k, struct task *parent, uint64_t flags,
-			  int child_pid, long *err)
+struct task *kernel_clone(struct kernel *k, struct task *parent, uint64_t flags, int child_pid,
+			  long *err)
 {
 	struct task *t;
 	int e = 0;
@@ -125,13 +125,14 @@ struct task *kernel_clone(struct kernel *k, struct task *parent, uint64_t flags,
 		return NULL;
 	}
 	if (child_pid && kernel_find_task(k, child_pid)) {
-		*err = -EEXIST;	/* the log reuses a pid that is still around */
+		*err = -EEXIST; /* the log reuses a pid that is still around */
 		return NULL;
 	}
 	t = g_new0(struct task, 1);
 	t->pid = child_pid ? child_pid : alloc_pid(k);
 	t->tgid = (flags & CLONE_THREAD_) ? parent->tgid : t->pid;
-	t->parent = (flags & (CLONE_PARENT_ | CLONE_THREAD_)) && parent->parent ? parent->parent : parent;
+	t->parent = (flags & (CLONE_PARENT_ | CLONE_THREAD_)) && parent->parent ? parent->parent
+										: parent;
 	if (flags & CLONE_VM_) {
 		mmget(parent->mm);
 		t->mm = parent->mm;

@@ -26,13 +26,15 @@ static void canonical_header(const char *line, GString *out)
 	if (f[5])
 		name = g_strchug(f[5]);
 	if (strcmp(name, "/dev/zero (deleted)") == 0) {
-		g_string_append_printf(out, "%s %s %s shmem /dev/zero (deleted)\n", f[0], f[1], f[2]);
+		g_string_append_printf(out, "%s %s %s shmem /dev/zero (deleted)\n", f[0], f[1],
+				       f[2]);
 	} else if (name[0] == '/') {
 		g_autofree char *base = g_path_get_basename(name);
 
 		g_string_append_printf(out, "%s %s %s file %s\n", f[0], f[1], f[2], base);
 	} else {
-		g_string_append_printf(out, "%s %s %s %s %s %s\n", f[0], f[1], f[2], f[3], f[4], name);
+		g_string_append_printf(out, "%s %s %s %s %s %s\n", f[0], f[1], f[2], f[3], f[4],
+				       name);
 	}
 }
 
@@ -42,8 +44,19 @@ static void canonical_header(const char *line, GString *out)
  * helper pins a trace to.
  */
 static const char *const compared_fields[] = {
-	"Size:", "Rss:", "Pss:", "Pss_Dirty:", "Shared_Clean:", "Shared_Dirty:",
-	"Private_Clean:", "Private_Dirty:", "Anonymous:", "LazyFree:", "Locked:", "VmFlags:", NULL,
+	"Size:",
+	"Rss:",
+	"Pss:",
+	"Pss_Dirty:",
+	"Shared_Clean:",
+	"Shared_Dirty:",
+	"Private_Clean:",
+	"Private_Dirty:",
+	"Anonymous:",
+	"LazyFree:",
+	"Locked:",
+	"VmFlags:",
+	NULL,
 };
 
 char *smaps_canonical(const char *smaps)
@@ -58,7 +71,8 @@ char *smaps_canonical(const char *smaps)
 		}
 		for (int j = 0; compared_fields[j]; j++)
 			if (g_str_has_prefix(lines[i], compared_fields[j])) {
-				g_autofree char *v = g_strstrip(g_strdup(lines[i] + strlen(compared_fields[j])));
+				g_autofree char *v =
+					g_strstrip(g_strdup(lines[i] + strlen(compared_fields[j])));
 
 				g_string_append_printf(out, "  %s %s\n", compared_fields[j], v);
 			}
@@ -76,7 +90,6 @@ char *maps_canonical(const char *maps)
 			canonical_header(lines[i], out);
 	return g_string_free(out, FALSE);
 }
-
 
 char *procfs_first_difference(const char *what, const char *host, const char *model)
 {

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include <dupmm/mm.h>	/* the PM_* bits of a pagemap entry */
+#include <dupmm/mm.h> /* the PM_* bits of a pagemap entry */
 
 /*
  * Per VMA: range, perms, offset and name, then Size, Rss, Pss, Pss_Dirty,
@@ -39,7 +39,7 @@ static inline char pagemap_summary_char(uint64_t e)
 			return (e & PM_MMAP_EXCLUSIVE) ? 'F' : 'f';
 		return (e & PM_MMAP_EXCLUSIVE) ? 'x' : 'p';
 	}
-	if (e & PM_GUARD_REGION)	/* a guard marker is a swap entry too */
+	if (e & PM_GUARD_REGION) /* a guard marker is a swap entry too */
 		return 'g';
 	return (e & PM_SWAP) ? 's' : '.';
 }

@@ -21,8 +21,8 @@ static gboolean bad_arg(GError **error, const char *path, const struct strace_re
 }
 
 /* The log's argument for the row's i-th: by key when the row's is keyed, else by position. */
-static const struct strace_arg *find_arg(const struct strace_record *r, const struct sys_arg_desc *ad,
-					 unsigned int i)
+static const struct strace_arg *find_arg(const struct strace_record *r,
+					 const struct sys_arg_desc *ad, unsigned int i)
 {
 	if (r->args == NULL)
 		return NULL;
@@ -39,8 +39,8 @@ static const struct strace_arg *find_arg(const struct strace_record *r, const st
 }
 
 /* "{flags=CLONE_VM, exit_signal=SIGCHLD, ...}" into the layout's fields. */
-static gboolean parse_struct(const struct sys_struct_desc *layout, const char *text, uint64_t *fields,
-			     const char **bad)
+static gboolean parse_struct(const struct sys_struct_desc *layout, const char *text,
+			     uint64_t *fields, const char **bad)
 {
 	g_autofree char *body = NULL;
 	g_auto(GStrv) parts = NULL;
@@ -85,7 +85,7 @@ gboolean strace_call_args(const char *path, const struct strace_record *r, struc
 		const char *bad = NULL;
 
 		if (a == NULL)
-			continue;	/* left out by strace: 0 */
+			continue; /* left out by strace: 0 */
 		switch (ad->kind) {
 		case SA_STR:
 			if (a->is_string) {
@@ -93,25 +93,26 @@ gboolean strace_call_args(const char *path, const struct strace_record *r, struc
 				continue;
 			}
 			break;
-		case SA_PTR:	/* a buffer, argv, a status: the model does not follow it */
+		case SA_PTR: /* a buffer, argv, a status: the model does not follow it */
 			out->a[slot] = a->has_value ? a->value : 0;
 			continue;
 		case SA_STRUCT:
-			if (a->has_value) {	/* a pointer: the handler reads user memory */
+			if (a->has_value) { /* a pointer: the handler reads user memory */
 				out->a[slot] = a->value;
 				continue;
 			}
 			if (!parse_struct(ad->layout, a->text, out->obj, &bad))
-				return bad_arg(error, path, r, i, bad ? "unreadable field" : "unreadable struct",
+				return bad_arg(error, path, r, i,
+					       bad ? "unreadable field" : "unreadable struct",
 					       bad ? bad : a->text);
 			out->has_obj = TRUE;
 			continue;
-		default:
-			break;
+		default: break;
 		}
 		if (!a->has_value)
 			return bad_arg(error, path, r, i,
-				       g_ascii_isupper(a->text[0]) ? "unknown symbol" : "unreadable value",
+				       g_ascii_isupper(a->text[0]) ? "unknown symbol"
+								   : "unreadable value",
 				       a->text);
 		out->a[slot] = a->value;
 	}

@@ -85,32 +85,24 @@ static void format_value(const struct sys_arg_desc *ad, uint64_t v, GString *out
 			append_hex(out, v);
 		break;
 	case SA_OFF:
-	case SA_BYTE:
-		append_hex(out, v);
-		break;
-	case SA_MODE:
-		g_string_append_printf(out, "%#" PRIo64, v);
-		break;
+	case SA_BYTE: append_hex(out, v); break;
+	case SA_MODE: g_string_append_printf(out, "%#" PRIo64, v); break;
 	case SA_FLAGS:
-	case SA_ENUM:
-		sym_format(ad->set, v, out);
-		break;
+	case SA_ENUM: sym_format(ad->set, v, out); break;
 	case SA_FD:
-		if (ad->set) {	/* a dirfd: AT_FDCWD by name */
+		if (ad->set) { /* a dirfd: AT_FDCWD by name */
 			sym_format(ad->set, v, out);
 			break;
 		}
 		/* fallthrough */
 	case SA_INT:
-	case SA_PID:
-		append_dec(out, (int64_t)v);
-		break;
-	default:
-		append_udec(out, v);
+	case SA_PID: append_dec(out, (int64_t)v); break;
+	default: append_udec(out, v);
 	}
 }
 
-static void format_struct(const struct sys_struct_desc *layout, const uint64_t *fields, GString *out)
+static void format_struct(const struct sys_struct_desc *layout, const uint64_t *fields,
+			  GString *out)
 {
 	g_string_append_c(out, '{');
 	for (unsigned int f = 0; f < SYS_STRUCT_FIELDS && layout->fields[f].name; f++) {
@@ -144,7 +136,8 @@ void strace_format_call(const struct syscall_desc *d, const struct sys_args *a, 
 		const struct sys_arg_desc *ad = &d->args[i];
 		unsigned int slot = syscall_arg_slot(d, i);
 
-		if ((ad->flags & SAF_OPTIONAL) && (ad->keyed ? a->a[slot] == 0 : rest_left_out(d, a, i)))
+		if ((ad->flags & SAF_OPTIONAL) &&
+		    (ad->keyed ? a->a[slot] == 0 : rest_left_out(d, a, i)))
 			continue;
 		if (!first)
 			g_string_append(out, ", ");
@@ -163,13 +156,14 @@ void strace_format_call(const struct syscall_desc *d, const struct sys_args *a, 
 	g_string_append_c(out, ')');
 }
 
-void strace_format_result(const struct syscall_desc *d, bool result_unknown, int64_t result, int err,
-			  GString *out)
+void strace_format_result(const struct syscall_desc *d, bool result_unknown, int64_t result,
+			  int err, GString *out)
 {
 	if (result_unknown)
 		g_string_append(out, " = ?");
 	else if (err)
-		g_string_append_printf(out, " = -1 %s (%s)", strace_errno_name(err), g_strerror(err));
+		g_string_append_printf(out, " = -1 %s (%s)", strace_errno_name(err),
+				       g_strerror(err));
 	else if (d && (d->flags & SCF_RET_BYTE))
 		g_string_append_printf(out, " = 0x%02" PRIx64, (uint64_t)result);
 	else if (d && (d->flags & SCF_RET_ADDR) && result != 0) {

@@ -15,16 +15,42 @@ static const struct {
 	const char *name;
 	int err;
 } errnos[] = {
-	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH }, { "EINTR", EINTR },
-	{ "EIO", EIO }, { "ENXIO", ENXIO }, { "E2BIG", E2BIG }, { "ENOEXEC", ENOEXEC },
-	{ "EBADF", EBADF }, { "ECHILD", ECHILD }, { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM },
-	{ "EACCES", EACCES }, { "EFAULT", EFAULT }, { "EBUSY", EBUSY }, { "EEXIST", EEXIST },
-	{ "ENODEV", ENODEV }, { "ENOTDIR", ENOTDIR }, { "EISDIR", EISDIR }, { "EINVAL", EINVAL },
-	{ "ENFILE", ENFILE }, { "EMFILE", EMFILE }, { "ETXTBSY", ETXTBSY }, { "EFBIG", EFBIG },
-	{ "ENOSPC", ENOSPC }, { "ESPIPE", ESPIPE }, { "EROFS", EROFS }, { "EPIPE", EPIPE },
-	{ "ERANGE", ERANGE }, { "ENAMETOOLONG", ENAMETOOLONG }, { "ENOSYS", ENOSYS },
-	{ "EOVERFLOW", EOVERFLOW }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ENOTSUP", ENOTSUP },
-	{ "ETIMEDOUT", ETIMEDOUT }, { "EHWPOISON", EHWPOISON },
+	{ "EPERM", EPERM },
+	{ "ENOENT", ENOENT },
+	{ "ESRCH", ESRCH },
+	{ "EINTR", EINTR },
+	{ "EIO", EIO },
+	{ "ENXIO", ENXIO },
+	{ "E2BIG", E2BIG },
+	{ "ENOEXEC", ENOEXEC },
+	{ "EBADF", EBADF },
+	{ "ECHILD", ECHILD },
+	{ "EAGAIN", EAGAIN },
+	{ "ENOMEM", ENOMEM },
+	{ "EACCES", EACCES },
+	{ "EFAULT", EFAULT },
+	{ "EBUSY", EBUSY },
+	{ "EEXIST", EEXIST },
+	{ "ENODEV", ENODEV },
+	{ "ENOTDIR", ENOTDIR },
+	{ "EISDIR", EISDIR },
+	{ "EINVAL", EINVAL },
+	{ "ENFILE", ENFILE },
+	{ "EMFILE", EMFILE },
+	{ "ETXTBSY", ETXTBSY },
+	{ "EFBIG", EFBIG },
+	{ "ENOSPC", ENOSPC },
+	{ "ESPIPE", ESPIPE },
+	{ "EROFS", EROFS },
+	{ "EPIPE", EPIPE },
+	{ "ERANGE", ERANGE },
+	{ "ENAMETOOLONG", ENAMETOOLONG },
+	{ "ENOSYS", ENOSYS },
+	{ "EOVERFLOW", EOVERFLOW },
+	{ "EOPNOTSUPP", EOPNOTSUPP },
+	{ "ENOTSUP", ENOTSUP },
+	{ "ETIMEDOUT", ETIMEDOUT },
+	{ "EHWPOISON", EHWPOISON },
 };
 
 int strace_errno_from_name(const char *name)
@@ -161,7 +187,7 @@ static const char *parse_string(const char *p, GString *out)
 	if (*p != '"')
 		return NULL;
 	p++;
-	if (p[0] == '.' && p[1] == '.' && p[2] == '.')	/* truncated by -s */
+	if (p[0] == '.' && p[1] == '.' && p[2] == '.') /* truncated by -s */
 		p += 3;
 	return p;
 }
@@ -186,7 +212,8 @@ bool strace_parse_value(const char *s, uint64_t *v)
 		tok[e - p] = '\0';
 		if (g_ascii_isdigit(tok[0]) || tok[0] == '-') {
 			errno = 0;
-			x = tok[0] == '-' ? (uint64_t)strtoll(tok, &end, 0) : strtoull(tok, &end, 0);
+			x = tok[0] == '-' ? (uint64_t)strtoll(tok, &end, 0)
+					  : strtoull(tok, &end, 0);
 			if (errno || *end)
 				return false;
 		} else if (!sym_lookup(tok, &x)) {
@@ -242,7 +269,7 @@ static const char *parse_args(const char *p, GPtrArray *args)
 					a->key = g_strndup(raw, (gsize)(eq - raw));
 					memmove(raw, eq + 1, strlen(eq + 1) + 1);
 				}
-				a->text = raw;	/* owned by the arg */
+				a->text = raw; /* owned by the arg */
 				if (text[0] == '"') {
 					g_autoptr(GString) s = g_string_new(NULL);
 
@@ -275,7 +302,7 @@ static bool parse_result(struct line_ctx *c, const char *p, struct strace_record
 	}
 	errno = 0;
 	r->result = (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) ? (int64_t)strtoull(p, &end, 16)
-								    : strtoll(p, &end, 10);
+								  : strtoll(p, &end, 10);
 	if (errno || end == p)
 		return fail(c, "unreadable result", p);
 	p = skip_ws(end);
@@ -315,7 +342,7 @@ static int parse_line(struct line_ctx *c, const char *text, struct strace_record
 
 	if (*p == '\0' || *p == '#')
 		return LINE_SKIP;
-	if (g_str_has_prefix(p, "[pid")) {	/* strace -f without -o */
+	if (g_str_has_prefix(p, "[pid")) { /* strace -f without -o */
 		p = skip_ws(p + 4);
 		r->pid = (int)strtol(p, (char **)&q, 10);
 		if (q == p || *q != ']')
@@ -407,14 +434,14 @@ static bool is_clone_family(const char *name)
 
 /* A pending <unfinished ...> call of one pid. */
 struct pending {
-	struct strace_record *rec;	/* owned by the log if of the clone family */
-	char *head;			/* argument text before <unfinished ...> */
+	struct strace_record *rec; /* owned by the log if of the clone family */
+	char *head;		   /* argument text before <unfinished ...> */
 };
 
 /* The parse of one log: records so far, and the calls still unfinished. */
 struct parse_state {
 	struct strace_log *log;
-	GHashTable *pending;	/* pid -> struct pending * */
+	GHashTable *pending; /* pid -> struct pending * */
 };
 
 static bool finish_resumed(struct line_ctx *c, struct pending *pend, const char *tail,
@@ -448,11 +475,11 @@ static bool add_unfinished(struct parse_state *st, struct line_ctx *c, struct st
 	p = g_new0(struct pending, 1);
 	p->rec = r;
 	p->head = tail;
-	if (is_clone_family(r->name)) {	/* its flags are needed before it resumes */
+	if (is_clone_family(r->name)) { /* its flags are needed before it resumes */
 		g_autofree char *h = g_strconcat(tail, ")", NULL);
 
 		r->args = g_ptr_array_new_with_free_func(arg_free);
-		r->result_unknown = true;	/* until resumed */
+		r->result_unknown = true; /* until resumed */
 		parse_args(h, r->args);
 		g_ptr_array_add(st->log->records, r);
 	}

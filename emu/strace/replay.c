@@ -21,12 +21,13 @@ struct replay {
 	const struct strace_log *log;
 	const struct replay_options *opts;
 	struct replay_result *res;
-	GHashTable *skipped_names;	/* name -> count */
-	long last_ret;			/* the model's result of the last record */
-	struct sys_args args;		/* the last call's arguments */
-	unsigned int reached;		/* simplifications reached by this record (1 << enum mm_simplification) */
-	unsigned int warned;		/* those already warned about */
-	GByteArray *read;		/* a mem_read's bytes, up to its fault */
+	GHashTable *skipped_names; /* name -> count */
+	long last_ret;		   /* the model's result of the last record */
+	struct sys_args args;	   /* the last call's arguments */
+	unsigned int
+		reached; /* simplifications reached by this record (1 << enum mm_simplification) */
+	unsigned int warned; /* those already warned about */
+	GByteArray *read;    /* a mem_read's bytes, up to its fault */
 };
 
 static void snapshot_free(gpointer p)
@@ -47,7 +48,8 @@ static char *pagemap_summary(struct mm_struct *mm)
 	GString *out = g_string_new(NULL);
 
 	for (struct vm_area_struct *vma = vma_first(mm); vma; vma = vma_next(mm, vma)) {
-		g_string_append_printf(out, "%08" PRIx64 "-%08" PRIx64 " ", vma->vm_start, vma->vm_end);
+		g_string_append_printf(out, "%08" PRIx64 "-%08" PRIx64 " ", vma->vm_start,
+				       vma->vm_end);
 		for (uint64_t a = vma->vm_start; a < vma->vm_end; a += PAGE_SIZE) {
 			uint64_t e;
 
@@ -101,7 +103,8 @@ static void diverge(struct replay *rp, const struct strace_record *r, const char
 	if (!rp->opts->quiet)
 		fprintf(f, "%s:%d: pid %d: %s\n", rp->log->path, r->line, r->pid, msg);
 	if (rp->res->first_divergence == NULL)
-		rp->res->first_divergence = g_strdup_printf("line %d: pid %d: %s", r->line, r->pid, msg);
+		rp->res->first_divergence =
+			g_strdup_printf("line %d: pid %d: %s", r->line, r->pid, msg);
 	rp->res->divergences++;
 }
 
@@ -129,8 +132,10 @@ static void warn_reached(struct replay *rp, const struct strace_record *r)
 			continue;
 		rp->res->warnings++;
 		if (!rp->opts->quiet)
-			fprintf(f, "%s:%d: pid %d: warning: the model simplifies here (%s, docs/divergences.md): %s\n",
-				rp->log->path, r->line, r->pid, mm_simplification_id((enum mm_simplification)s),
+			fprintf(f,
+				"%s:%d: pid %d: warning: the model simplifies here (%s, docs/divergences.md): %s\n",
+				rp->log->path, r->line, r->pid,
+				mm_simplification_id((enum mm_simplification)s),
 				mm_simplification_text((enum mm_simplification)s));
 	}
 }
@@ -200,7 +205,8 @@ static void replay_mem_write(struct replay *rp, struct task *t, const struct str
 	if (r->result_unknown)
 		return;
 	if (ret == 0 && r->err)
-		diverge(rp, r, "mem_write(%#" PRIx64 "): the log says it faults, the model writes", addr);
+		diverge(rp, r, "mem_write(%#" PRIx64 "): the log says it faults, the model writes",
+			addr);
 	else if (ret && !r->err)
 		diverge(rp, r, "mem_write(%#" PRIx64 "): the model faults at %#" PRIx64 " with %s",
 			addr, fi.addr, signal_desc(&fi));
@@ -217,9 +223,10 @@ static void replay_mem_read(struct replay *rp, struct task *t, const struct stra
 
 	if (r->args->len != 2 ||
 	    (!r->err && !r->result_unknown && (r->result < 0 || r->result > 0xff))) {
-		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
-			    "%s:%d: mem_read takes (ADDR, LEN) and returns a byte 0xHH or -1 EFAULT",
-			    rp->log->path, r->line);
+		g_set_error(
+			error, DUPMM_ERROR, DUPMM_ERROR_PARSE,
+			"%s:%d: mem_read takes (ADDR, LEN) and returns a byte 0xHH or -1 EFAULT",
+			rp->log->path, r->line);
 		return;
 	}
 	g_byte_array_set_size(rp->read, 0);
@@ -232,20 +239,25 @@ static void replay_mem_read(struct replay *rp, struct task *t, const struct stra
 			if (fi.addr > addr + off && fi.addr - (addr + off) < n)
 				g_byte_array_append(rp->read, buf, (guint)(fi.addr - (addr + off)));
 			if (!r->err && !r->result_unknown)
-				diverge(rp, r, "mem_read(%#" PRIx64 "): the model faults at %#" PRIx64 " with %s",
+				diverge(rp, r,
+					"mem_read(%#" PRIx64 "): the model faults at %#" PRIx64
+					" with %s",
 					addr, fi.addr, signal_desc(&fi));
 			return;
 		}
 		g_byte_array_append(rp->read, buf, (guint)n);
 		for (size_t i = 0; i < n && !r->err && !r->result_unknown && !mismatch; i++)
 			if (buf[i] != (uint8_t)r->result) {
-				diverge(rp, r, "mem_read(%#" PRIx64 "): byte at %#" PRIx64 " reads %#x, the log says %#x",
+				diverge(rp, r,
+					"mem_read(%#" PRIx64 "): byte at %#" PRIx64
+					" reads %#x, the log says %#x",
 					addr, addr + off + i, buf[i], (unsigned)r->result);
-				mismatch = true;	/* read on: on_step wants every byte */
+				mismatch = true; /* read on: on_step wants every byte */
 			}
 	}
 	if (r->err && !mismatch)
-		diverge(rp, r, "mem_read(%#" PRIx64 "): the log says it faults, the model reads", addr);
+		diverge(rp, r, "mem_read(%#" PRIx64 "): the log says it faults, the model reads",
+			addr);
 }
 
 static struct task *task_of(struct replay *rp, const struct strace_record *r, GError **error)
@@ -255,8 +267,8 @@ static struct task *task_of(struct replay *rp, const struct strace_record *r, GE
 	if (t == NULL && g_hash_table_size(rp->k->tasks) == 0) {
 		t = kernel_spawn(rp->k, r->pid ? r->pid : 1);
 		if (t == NULL)
-			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_HOST, "%s:%d: out of simulated memory",
-				    rp->log->path, r->line);
+			g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_HOST,
+				    "%s:%d: out of simulated memory", rp->log->path, r->line);
 		return t;
 	}
 	if (t == NULL)
@@ -283,7 +295,7 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 	long ret;
 
 	if (d->nr == NR_brk && t->mm->start_brk == 0 && !r->result_unknown && r->result > 0)
-		mm_set_brk(t->mm, (uint64_t)r->result);	/* where exec put the heap */
+		mm_set_brk(t->mm, (uint64_t)r->result); /* where exec put the heap */
 	if (d->flags & SCF_CLONE)
 		args->child_pid = (!r->err && r->result > 0) ? (int)r->result : 0;
 	rp->res->calls++;
@@ -292,7 +304,8 @@ static void replay_call(struct replay *rp, struct task *t, const struct strace_r
 	if (rp->opts->on_call)
 		rp->opts->on_call(r, ret, rp->opts->on_call_arg);
 	if (placed && ret == -EEXIST)
-		diverge(rp, r, "mmap: the log placed it at %#" PRIx64 ", which is not free in the model",
+		diverge(rp, r,
+			"mmap: the log placed it at %#" PRIx64 ", which is not free in the model",
 			(uint64_t)r->result);
 	else if (d->nr == NR_wait4 && ret == -EAGAIN)
 		diverge(rp, r, "wait4: no child has exited yet in the model: it would block");
@@ -313,9 +326,12 @@ static void run_checks(struct replay *rp, const struct strace_record *r)
 /* The on_step hook: what the model just did, for a driver's own checks. */
 static void run_step_hook(struct replay *rp, const struct strace_record *r)
 {
-	struct replay_step st = { .r = r, .ret = rp->last_ret, .k = rp->k,
+	struct replay_step st = { .r = r,
+				  .ret = rp->last_ret,
+				  .k = rp->k,
 				  .args = r->kind == REC_CALL ? &rp->args : NULL,
-				  .read = rp->read->data, .read_len = rp->read->len };
+				  .read = rp->read->data,
+				  .read_len = rp->read->len };
 	g_autofree char *msg = rp->opts->on_step(&st, rp->opts->on_step_arg);
 
 	if (msg)
@@ -349,7 +365,8 @@ static bool replay_record(struct replay *rp, const struct strace_record *r, GErr
 		return true;
 	}
 	if (t->vfork_waiting)
-		diverge(rp, r, "%s: the process runs while its vfork child still holds the mm", r->name);
+		diverge(rp, r, "%s: the process runs while its vfork child still holds the mm",
+			r->name);
 	if (!strace_call_args(rp->log->path, r, &rp->args, error))
 		return false;
 	if (syscall_id(r->desc) == SC_mem_write) {
@@ -389,13 +406,14 @@ static bool write_snapshots(struct replay *rp, GError **error)
 		if (rp->opts->print_smaps)
 			fprintf(out, "# pid %d smaps\n%s", pid, s->smaps);
 		if (rp->opts->proc_out) {
-			const char *const names[] = { "maps", "smaps", "smaps_rollup", "status", "pagemap" };
+			const char *const names[] = { "maps", "smaps", "smaps_rollup", "status",
+						      "pagemap" };
 			const char *const texts[] = { s->maps, s->smaps, s->smaps_rollup, s->status,
 						      s->pagemap };
 
 			for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-				g_autofree char *path = g_strdup_printf("%s/%d.%s", rp->opts->proc_out,
-									pid, names[i]);
+				g_autofree char *path = g_strdup_printf(
+					"%s/%d.%s", rp->opts->proc_out, pid, names[i]);
 
 				if (!g_file_set_contents(path, texts[i], -1, error))
 					return false;
@@ -473,7 +491,8 @@ char *replay_compare_with_host(const struct replay_result *res, const char *dir,
 		const char *const kinds[] = { "maps", "smaps", "pagemap" };
 
 		if (s == NULL)
-			return g_strdup_printf("pid %d: the host has it, the replay has no such process", pid);
+			return g_strdup_printf(
+				"pid %d: the host has it, the replay has no such process", pid);
 		for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
 			const char *model = i == 0 ? s->maps : i == 1 ? s->smaps : s->pagemap;
 			char *diff = compare_file(dir, pid, kinds[i], model);
@@ -498,7 +517,8 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 	memset(res, 0, sizeof(*res));
 	res->snapshots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, snapshot_free);
 	if (opts->proc_out && g_mkdir_with_parents(opts->proc_out, 0755) < 0) {
-		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", opts->proc_out, g_strerror(errno));
+		g_set_error(error, DUPMM_ERROR, DUPMM_ERROR_IO, "%s: %s", opts->proc_out,
+			    g_strerror(errno));
 		return FALSE;
 	}
 	dir = opts->cwd ? g_strdup(opts->cwd) : g_path_get_dirname(log->path);
@@ -542,7 +562,8 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 		GHashTableIter it;
 		gpointer k, v;
 
-		fprintf(f, "%s: skipped %u calls that dupmm does not model:", log->path, res->skipped);
+		fprintf(f, "%s: skipped %u calls that dupmm does not model:", log->path,
+			res->skipped);
 		g_hash_table_iter_init(&it, rp.skipped_names);
 		while (g_hash_table_iter_next(&it, &k, &v))
 			fprintf(f, " %s(%u)", (char *)k, GPOINTER_TO_UINT(v));
@@ -554,15 +575,16 @@ gboolean replay_log(const struct strace_log *log, const struct replay_options *o
 	return ok;
 }
 
-gboolean replay_file(const char *path, const struct replay_options *opts,
-		     struct replay_result *res, GError **error)
+gboolean replay_file(const char *path, const struct replay_options *opts, struct replay_result *res,
+		     GError **error)
 {
 	struct strace_log *log = strace_parse_file(path, error);
 	gboolean ok;
 
 	if (log == NULL) {
 		memset(res, 0, sizeof(*res));
-		res->snapshots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, snapshot_free);
+		res->snapshots =
+			g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, snapshot_free);
 		return FALSE;
 	}
 	ok = replay_log(log, opts, res, error);

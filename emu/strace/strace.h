@@ -17,37 +17,37 @@
 #include <dupmm/syscall.h>
 
 enum strace_kind {
-	REC_CALL,	/* name(args) = result */
-	REC_SIGNAL,	/* --- SIGSEGV {...} --- */
-	REC_EXITED,	/* +++ exited with N +++ */
-	REC_KILLED,	/* +++ killed by SIG +++ */
+	REC_CALL,   /* name(args) = result */
+	REC_SIGNAL, /* --- SIGSEGV {...} --- */
+	REC_EXITED, /* +++ exited with N +++ */
+	REC_KILLED, /* +++ killed by SIG +++ */
 };
 
 struct strace_arg {
-	char *key;		/* "flags" of "flags=...", or NULL */
-	char *text;		/* as written, "name=" prefix removed */
+	char *key;  /* "flags" of "flags=...", or NULL */
+	char *text; /* as written, "name=" prefix removed */
 	bool is_string;
-	char *str;		/* unescaped, when is_string */
+	char *str; /* unescaped, when is_string */
 	bool has_value;
-	uint64_t value;		/* numbers, NULL, flag expressions */
+	uint64_t value; /* numbers, NULL, flag expressions */
 };
 
 struct strace_record {
-	int line;		/* 1-based line of the call (or of its resumption) */
-	int pid;		/* 0 when the log has no PID column */
+	int line; /* 1-based line of the call (or of its resumption) */
+	int pid;  /* 0 when the log has no PID column */
 	enum strace_kind kind;
-	char *name;		/* the syscall, signal name */
-	const struct syscall_desc *desc;	/* a call's row in the syscall table, or NULL */
-	GPtrArray *args;	/* struct strace_arg * */
-	bool result_unknown;	/* "= ?" */
-	int64_t result;		/* the return value; -1 with err set on failure */
-	int err;		/* errno of "= -1 ENAME (...)", else 0 */
-	int code;		/* exit status, or signal number */
+	char *name;			 /* the syscall, signal name */
+	const struct syscall_desc *desc; /* a call's row in the syscall table, or NULL */
+	GPtrArray *args;		 /* struct strace_arg * */
+	bool result_unknown;		 /* "= ?" */
+	int64_t result;			 /* the return value; -1 with err set on failure */
+	int err;			 /* errno of "= -1 ENAME (...)", else 0 */
+	int code;			 /* exit status, or signal number */
 };
 
 struct strace_log {
 	char *path;
-	GPtrArray *records;	/* struct strace_record *, in execution order */
+	GPtrArray *records; /* struct strace_record *, in execution order */
 };
 
 /* strace_parse_file: the whole log, or NULL with "FILE:LINE: reason". */

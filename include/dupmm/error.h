@@ -11,9 +11,9 @@
 #define DUPMM_ERROR (dupmm_error_quark())
 GQuark dupmm_error_quark(void);
 enum dupmm_error_code {
-	DUPMM_ERROR_PARSE,	/* a line of the input is malformed */
-	DUPMM_ERROR_IO,		/* a file could not be read or written */
-	DUPMM_ERROR_HOST,	/* the host refused something the model needs */
+	DUPMM_ERROR_PARSE, /* a line of the input is malformed */
+	DUPMM_ERROR_IO,	   /* a file could not be read or written */
+	DUPMM_ERROR_HOST,  /* the host refused something the model needs */
 };
 
 #endif

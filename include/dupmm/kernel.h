@@ -14,7 +14,7 @@
 
 /* An open file table, shared by CLONE_FILES tasks. */
 struct files_struct {
-	GHashTable *fds;	/* int fd -> struct file * (NULL: a non-mappable file) */
+	GHashTable *fds; /* int fd -> struct file * (NULL: a non-mappable file) */
 	int refcount;
 };
 
@@ -26,8 +26,8 @@ struct task {
 	struct mm_struct *mm;
 	struct files_struct *files;
 	enum task_state state;
-	int exit_code;			/* as wait4 reports it */
-	struct task *vfork_parent;	/* suspended until we exit or exec */
+	int exit_code;		   /* as wait4 reports it */
+	struct task *vfork_parent; /* suspended until we exit or exec */
 	bool vfork_waiting;
 };
 
@@ -35,12 +35,12 @@ struct task {
 typedef void (*task_exit_fn)(struct task *t, void *arg);
 
 struct kernel {
-	GHashTable *tasks;		/* pid -> struct task * */
+	GHashTable *tasks; /* pid -> struct task * */
 	int last_pid;
-	char *cwd;			/* relative paths resolve here */
-	task_exit_fn on_exit;		/* called before a task's mm goes */
+	char *cwd;	      /* relative paths resolve here */
+	task_exit_fn on_exit; /* called before a task's mm goes */
 	void *on_exit_arg;
-	GError *host_error;		/* the first host-side failure, for the driver */
+	GError *host_error; /* the first host-side failure, for the driver */
 };
 
 struct kernel *kernel_new(const char *cwd);
@@ -53,8 +53,8 @@ struct task *kernel_find_task(struct kernel *k, int pid);
  * kernel_clone: the child of parent with the given clone flags, with pid
  * child_pid (0: allocate).  Returns the child or NULL with *err.
  */
-struct task *kernel_clone(struct kernel *k, struct task *parent, uint64_t flags,
-			  int child_pid, long *err);
+struct task *kernel_clone(struct kernel *k, struct task *parent, uint64_t flags, int child_pid,
+			  long *err);
 void kernel_exit(struct kernel *k, struct task *t, int code);
 
 /*

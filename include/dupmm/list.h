@@ -15,10 +15,12 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
-#define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD_INIT(name)     \
+	{                        \
+		&(name), &(name) \
+	}
 
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void INIT_LIST_HEAD(struct list_head *l)
 {
@@ -26,8 +28,7 @@ static inline void INIT_LIST_HEAD(struct list_head *l)
 	l->prev = l;
 }
 
-static inline void __list_add(struct list_head *n, struct list_head *prev,
-			      struct list_head *next)
+static inline void __list_add(struct list_head *n, struct list_head *prev, struct list_head *next)
 {
 	next->prev = n;
 	n->next = next;
@@ -55,10 +56,7 @@ static inline void list_del(struct list_head *e)
 	e->prev = e;
 }
 
-static inline bool list_empty(const struct list_head *head)
-{
-	return head->next == head;
-}
+static inline bool list_empty(const struct list_head *head) { return head->next == head; }
 
 static inline bool list_is_singular(const struct list_head *head)
 {
@@ -67,20 +65,17 @@ static inline bool list_is_singular(const struct list_head *head)
 
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 
-#define list_for_each_entry(pos, head, type, member)                   \
-	for (pos = list_entry((head)->next, type, member);             \
-	     &pos->member != (head);                                   \
+#define list_for_each_entry(pos, head, type, member)                               \
+	for (pos = list_entry((head)->next, type, member); &pos->member != (head); \
 	     pos = list_entry(pos->member.next, type, member))
 
-#define list_for_each_entry_reverse(pos, head, type, member)           \
-	for (pos = list_entry((head)->prev, type, member);             \
-	     &pos->member != (head);                                   \
+#define list_for_each_entry_reverse(pos, head, type, member)                       \
+	for (pos = list_entry((head)->prev, type, member); &pos->member != (head); \
 	     pos = list_entry(pos->member.prev, type, member))
 
-#define list_for_each_entry_safe(pos, n, head, type, member)           \
-	for (pos = list_entry((head)->next, type, member),             \
-	     n = list_entry(pos->member.next, type, member);           \
-	     &pos->member != (head);                                   \
-	     pos = n, n = list_entry(n->member.next, type, member))
+#define list_for_each_entry_safe(pos, n, head, type, member) \
+	for (pos = list_entry((head)->next, type, member),   \
+	    n = list_entry(pos->member.next, type, member);  \
+	     &pos->member != (head); pos = n, n = list_entry(n->member.next, type, member))
 
 #endif

@@ -17,7 +17,7 @@
 #include "pgtable.h"
 
 /* page_alloc.c: simulated RAM, one memfd with a direct map */
-#define DUPMM_DEFAULT_RAM	(4ULL << 30)
+#define DUPMM_DEFAULT_RAM (4ULL << 30)
 int phys_init(uint64_t ram_bytes);
 void phys_exit(void);
 struct page *pfn_to_page(uint64_t pfn);
@@ -25,8 +25,8 @@ uint64_t page_to_pfn(const struct page *page);
 void *page_address(const struct page *page);
 bool is_zero_pfn(uint64_t pfn);
 uint64_t phys_nr_frames(void);
-uint64_t phys_nr_used(void);	/* frames holding data or tables */
-int phys_memfd(void);		/* for a secondary MMU that maps frames */
+uint64_t phys_nr_used(void); /* frames holding data or tables */
+int phys_memfd(void);	     /* for a secondary MMU that maps frames */
 
 /* Test switches, never set outside the tests (page_alloc.c, failslab.c, memory.c) */
 /* page_alloc.c: the n-th frame allocation from now fails (0 = never). */
@@ -37,29 +37,28 @@ void mm_fail_slab_after(uint64_t n);
  * memory.c: a deliberate semantic bug, so that the fuzzer's test can show
  * it finds one.  Never set outside that test.
  */
-#define MM_BUG_FORK_NO_WRPROTECT	1u	/* fork leaves the parent's COW PTEs writable */
+#define MM_BUG_FORK_NO_WRPROTECT 1u /* fork leaves the parent's COW PTEs writable */
 extern unsigned int mm_planted_bug;
 
 /* fork.c: mm lifetime and fork (dup_mm; dup_mmap itself is mmap.c's) */
-struct mm_struct *mm_alloc(void);		/* NULL on ENOMEM */
+struct mm_struct *mm_alloc(void); /* NULL on ENOMEM */
 void mmget(struct mm_struct *mm);
 void mmput(struct mm_struct *mm);
 struct mm_struct *dup_mm(struct mm_struct *oldmm, int *err);
 void mm_set_mmap_base(struct mm_struct *mm, uint64_t mmap_base);
 
 /* util.c, mmap.c, mprotect.c, madvise.c, mlock.c, mremap.c, msync.c: the syscalls */
-long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr,
-		   uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff);
+long vm_mmap_pgoff(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len,
+		   uint64_t prot, uint64_t flags, uint64_t pgoff);
 long vm_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
-long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len,
-		      uint64_t prot, int pkey);
+long do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t prot, int pkey);
 long do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behavior);
 long do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags);
 long do_munlock(struct mm_struct *mm, uint64_t start, uint64_t len);
 long do_mlockall(struct mm_struct *mm, uint64_t flags);
 long do_munlockall(struct mm_struct *mm);
-long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len,
-	       uint64_t new_len, uint64_t flags, uint64_t new_addr);
+long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+	       uint64_t flags, uint64_t new_addr);
 long do_brk_syscall(struct mm_struct *mm, uint64_t brk);
 long do_msync(struct mm_struct *mm, uint64_t start, uint64_t len, uint64_t flags);
 /* exec: the brk area, placed after the image (randomisation off). */
@@ -75,18 +74,16 @@ struct vm_area_struct *vma_first(struct mm_struct *mm);
 enum fault_access { FAULT_READ = 1, FAULT_WRITE = 2, FAULT_EXEC = 4 };
 /* What a CPU access that could not complete would deliver. */
 struct mm_fault_info {
-	int signo;	/* SIGSEGV, SIGBUS, or SIGKILL when out of memory */
-	int code;	/* SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR (no meaning for SIGKILL) */
+	int signo; /* SIGSEGV, SIGBUS, or SIGKILL when out of memory */
+	int code;  /* SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR (no meaning for SIGKILL) */
 	uint64_t addr;
 };
 /* Resolve one access as the CPU would: 0, or -EFAULT with *fi set. */
-int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access,
-	     struct mm_fault_info *fi);
+int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access, struct mm_fault_info *fi);
 
 /* memory.c: user access, peeks */
 /* Read or write user memory as loads/stores: 0, or -EFAULT at fi->addr. */
-int mm_read(struct mm_struct *mm, uint64_t addr, void *buf, size_t len,
-	    struct mm_fault_info *fi);
+int mm_read(struct mm_struct *mm, uint64_t addr, void *buf, size_t len, struct mm_fault_info *fi);
 int mm_write(struct mm_struct *mm, uint64_t addr, const void *buf, size_t len,
 	     struct mm_fault_info *fi);
 int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len,
@@ -101,7 +98,7 @@ int mm_fill(struct mm_struct *mm, uint64_t addr, uint8_t byte, size_t len,
  */
 struct mm_peek_info {
 	struct vm_area_struct *vma;
-	uint64_t next_start;	/* unmapped: where the next VMA starts (UINT64_MAX: none) */
+	uint64_t next_start; /* unmapped: where the next VMA starts (UINT64_MAX: none) */
 	bool guard;
 	int read_fault;
 	const uint8_t *bytes;
@@ -118,12 +115,12 @@ pte_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr);
  * MADV_FREE left queued count as LazyFree only after that.
  */
 void lru_add_drain(void);
-unsigned int lru_lazyfree_pending(void);	/* pages MADV_FREE left queued */
+unsigned int lru_lazyfree_pending(void); /* pages MADV_FREE left queued */
 
 /* filemap.c (files are fs/'s in the kernel) */
-struct file *file_new(const struct address_space_operations *a_ops, void *host,
-		      const char *path, uint64_t size, uint32_t dev_major,
-		      uint32_t dev_minor, uint64_t ino, bool readable, bool writable);
+struct file *file_new(const struct address_space_operations *a_ops, void *host, const char *path,
+		      uint64_t size, uint32_t dev_major, uint32_t dev_minor, uint64_t ino,
+		      bool readable, bool writable);
 struct file *get_file(struct file *file);
 void fput(struct file *file);
 
@@ -138,13 +135,13 @@ void show_smaps_rollup(struct mm_struct *mm, GString *out);
 void show_status(struct mm_struct *mm, GString *out);
 /* pagemap entries for [start, start + n pages). */
 void pagemap_read(struct mm_struct *mm, uint64_t start, size_t n, uint64_t *out);
-#define PM_PRESENT		(1ULL << 63)
-#define PM_SWAP			(1ULL << 62)
-#define PM_FILE			(1ULL << 61)
-#define PM_GUARD_REGION		(1ULL << 58)	/* 6.14+ */
-#define PM_MMAP_EXCLUSIVE	(1ULL << 56)
-#define PM_SOFT_DIRTY		(1ULL << 55)
-#define PM_PFRAME_MASK		((1ULL << 55) - 1)
+#define PM_PRESENT	  (1ULL << 63)
+#define PM_SWAP		  (1ULL << 62)
+#define PM_FILE		  (1ULL << 61)
+#define PM_GUARD_REGION	  (1ULL << 58) /* 6.14+ */
+#define PM_MMAP_EXCLUSIVE (1ULL << 56)
+#define PM_SOFT_DIRTY	  (1ULL << 55)
+#define PM_PFRAME_MASK	  ((1ULL << 55) - 1)
 
 /* debug.c: CONFIG_DEBUG_VM.  true when sound; else the reasons in *why. */
 bool validate_mm(struct mm_struct *mm, GString *why);
@@ -167,13 +164,13 @@ extern unsigned long mm_warn_count;
  * simplification's entry in docs/divergences.md.
  */
 enum mm_simplification {
-	SIMPL_THP,		/* a fault a transparent huge page would serve */
-	SIMPL_FILE_FOLIO,	/* a write to a shared file page: the host dirties a large folio */
-	SIMPL_NO_SWAP,		/* reclaim of swap-backed memory: no swap */
-	SIMPL_MADV_REFUSED,	/* MADV_COLLAPSE, HWPOISON, SOFT_OFFLINE: EINVAL here */
-	SIMPL_HUGETLB,		/* MAP_HUGETLB: no huge pages reserved */
-	SIMPL_EXECVE,		/* execve: the new program's mappings are not made */
-	SIMPL_LRU_UNSETTLED,	/* a dump with MADV_FREE'd pages still queued (the replay's) */
+	SIMPL_THP,	     /* a fault a transparent huge page would serve */
+	SIMPL_FILE_FOLIO,    /* a write to a shared file page: the host dirties a large folio */
+	SIMPL_NO_SWAP,	     /* reclaim of swap-backed memory: no swap */
+	SIMPL_MADV_REFUSED,  /* MADV_COLLAPSE, HWPOISON, SOFT_OFFLINE: EINVAL here */
+	SIMPL_HUGETLB,	     /* MAP_HUGETLB: no huge pages reserved */
+	SIMPL_EXECVE,	     /* execve: the new program's mappings are not made */
+	SIMPL_LRU_UNSETTLED, /* a dump with MADV_FREE'd pages still queued (the replay's) */
 	NR_SIMPLIFICATIONS
 };
 typedef void (*mm_simplification_fn)(enum mm_simplification s, void *arg);
@@ -187,9 +184,9 @@ const char *mm_simplification_text(enum mm_simplification s);
 /* vmstat.c: events counted since phys_init, after include/linux/vm_event_item.h */
 enum vm_event_item {
 	PGFAULT,
-	PGREUSE,		/* do_wp_page reused the page */
-	COW_COPY,		/* do_wp_page / do_cow_fault copied */
-	ZERO_PAGE_MAP,		/* read fault mapped the zero page */
+	PGREUSE,       /* do_wp_page reused the page */
+	COW_COPY,      /* do_wp_page / do_cow_fault copied */
+	ZERO_PAGE_MAP, /* read fault mapped the zero page */
 	ANON_ALLOC,
 	FORK_VMA_COPIED,
 	FORK_VMA_WIPED,
@@ -198,9 +195,9 @@ enum vm_event_item {
 	VMA_SPLIT,
 	VMA_MERGE,
 	ANON_VMA_REUSED_AT_FORK,
-	UNEVICTABLE_PGCULLED,	/* a page went to the unevictable LRU (mm/mlock.c) */
-	UNEVICTABLE_PGMLOCKED,	/* PG_mlocked set */
-	UNEVICTABLE_PGMUNLOCKED,	/* PG_mlocked cleared by munlock */
+	UNEVICTABLE_PGCULLED,	 /* a page went to the unevictable LRU (mm/mlock.c) */
+	UNEVICTABLE_PGMLOCKED,	 /* PG_mlocked set */
+	UNEVICTABLE_PGMUNLOCKED, /* PG_mlocked cleared by munlock */
 	NR_VM_EVENTS
 };
 extern uint64_t vm_events[NR_VM_EVENTS];

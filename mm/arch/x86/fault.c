@@ -47,8 +47,7 @@ static bool pte_allows(pte_t pte, unsigned int access)
  * (pagefault_out_of_memory), which may kill another task, and retries the
  * fault; the model reports SIGKILL for the faulting task.
  */
-int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access,
-	     struct mm_fault_info *fi)
+int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access, struct mm_fault_info *fi)
 {
 	struct vm_area_struct *vma;
 	pte_t *ptep = pte_offset(mm, addr);
@@ -76,8 +75,9 @@ int mm_fault(struct mm_struct *mm, uint64_t addr, unsigned int access,
 			flags |= FAULT_FLAG_EXEC;
 		ret = handle_mm_fault(vma, addr & PAGE_MASK, flags);
 		if (ret) {
-			fi->signo = (ret & VM_FAULT_SIGBUS) ? SIGBUS :
-				    (ret & VM_FAULT_OOM) ? SIGKILL : SIGSEGV;
+			fi->signo = (ret & VM_FAULT_SIGBUS) ? SIGBUS
+				    : (ret & VM_FAULT_OOM)  ? SIGKILL
+							    : SIGSEGV;
 			fi->code = (ret & VM_FAULT_SIGBUS) ? BUS_ADRERR : SEGV_MAPERR;
 			return -EFAULT;
 		}
