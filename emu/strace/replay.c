@@ -24,10 +24,9 @@ struct replay {
 	GHashTable *skipped_names; /* name -> count */
 	long last_ret;		   /* the model's result of the last record */
 	struct sys_args args;	   /* the last call's arguments */
-	unsigned int
-		reached; /* simplifications reached by this record (1 << enum mm_simplification) */
-	unsigned int warned; /* those already warned about */
-	GByteArray *read;    /* a mem_read's bytes, up to its fault */
+	/* simplifications (1 << enum mm_simplification) this record reached, and those warned of */
+	unsigned int reached, warned;
+	GByteArray *read; /* a mem_read's bytes, up to its fault */
 };
 
 static void snapshot_free(gpointer p)
