@@ -16,54 +16,56 @@
 G_DEFINE_QUARK(dupmm-error-quark, dupmm_error)
 
 #define SYM(x) { #x, x##_ }
-#define SYMS(set, mask, ...)                                                   \
+/* A set of names; SYMS_WITH adds how its fields are named (struct sym_set). */
+#define SYMS_WITH(set, field, ...)                                             \
 	static const struct sym set##_syms[] = { __VA_ARGS__ };                \
-	static const struct sym_set set##_set = { #set, mask, set##_syms,      \
-						  G_N_ELEMENTS(set##_syms) }
+	static const struct sym_set set##_set = {                              \
+		.name = #set, field, .syms = set##_syms,                      \
+		.nsyms = G_N_ELEMENTS(set##_syms) }
+#define SYMS(set, ...) SYMS_WITH(set, .enum_mask = 0, __VA_ARGS__)
 
-SYMS(prot, 0, { "PROT_NONE", PROT_NONE_ }, SYM(PROT_READ), SYM(PROT_WRITE), SYM(PROT_EXEC),
+SYMS(prot, { "PROT_NONE", PROT_NONE_ }, SYM(PROT_READ), SYM(PROT_WRITE), SYM(PROT_EXEC),
      SYM(PROT_SEM), SYM(PROT_GROWSDOWN), SYM(PROT_GROWSUP));
 /* The type (MAP_TYPE) first, then the flags; MAP_ANON only for reading. */
-SYMS(map, MAP_TYPE_, SYM(MAP_SHARED), SYM(MAP_PRIVATE), SYM(MAP_SHARED_VALIDATE),
-     SYM(MAP_DROPPABLE), SYM(MAP_FIXED), SYM(MAP_ANONYMOUS), SYM(MAP_32BIT),
-     SYM(MAP_GROWSDOWN), SYM(MAP_DENYWRITE), SYM(MAP_EXECUTABLE), SYM(MAP_LOCKED),
-     SYM(MAP_NORESERVE), SYM(MAP_POPULATE), SYM(MAP_NONBLOCK), SYM(MAP_STACK), SYM(MAP_HUGETLB),
-     SYM(MAP_SYNC), SYM(MAP_FIXED_NOREPLACE), SYM(MAP_UNINITIALIZED),
-     { "MAP_ANON", MAP_ANONYMOUS_ });
-SYMS(madv, 0, SYM(MADV_NORMAL), SYM(MADV_RANDOM), SYM(MADV_SEQUENTIAL), SYM(MADV_WILLNEED),
+SYMS_WITH(map, .enum_mask = MAP_TYPE_, SYM(MAP_SHARED), SYM(MAP_PRIVATE), SYM(MAP_SHARED_VALIDATE),
+     SYM(MAP_DROPPABLE), SYM(MAP_FIXED), SYM(MAP_ANONYMOUS), SYM(MAP_32BIT), SYM(MAP_GROWSDOWN),
+     SYM(MAP_DENYWRITE), SYM(MAP_EXECUTABLE), SYM(MAP_LOCKED), SYM(MAP_NORESERVE),
+     SYM(MAP_POPULATE), SYM(MAP_NONBLOCK), SYM(MAP_STACK), SYM(MAP_HUGETLB), SYM(MAP_SYNC),
+     SYM(MAP_FIXED_NOREPLACE), SYM(MAP_UNINITIALIZED), { "MAP_ANON", MAP_ANONYMOUS_ });
+SYMS(madv, SYM(MADV_NORMAL), SYM(MADV_RANDOM), SYM(MADV_SEQUENTIAL), SYM(MADV_WILLNEED),
      SYM(MADV_DONTNEED), SYM(MADV_FREE), SYM(MADV_REMOVE), SYM(MADV_DONTFORK), SYM(MADV_DOFORK),
      SYM(MADV_MERGEABLE), SYM(MADV_UNMERGEABLE), SYM(MADV_HUGEPAGE), SYM(MADV_NOHUGEPAGE),
      SYM(MADV_DONTDUMP), SYM(MADV_DODUMP), SYM(MADV_WIPEONFORK), SYM(MADV_KEEPONFORK),
      SYM(MADV_COLD), SYM(MADV_PAGEOUT), SYM(MADV_POPULATE_READ), SYM(MADV_POPULATE_WRITE),
      SYM(MADV_DONTNEED_LOCKED), SYM(MADV_COLLAPSE), SYM(MADV_HWPOISON), SYM(MADV_SOFT_OFFLINE),
      SYM(MADV_GUARD_INSTALL), SYM(MADV_GUARD_REMOVE));
-SYMS(mremap, 0, SYM(MREMAP_MAYMOVE), SYM(MREMAP_FIXED), SYM(MREMAP_DONTUNMAP));
-SYMS(msync, 0, SYM(MS_ASYNC), SYM(MS_INVALIDATE), SYM(MS_SYNC));
-SYMS(mlock2, 0, SYM(MLOCK_ONFAULT));
-SYMS(mcl, 0, SYM(MCL_CURRENT), SYM(MCL_FUTURE), SYM(MCL_ONFAULT));
+SYMS(mremap, SYM(MREMAP_MAYMOVE), SYM(MREMAP_FIXED), SYM(MREMAP_DONTUNMAP));
+SYMS(msync, SYM(MS_ASYNC), SYM(MS_INVALIDATE), SYM(MS_SYNC));
+SYMS(mlock2, SYM(MLOCK_ONFAULT));
+SYMS(mcl, SYM(MCL_CURRENT), SYM(MCL_FUTURE), SYM(MCL_ONFAULT));
 /* The access mode (O_ACCMODE) first; O_SYNC and O_TMPFILE before the bits they include. */
-SYMS(open, O_ACCMODE_, SYM(O_RDONLY), SYM(O_WRONLY), SYM(O_RDWR), SYM(O_CREAT), SYM(O_EXCL),
-     SYM(O_NOCTTY), SYM(O_TRUNC), SYM(O_APPEND), SYM(O_NONBLOCK), SYM(O_SYNC), SYM(O_DSYNC),
-     SYM(O_DIRECT), SYM(O_LARGEFILE), SYM(O_TMPFILE), SYM(O_DIRECTORY), SYM(O_NOFOLLOW),
-     SYM(O_NOATIME), SYM(O_CLOEXEC), SYM(O_PATH));
-SYMS(at, 0, { "AT_FDCWD", (uint64_t)(int64_t)AT_FDCWD_ });
-SYMS(wait, 0, SYM(WNOHANG), SYM(WUNTRACED), SYM(WCONTINUED), SYM(__WNOTHREAD), SYM(__WALL),
+SYMS_WITH(open, .enum_mask = O_ACCMODE_, SYM(O_RDONLY), SYM(O_WRONLY), SYM(O_RDWR), SYM(O_CREAT),
+     SYM(O_EXCL), SYM(O_NOCTTY), SYM(O_TRUNC), SYM(O_APPEND), SYM(O_NONBLOCK), SYM(O_SYNC),
+     SYM(O_DSYNC), SYM(O_DIRECT), SYM(O_LARGEFILE), SYM(O_TMPFILE), SYM(O_DIRECTORY),
+     SYM(O_NOFOLLOW), SYM(O_NOATIME), SYM(O_CLOEXEC), SYM(O_PATH));
+SYMS(at, { "AT_FDCWD", (uint64_t)(int64_t)AT_FDCWD_ });
+SYMS(wait, SYM(WNOHANG), SYM(WUNTRACED), SYM(WCONTINUED), SYM(__WNOTHREAD), SYM(__WALL),
      SYM(__WCLONE));
 
 #define SIG(x) { #x, x }
-SYMS(signal, 0, SIG(SIGHUP), SIG(SIGINT), SIG(SIGQUIT), SIG(SIGILL), SIG(SIGTRAP), SIG(SIGABRT),
+SYMS(signal, SIG(SIGHUP), SIG(SIGINT), SIG(SIGQUIT), SIG(SIGILL), SIG(SIGTRAP), SIG(SIGABRT),
      SIG(SIGBUS), SIG(SIGFPE), SIG(SIGKILL), SIG(SIGUSR1), SIG(SIGSEGV), SIG(SIGUSR2),
      SIG(SIGPIPE), SIG(SIGALRM), SIG(SIGTERM), SIG(SIGSTKFLT), SIG(SIGCHLD), SIG(SIGCONT),
      SIG(SIGSTOP), SIG(SIGTSTP), SIG(SIGTTIN), SIG(SIGTTOU), SIG(SIGURG), SIG(SIGXCPU),
      SIG(SIGXFSZ), SIG(SIGVTALRM), SIG(SIGPROF), SIG(SIGWINCH), SIG(SIGIO), SIG(SIGPWR),
      SIG(SIGSYS));
 /* clone's flags: strace prints the exit signal (CSIGNAL) last, by its name. */
-SYMS(clone, 0, SYM(CLONE_VM), SYM(CLONE_FS), SYM(CLONE_FILES), SYM(CLONE_SIGHAND),
-     SYM(CLONE_PIDFD), SYM(CLONE_PTRACE), SYM(CLONE_VFORK), SYM(CLONE_PARENT), SYM(CLONE_THREAD),
-     SYM(CLONE_NEWNS), SYM(CLONE_SYSVSEM), SYM(CLONE_SETTLS), SYM(CLONE_PARENT_SETTID),
-     SYM(CLONE_CHILD_CLEARTID), SYM(CLONE_DETACHED), SYM(CLONE_UNTRACED), SYM(CLONE_CHILD_SETTID),
-     SYM(CLONE_NEWCGROUP), SYM(CLONE_NEWUTS), SYM(CLONE_NEWIPC), SYM(CLONE_NEWUSER),
-     SYM(CLONE_NEWPID), SYM(CLONE_NEWNET), SYM(CLONE_IO));
+SYMS_WITH(clone, .signal_mask = CSIGNAL_, SYM(CLONE_VM), SYM(CLONE_FS), SYM(CLONE_FILES),
+     SYM(CLONE_SIGHAND), SYM(CLONE_PIDFD), SYM(CLONE_PTRACE), SYM(CLONE_VFORK), SYM(CLONE_PARENT),
+     SYM(CLONE_THREAD), SYM(CLONE_NEWNS), SYM(CLONE_SYSVSEM), SYM(CLONE_SETTLS),
+     SYM(CLONE_PARENT_SETTID), SYM(CLONE_CHILD_CLEARTID), SYM(CLONE_DETACHED), SYM(CLONE_UNTRACED),
+     SYM(CLONE_CHILD_SETTID), SYM(CLONE_NEWCGROUP), SYM(CLONE_NEWUTS), SYM(CLONE_NEWIPC),
+     SYM(CLONE_NEWUSER), SYM(CLONE_NEWPID), SYM(CLONE_NEWNET), SYM(CLONE_IO));
 
 /* The sets every name is looked up in, for reading a log. */
 static const struct sym_set *const all_sets[] = {
@@ -196,26 +198,35 @@ bool sym_lookup(const char *name, uint64_t *value)
 	return true;
 }
 
+/* The name of value in set, or NULL. */
+static const char *sym_name(const struct sym_set *set, uint64_t value)
+{
+	for (unsigned int i = 0; i < set->nsyms; i++)
+		if (set->syms[i].value == value)
+			return set->syms[i].name;
+	return NULL;
+}
+
+void sym_format_enum(const struct sym_set *set, uint64_t value, GString *out)
+{
+	const char *name = sym_name(set, value);
+
+	if (name)
+		g_string_append(out, name);
+	else /* as strace prints MADV 999 */
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, (int64_t)value);
+}
+
 /*
- * sym_format: value as strace prints it: the enumerated field's name, then
- * each flag's, then what is left in hex; a value no name covers in decimal
- * for an enumeration (as strace prints MADV 999).  The clone set names its
- * exit signal last.
+ * sym_format: flags as strace prints them: the enumerated field's name, then
+ * each flag's, then the signal's, then what is left in hex.
  */
 void sym_format(const struct sym_set *set, uint64_t value, GString *out)
 {
 	gsize start = out->len;
 	uint64_t left = value;
+	const char *sig;
 
-	if (set == &signal_set || set == &madv_set || set == &at_set) {
-		for (unsigned int i = 0; i < set->nsyms; i++)
-			if (set->syms[i].value == value) {
-				g_string_append(out, set->syms[i].name);
-				return;
-			}
-		g_string_append_printf(out, "%" G_GINT64_FORMAT, (int64_t)value);
-		return;
-	}
 	if (set->enum_mask) {
 		for (unsigned int i = 0; i < set->nsyms; i++)
 			if ((set->syms[i].value & ~set->enum_mask) == 0 &&
@@ -235,15 +246,12 @@ void sym_format(const struct sym_set *set, uint64_t value, GString *out)
 		g_string_append(out, set->syms[i].name);
 		left &= ~v;
 	}
-	if (set == &clone_set && (left & CSIGNAL_)) {
-		const char *sig = signal_name((int)(left & CSIGNAL_));
-
-		if (sig) {
-			if (out->len > start)
-				g_string_append_c(out, '|');
-			g_string_append(out, sig);
-			left &= ~(uint64_t)CSIGNAL_;
-		}
+	if ((left & set->signal_mask) &&
+	    (sig = sym_name(&signal_set, left & set->signal_mask)) != NULL) {
+		if (out->len > start)
+			g_string_append_c(out, '|');
+		g_string_append(out, sig);
+		left &= ~set->signal_mask;
 	}
 	if (left || out->len == start) {
 		if (value == 0 && set->nsyms && set->syms[0].value == 0) {
@@ -256,12 +264,4 @@ void sym_format(const struct sym_set *set, uint64_t value, GString *out)
 			out, left > 9 ? "%#" G_GINT64_MODIFIER "x" : "%" G_GINT64_MODIFIER "u",
 			left);
 	}
-}
-
-const char *signal_name(int sig)
-{
-	for (unsigned int i = 0; i < signal_set.nsyms; i++)
-		if ((int)signal_set.syms[i].value == sig)
-			return signal_set.syms[i].name;
-	return NULL;
 }

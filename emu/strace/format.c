@@ -87,11 +87,11 @@ static void format_value(const struct sys_arg_desc *ad, uint64_t v, GString *out
 	case SA_OFF:
 	case SA_BYTE: append_hex(out, v); break;
 	case SA_MODE: g_string_append_printf(out, "%#" PRIo64, v); break;
-	case SA_FLAGS:
-	case SA_ENUM: sym_format(ad->set, v, out); break;
+	case SA_FLAGS: sym_format(ad->set, v, out); break;
+	case SA_ENUM: sym_format_enum(ad->set, v, out); break;
 	case SA_FD:
 		if (ad->set) { /* a dirfd: AT_FDCWD by name */
-			sym_format(ad->set, v, out);
+			sym_format_enum(ad->set, v, out);
 			break;
 		}
 		/* fallthrough */

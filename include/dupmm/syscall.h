@@ -49,9 +49,11 @@ struct sym_set {
 	const char *name;
 	/*
 	 * The bits of one enumerated field within the flags (MAP_TYPE,
-	 * O_ACCMODE, CSIGNAL), whose value is named as a whole; 0: none.
+	 * O_ACCMODE), whose value is named as a whole, first; 0: none.
 	 */
 	uint64_t enum_mask;
+	/* The bits holding a signal, named after the flags (CSIGNAL); 0: none. */
+	uint64_t signal_mask;
 	const struct sym *syms;
 	unsigned int nsyms;
 };
@@ -144,9 +146,9 @@ uint64_t syscall_clone_flags(const struct syscall_desc *d, const struct sys_args
 
 /* A symbolic constant strace prints (PROT_READ, MAP_SHARED, SIGCHLD, NULL...). */
 bool sym_lookup(const char *name, uint64_t *value);
-/* value as strace prints it in set: "PROT_READ|PROT_WRITE", "MAP_PRIVATE|0x400000". */
+/* Flags as strace prints them in set: "PROT_READ|PROT_WRITE", "MAP_PRIVATE|0x400000". */
 void sym_format(const struct sym_set *set, uint64_t value, GString *out);
-/* A signal's name (SIGSEGV), or NULL. */
-const char *signal_name(int sig);
+/* An enumeration's value as strace prints it: its name (MADV_DONTFORK), else in decimal. */
+void sym_format_enum(const struct sym_set *set, uint64_t value, GString *out);
 
 #endif
